@@ -1,0 +1,184 @@
+#pragma once
+// The validated, immutable configuration snapshot. Built once by load_config()
+// (config/loader.h); never mutated afterwards, so any thread may read it without
+// locks. Reload builds a new snapshot and swaps a shared_ptr (see app/).
+// Every field states its default; docs/config.md documents them for operators.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/template_syntax.h"
+#include "core/clock.h"
+#include "core/error.h"
+
+namespace tollgate::config {
+
+// 1-based position of a value in the YAML file, for error messages.
+struct SourceMark {
+  int line = 0;
+  int column = 0;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;
+  int workers = 0;                        // 0: one per CPU core
+  std::size_t max_header_bytes = 8192;    // larger request heads get 431
+  std::size_t max_body_bytes = 65536;     // larger bodies get 413
+  Millis request_timeout{5000};           // to receive a request once its first byte arrived
+  Millis idle_timeout{30000};             // keep-alive connection with no request
+  std::string deadline_header = "X-Timeout-Ms";  // caller's deadline in milliseconds
+};
+
+struct CallerConfig {
+  std::string name;
+  std::string key_sha256;                 // lower-case hex SHA-256 of the API key
+  std::vector<std::string> capabilities;  // "sms.send", "sms.*" or "*"
+  SourceMark mark;
+
+  bool allows(std::string_view capability) const;
+};
+
+enum class ParamType { kString, kInteger, kNumber, kBoolean, kObject, kArray };
+enum class ParamFormat { kNone, kE164 };
+
+std::string_view to_string(ParamType t);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kString;
+  bool required = false;                 // default: optional
+  ParamFormat format = ParamFormat::kNone;
+  std::optional<std::size_t> min_length;  // strings: in bytes
+  std::optional<std::size_t> max_length;
+  std::optional<double> minimum;          // integers and numbers
+  std::optional<double> maximum;
+  std::vector<std::string> one_of;        // strings: allowed values
+  bool sensitive = false;                 // masked in logs and error messages
+};
+
+struct RetryConfig {
+  int max_attempts = 3;                   // attempts per call, over all providers
+  Millis base_backoff{50};                // full jitter: sleep U(0, min(max, base*2^n))
+  Millis max_backoff{1000};
+};
+
+struct CapabilityConfig {
+  std::string name;                       // "sms.send": capability "sms", operation "send"
+  std::vector<ParamSpec> params;
+  bool idempotent = false;                // safe to repeat after an ambiguous failure
+  Millis default_deadline{3000};          // when the caller sends no deadline header
+  Millis max_deadline{30000};             // caller deadlines are clamped to this
+  std::vector<std::string> providers;     // candidates, in order of preference
+  RetryConfig retry;
+  SourceMark mark;
+  SourceMark providers_mark;
+
+  const ParamSpec* param(std::string_view n) const;
+};
+
+// A template string as written, with its position.
+struct TemplateText {
+  std::string text;
+  SourceMark mark;
+};
+
+// A JSON body template: the YAML tree under `body.json`. Scalars are strings that
+// may contain placeholders; plain (unquoted) YAML scalars that look like numbers,
+// booleans or null keep that JSON type.
+struct JsonTemplate {
+  enum class Kind { kObject, kArray, kString, kLiteral } kind = Kind::kString;
+  std::string text;  // kString: the template text; kLiteral: the JSON literal (1, true, null)
+  std::vector<std::pair<std::string, JsonTemplate>> members;  // kObject (key order kept)
+  std::vector<JsonTemplate> items;                             // kArray
+  SourceMark mark;
+};
+
+struct RequestTemplateConfig {
+  std::string method = "POST";
+  TemplateText path{"/", {}};
+  std::vector<std::pair<std::string, TemplateText>> query;    // order kept
+  std::vector<std::pair<std::string, TemplateText>> headers;
+  enum class BodyKind { kNone, kJson, kForm } body_kind = BodyKind::kNone;
+  JsonTemplate json_body;
+  std::vector<std::pair<std::string, TemplateText>> form_body;
+};
+
+struct ResponseMappingConfig {
+  std::vector<int> success_status;        // default: any 2xx
+  std::string success_field;              // JSON pointer; empty: status decides alone
+  std::string success_equals;             // the field's value on success, as text ("0", "OK")
+  std::vector<std::pair<std::string, std::string>> result;  // result name -> JSON pointer
+  std::string error_code_field;           // JSON pointer to the provider's error code
+  std::string error_message_field;        // JSON pointer to its message (operators only)
+  std::map<std::string, ErrorClass> errors;  // provider code -> class; HTTP status if no code
+  SourceMark mark;
+};
+
+struct OperationConfig {
+  std::string capability;
+  RequestTemplateConfig request;
+  ResponseMappingConfig response;
+  // The request carries {{call.id}} in a field the provider deduplicates on, so a
+  // retry after an ambiguous failure cannot act twice. Default: false.
+  bool dedupe = false;
+  SourceMark mark;
+};
+
+struct TlsConfig {
+  bool verify = true;         // verify the provider's certificate and host name
+  std::string ca_file;        // default: the system's CA store
+  std::string client_cert;    // PEM, for providers that require mutual TLS
+  std::string client_key;     // PEM
+  std::string server_name;    // SNI and name to verify; default: the URL's host
+};
+
+// Signer options stay generic here; provider/ validates them per signer type.
+struct SignerOption {
+  std::string value;
+  std::vector<std::string> list;  // for list-valued options (e.g. canonical parts)
+  bool is_list = false;
+  SourceMark mark;
+};
+
+struct SignerConfig {
+  std::string type = "none";  // none | bearer | basic | hmac_sha256
+  std::map<std::string, SignerOption> options;
+  SourceMark mark;
+};
+
+struct ProviderConfig {
+  std::string name;
+  std::string base_url;       // scheme://host[:port][/base/path]
+  std::string scheme;         // "http" | "https" (derived)
+  std::string host;           // derived
+  std::uint16_t port = 0;     // derived (default 80 / 443)
+  std::string base_path;      // derived, without trailing '/'
+  Millis connect_timeout{1000};
+  Millis attempt_timeout{3000};  // per attempt, further bounded by the call's deadline
+  Millis idle_timeout{30000};    // pooled keep-alive connections older than this are closed
+  int max_connections = 64;      // over all workers: the provider's bulkhead
+  TlsConfig tls;
+  std::string proxy;          // http://[user:pass@]host:port for HTTP CONNECT; empty: direct
+  std::map<std::string, std::string> credentials;  // secrets: never logged
+  SignerConfig signer;
+  std::map<std::string, OperationConfig> operations;  // by capability name
+  SourceMark mark;
+};
+
+struct Config {
+  std::string source;  // the file it came from
+  ServerConfig server;
+  std::vector<CallerConfig> callers;
+  std::map<std::string, CapabilityConfig> capabilities;
+  std::map<std::string, ProviderConfig> providers;
+
+  const CapabilityConfig* capability(std::string_view name) const;
+  const ProviderConfig* provider(std::string_view name) const;
+};
+
+}  // namespace tollgate::config

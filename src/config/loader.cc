@@ -1,0 +1,128 @@
+#include "config/loader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "config/parse_sections.h"
+#include "config/yaml_reader.h"
+
+namespace tollgate::config {
+
+using detail::mark_of;
+using detail::YamlReader;
+
+std::optional<std::string> process_env(const std::string& name) {
+  if (const char* v = std::getenv(name.c_str())) return std::string(v);
+  return std::nullopt;
+}
+
+std::optional<Millis> parse_duration(std::string_view text) {
+  long long n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || n < 0) return std::nullopt;
+  const std::string_view unit(p, text.data() + text.size() - p);
+  if (unit.empty() || unit == "ms") return Millis(n);
+  if (unit == "s") return Millis(n * 1000);
+  if (unit == "m") return Millis(n * 60'000);
+  if (unit == "h") return Millis(n * 3'600'000);
+  return std::nullopt;
+}
+
+std::string format_problem(const std::string& source, const Problem& p) {
+  std::string out = source;
+  if (p.mark.line > 0) {
+    out += ":" + std::to_string(p.mark.line) + ":" + std::to_string(p.mark.column);
+  }
+  return out + ": " + p.message;
+}
+
+LoadOutcome load_config_file(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    LoadOutcome out;
+    out.problems.push_back({{}, "cannot open config file"});
+    return out;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return load_config_text(buf.str(), path, env);
+}
+
+LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
+                             const EnvLookup& env) {
+  LoadOutcome out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    out.problems.push_back({{e.mark.line + 1, e.mark.column + 1}, "YAML syntax: " + e.msg});
+    return out;
+  }
+  YamlReader r(out.problems, env);
+  if (!root.IsMap()) {
+    r.error(root, "the config file must be a mapping with server, callers, capabilities, providers");
+    return out;
+  }
+  r.only_keys(root, "the config file", {"server", "callers", "capabilities", "providers"});
+
+  auto cfg = std::make_shared<Config>();
+  cfg->source = source;
+  detail::parse_server(r, root["server"], cfg->server);
+  detail::parse_callers(r, root["callers"], cfg->callers);
+  detail::parse_capabilities(r, root["capabilities"], cfg->capabilities);
+  detail::parse_providers(r, root["providers"], cfg->providers);
+  detail::cross_check(r, *cfg);
+
+  if (out.problems.empty()) {
+    out.config = std::move(cfg);
+  } else {
+    std::stable_sort(out.problems.begin(), out.problems.end(),
+                     [](const Problem& a, const Problem& b) { return a.mark.line < b.mark.line; });
+  }
+  return out;
+}
+
+bool CallerConfig::allows(std::string_view capability) const {
+  for (const auto& c : capabilities) {
+    if (c == "*" || c == capability) return true;
+    if (c.size() >= 2 && c.ends_with(".*") &&
+        capability.starts_with(std::string_view(c).substr(0, c.size() - 1))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const ParamSpec* CapabilityConfig::param(std::string_view n) const {
+  for (const auto& p : params) {
+    if (p.name == n) return &p;
+  }
+  return nullptr;
+}
+
+const CapabilityConfig* Config::capability(std::string_view name) const {
+  auto it = capabilities.find(std::string(name));
+  return it == capabilities.end() ? nullptr : &it->second;
+}
+
+const ProviderConfig* Config::provider(std::string_view name) const {
+  auto it = providers.find(std::string(name));
+  return it == providers.end() ? nullptr : &it->second;
+}
+
+std::string_view to_string(ParamType t) {
+  switch (t) {
+    case ParamType::kString: return "string";
+    case ParamType::kInteger: return "integer";
+    case ParamType::kNumber: return "number";
+    case ParamType::kBoolean: return "boolean";
+    case ParamType::kObject: return "object";
+    case ParamType::kArray: return "array";
+  }
+  return "string";
+}
+
+}  // namespace tollgate::config

@@ -1,0 +1,201 @@
+#include "config/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace tollgate::config {
+namespace {
+
+constexpr const char* kValid = R"(server:
+  listen: 127.0.0.1:0
+  workers: 2
+  max_body_bytes: 4096
+  request_timeout: 2s
+callers:
+  - name: shop
+    key_sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+    capabilities: [sms.send]
+capabilities:
+  sms.send:
+    idempotent: false
+    deadline: 1500ms
+    providers: [alpha, beta]
+    params:
+      to: {type: string, required: true, format: e164, sensitive: true}
+      template: {type: string, required: true, max_length: 32}
+      vars: {type: object}
+providers:
+  alpha:
+    base_url: http://127.0.0.1:9101/api/
+    timeouts: {connect: 200ms, attempt: 1s}
+    credentials:
+      token: ${ENV:ALPHA_TOKEN}
+    signer: {type: bearer, token: "{{credentials.token}}"}
+    operations:
+      sms.send:
+        dedupe: true
+        request:
+          path: /sms
+          body:
+            json:
+              mobile: "{{params.to}}"
+              vars: "{{params.vars}}"
+              ref: "{{call.id}}"
+              priority: 3
+        response:
+          success: {status: [200], field: /code, equals: 0}
+          result: {message_id: /data/id}
+          error: {code: /code, message: /msg}
+          errors: {"1001": invalid_request, "4290": rate_limited}
+  beta:
+    base_url: https://sms.example.test
+    credentials: {secret: s3cr3t}
+    signer:
+      type: hmac_sha256
+      secret: "{{credentials.secret}}"
+      canonical: [method, path, body]
+    operations:
+      sms.send:
+        request:
+          method: POST
+          path: /messages/{{params.to}}
+          body:
+            form: {To: "{{params.to}}", Template: "{{params.template}}"}
+)";
+
+std::optional<std::string> fake_env(const std::string& name) {
+  if (name == "ALPHA_TOKEN") return "tok-123";
+  return std::nullopt;
+}
+
+TEST(ConfigLoader, LoadsValidFile) {
+  auto out = load_config_text(kValid, "t.yaml", fake_env);
+  for (const auto& p : out.problems) ADD_FAILURE() << format_problem("t.yaml", p);
+  ASSERT_TRUE(out.ok());
+  const Config& c = *out.config;
+  EXPECT_EQ(c.server.port, 0);
+  EXPECT_EQ(c.server.workers, 2);
+  EXPECT_EQ(c.server.max_body_bytes, 4096u);
+  EXPECT_EQ(c.server.request_timeout, Millis(2000));
+  ASSERT_EQ(c.callers.size(), 1u);
+  EXPECT_TRUE(c.callers[0].allows("sms.send"));
+  EXPECT_FALSE(c.callers[0].allows("payment.query"));
+  const auto* cap = c.capability("sms.send");
+  ASSERT_NE(cap, nullptr);
+  EXPECT_EQ(cap->default_deadline, Millis(1500));
+  ASSERT_EQ(cap->params.size(), 3u);
+  EXPECT_EQ(cap->param("to")->format, ParamFormat::kE164);
+  EXPECT_TRUE(cap->param("to")->sensitive);
+  const auto* alpha = c.provider("alpha");
+  ASSERT_NE(alpha, nullptr);
+  EXPECT_EQ(alpha->host, "127.0.0.1");
+  EXPECT_EQ(alpha->port, 9101);
+  EXPECT_EQ(alpha->base_path, "/api");
+  EXPECT_EQ(alpha->credentials.at("token"), "tok-123");
+  EXPECT_EQ(alpha->attempt_timeout, Millis(1000));
+  const auto& op = alpha->operations.at("sms.send");
+  EXPECT_TRUE(op.dedupe);
+  EXPECT_EQ(op.response.errors.at("4290"), ErrorClass::kRateLimited);
+  const auto& body = op.request.json_body;
+  ASSERT_EQ(body.members.size(), 4u);
+  EXPECT_EQ(body.members[3].second.kind, JsonTemplate::Kind::kLiteral);
+  const auto* beta = c.provider("beta");
+  EXPECT_EQ(beta->port, 443);
+  EXPECT_EQ(beta->signer.options.at("canonical").list.size(), 3u);
+}
+
+// Each case: a replacement applied to kValid, and text the problem must contain at
+// the given line.
+struct BadCase {
+  std::string find;
+  std::string replace;
+  int line;
+  std::string expect;
+};
+
+std::string patched(const BadCase& c) {
+  std::string s = kValid;
+  const auto pos = s.find(c.find);
+  EXPECT_NE(pos, std::string::npos) << c.find;
+  s.replace(pos, c.find.size(), c.replace);
+  return s;
+}
+
+TEST(ConfigLoader, ReportsEachProblemWithItsLine) {
+  const std::vector<BadCase> cases = {
+      {"listen: 127.0.0.1:0", "listen: nowhere", 2, "host:port"},
+      {"workers: 2", "workers: many", 3, "must be an integer"},
+      {"request_timeout: 2s", "request_timeout: soon", 5, "duration"},
+      {"key_sha256: 2c26", "key_sha256: XX26", 8, "64 lower-case hex"},
+      {"idempotent: false", "idempotent: perhaps", 12, "true or false"},
+      {"format: e164", "format: phone", 16, "unknown"},
+      {"type: object", "type: dict", 18, "must be string, integer"},
+      {"base_url: http://127.0.0.1:9101/api/", "base_url: ftp://x", 21, "base_url"},
+      {"${ENV:ALPHA_TOKEN}", "${ENV:MISSING_TOKEN}", 24, "MISSING_TOKEN is not set"},
+      {"\"{{params.vars}}\"", "\"{{params.nope}}\"", 34, "not a param"},
+      {"4290\": rate_limited", "4290\": slow", 41, "not an error class"},
+      {"providers: [alpha, beta]", "providers: [alpha, gamma]", 14, "unknown provider 'gamma'"},
+      {"ref: \"{{call.id}}\"", "ref: fixed", 27, "dedupe is true"},
+      {"{{credentials.secret}}", "{{credentials.nope}}", 0, ""},  // signer: checked in provider/
+      {"          path: /sms", "          path: sms", 30, "must start with '/'"},
+      {"    timeouts:", "    timeout:", 22, "unknown field 'timeout'"},
+  };
+  for (const auto& c : cases) {
+    auto out = load_config_text(patched(c), "t.yaml", fake_env);
+    if (c.expect.empty()) {
+      EXPECT_TRUE(out.ok()) << c.find;
+      continue;
+    }
+    ASSERT_FALSE(out.ok()) << c.find;
+    const bool found = std::any_of(out.problems.begin(), out.problems.end(), [&](const Problem& p) {
+      return p.mark.line == c.line && p.message.find(c.expect) != std::string::npos;
+    });
+    std::string all;
+    for (const auto& p : out.problems) all += format_problem("t.yaml", p) + "\n";
+    EXPECT_TRUE(found) << "expected line " << c.line << " '" << c.expect << "', got:\n" << all;
+  }
+}
+
+TEST(ConfigLoader, CollectsSeveralProblemsAtOnce) {
+  std::string s = kValid;
+  s.replace(s.find("workers: 2"), 10, "workers: -1");
+  s.replace(s.find("deadline: 1500ms"), 16, "deadline: x");
+  auto out = load_config_text(s, "t.yaml", fake_env);
+  EXPECT_GE(out.problems.size(), 2u);
+}
+
+TEST(ConfigLoader, SyntaxErrorHasLine) {
+  auto out = load_config_text("server:\n  listen: [oops\n", "t.yaml", fake_env);
+  ASSERT_EQ(out.problems.size(), 1u);
+  EXPECT_GT(out.problems[0].mark.line, 0);
+  EXPECT_NE(out.problems[0].message.find("YAML syntax"), std::string::npos);
+}
+
+TEST(ConfigLoader, SecretsAreNotEchoedInProblems) {
+  std::string s = kValid;
+  s.replace(s.find("secret: s3cr3t"), 14, "secret: \"\"");
+  auto out = load_config_text(s, "t.yaml", fake_env);
+  for (const auto& p : out.problems) EXPECT_EQ(p.message.find("s3cr3t"), std::string::npos);
+}
+
+TEST(ConfigLoader, EnvDefaultIsUsedWhenUnset) {
+  std::string s = kValid;
+  s.replace(s.find("${ENV:ALPHA_TOKEN}"), 18, "${ENV:NOPE:-fallback}");
+  auto out = load_config_text(s, "t.yaml", fake_env);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out.config->provider("alpha")->credentials.at("token"), "fallback");
+}
+
+TEST(ConfigLoader, Durations) {
+  EXPECT_EQ(parse_duration("250ms"), Millis(250));
+  EXPECT_EQ(parse_duration("3s"), Millis(3000));
+  EXPECT_EQ(parse_duration("2m"), Millis(120000));
+  EXPECT_EQ(parse_duration("40"), Millis(40));
+  EXPECT_FALSE(parse_duration("3 s"));
+  EXPECT_FALSE(parse_duration("-1s"));
+  EXPECT_FALSE(parse_duration("fast"));
+}
+
+}  // namespace
+}  // namespace tollgate::config

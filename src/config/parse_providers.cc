@@ -1,0 +1,304 @@
+// Parser for the providers section: endpoints, credentials, signer, and each
+// operation's request template and response mapping.
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+#include "config/parse_sections.h"
+
+namespace tollgate::config::detail {
+namespace {
+
+bool parse_base_url(const std::string& url, ProviderConfig& p) {
+  const auto sep = url.find("://");
+  if (sep == std::string::npos) return false;
+  p.scheme = url.substr(0, sep);
+  if (p.scheme != "http" && p.scheme != "https") return false;
+  std::string rest = url.substr(sep + 3);
+  const auto slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  p.base_path = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!p.base_path.empty() && p.base_path.back() == '/') p.base_path.pop_back();
+  if (authority.empty() || authority.find('@') != std::string::npos) return false;
+  std::string port_text;
+  if (authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string::npos) return false;
+    p.host = authority.substr(1, close - 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return false;
+      port_text = authority.substr(close + 2);
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    p.host = authority.substr(0, colon);
+    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
+  }
+  if (p.host.empty()) return false;
+  p.port = p.scheme == "https" ? 443 : 80;
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
+      return false;
+    }
+    p.port = static_cast<std::uint16_t>(port);
+  }
+  return true;
+}
+
+// Whether a plain YAML scalar reads as a JSON number, boolean or null.
+bool is_json_literal(const std::string& s) {
+  if (s == "true" || s == "false" || s == "null") return true;
+  if (s.empty()) return false;
+  char* end = nullptr;
+  std::strtod(s.c_str(), &end);
+  return end == s.c_str() + s.size() && s.find_first_of("xXnN") == std::string::npos;
+}
+
+void parse_json_template(YamlReader& r, const YAML::Node& n, const std::string& what,
+                         JsonTemplate& out) {
+  out.mark = mark_of(n);
+  if (n.IsMap()) {
+    out.kind = JsonTemplate::Kind::kObject;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      JsonTemplate child;
+      const std::string key = it->first.as<std::string>("");
+      parse_json_template(r, it->second, what + "." + key, child);
+      out.members.emplace_back(key, std::move(child));
+    }
+  } else if (n.IsSequence()) {
+    out.kind = JsonTemplate::Kind::kArray;
+    for (const auto& item : n) {
+      JsonTemplate child;
+      parse_json_template(r, item, what + "[]", child);
+      out.items.push_back(std::move(child));
+    }
+  } else if (n.IsNull()) {
+    out.kind = JsonTemplate::Kind::kLiteral;
+    out.text = "null";
+  } else {
+    auto v = r.text(n, what);
+    out.text = v ? *v : "";
+    // An unquoted YAML scalar that reads as a number/bool/null keeps that type.
+    out.kind = (n.Tag() == "?" && is_json_literal(out.text)) ? JsonTemplate::Kind::kLiteral
+                                                              : JsonTemplate::Kind::kString;
+  }
+}
+
+void parse_pairs(YamlReader& r, const YAML::Node& n, const std::string& what,
+                 std::vector<std::pair<std::string, TemplateText>>& out) {
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string key = it->first.as<std::string>("");
+    auto v = r.text(it->second, what + "." + key);
+    out.emplace_back(key, TemplateText{v ? *v : "", mark_of(it->second)});
+  }
+}
+
+void parse_request(YamlReader& r, const YAML::Node& n, const std::string& what,
+                   RequestTemplateConfig& out) {
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what, {"method", "path", "query", "headers", "body"});
+  out.method = r.string_field(n, "method", what, "POST");
+  static constexpr std::string_view kMethods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
+  if (std::find(std::begin(kMethods), std::end(kMethods), out.method) == std::end(kMethods)) {
+    r.error(n["method"], what + ".method must be one of GET, POST, PUT, PATCH, DELETE");
+  }
+  if (const YAML::Node& path = n["path"]) {
+    auto v = r.text(path, what + ".path");
+    out.path = TemplateText{v ? *v : "/", mark_of(path)};
+    if (out.path.text.empty() || out.path.text.front() != '/') {
+      r.error(path, what + ".path must start with '/'");
+    }
+  }
+  parse_pairs(r, n["query"], what + ".query", out.query);
+  parse_pairs(r, n["headers"], what + ".headers", out.headers);
+  if (const YAML::Node& body = n["body"]) {
+    if (!r.is_map(body, what + ".body")) return;
+    r.only_keys(body, what + ".body", {"json", "form"});
+    if (body["json"] && body["form"]) {
+      r.error(body, what + ".body must be either json or form, not both");
+    } else if (body["json"]) {
+      out.body_kind = RequestTemplateConfig::BodyKind::kJson;
+      parse_json_template(r, body["json"], what + ".body.json", out.json_body);
+    } else if (body["form"]) {
+      out.body_kind = RequestTemplateConfig::BodyKind::kForm;
+      parse_pairs(r, body["form"], what + ".body.form", out.form_body);
+    }
+  }
+}
+
+void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
+                    ResponseMappingConfig& out) {
+  out.mark = mark_of(n);
+  if (!n) return;  // defaults: any 2xx is success, no result fields
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what, {"success", "result", "error", "errors"});
+  if (const YAML::Node& s = n["success"]; s && r.is_map(s, what + ".success")) {
+    r.only_keys(s, what + ".success", {"status", "field", "equals"});
+    for (const auto& code : r.string_list(s, "status", what + ".success")) {
+      int v = 0;
+      auto [p, ec] = std::from_chars(code.data(), code.data() + code.size(), v);
+      if (ec != std::errc() || p != code.data() + code.size() || v < 100 || v > 599) {
+        r.error(s["status"], what + ".success.status must list HTTP status codes");
+      } else {
+        out.success_status.push_back(v);
+      }
+    }
+    out.success_field = r.string_field(s, "field", what + ".success", "");
+    out.success_equals = r.string_field(s, "equals", what + ".success", "");
+    if (!out.success_field.empty() && !s["equals"]) {
+      r.error(s, what + ".success.field needs 'equals': the field's value on success");
+    }
+  }
+  if (const YAML::Node& res = n["result"]; res && r.is_map(res, what + ".result")) {
+    for (auto it = res.begin(); it != res.end(); ++it) {
+      auto v = r.text(it->second, what + ".result");
+      if (v) out.result.emplace_back(it->first.as<std::string>(""), *v);
+    }
+  }
+  if (const YAML::Node& e = n["error"]; e && r.is_map(e, what + ".error")) {
+    r.only_keys(e, what + ".error", {"code", "message"});
+    out.error_code_field = r.string_field(e, "code", what + ".error", "");
+    out.error_message_field = r.string_field(e, "message", what + ".error", "");
+  }
+  if (const YAML::Node& errs = n["errors"]; errs && r.is_map(errs, what + ".errors")) {
+    for (auto it = errs.begin(); it != errs.end(); ++it) {
+      const std::string code = it->first.as<std::string>("");
+      auto cls_text = r.text(it->second, what + ".errors." + code);
+      if (!cls_text) continue;
+      if (auto cls = parse_error_class(*cls_text)) {
+        out.errors[code] = *cls;
+      } else {
+        r.error(it->second, what + ".errors." + code + ": '" + *cls_text +
+                                "' is not an error class (invalid_request, unauthorized, "
+                                "rate_limited, timeout, unavailable, rejected, ...)");
+      }
+    }
+  }
+  // Pointers must be RFC 6901: empty or starting with '/'.
+  auto check_pointer = [&](const std::string& ptr, const char* field) {
+    if (!ptr.empty() && ptr.front() != '/') {
+      r.error(n, what + "." + field + " must be a JSON pointer starting with '/', not '" + ptr + "'");
+    }
+  };
+  check_pointer(out.success_field, "success.field");
+  check_pointer(out.error_code_field, "error.code");
+  check_pointer(out.error_message_field, "error.message");
+  for (const auto& [name, ptr] : out.result) check_pointer(ptr, ("result." + name).c_str());
+}
+
+void parse_signer(YamlReader& r, const YAML::Node& n, const std::string& what,
+                  SignerConfig& out) {
+  out.mark = mark_of(n);
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  out.type = r.string_field(n, "type", what, "none");
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    const std::string key = it->first.as<std::string>("");
+    if (key == "type") continue;
+    SignerOption opt;
+    opt.mark = mark_of(it->second);
+    if (it->second.IsSequence()) {
+      opt.is_list = true;
+      for (const auto& item : it->second) {
+        if (auto v = r.text(item, what + "." + key)) opt.list.push_back(*v);
+      }
+    } else if (auto v = r.text(it->second, what + "." + key, true)) {
+      opt.value = *v;
+    }
+    out.options.emplace(key, std::move(opt));
+  }
+}
+
+void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
+                    ProviderConfig& p) {
+  p.name = name;
+  const std::string what = "provider '" + name + "'";
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what,
+              {"base_url", "timeouts", "max_connections", "tls", "proxy", "credentials", "signer",
+               "operations"});
+  p.base_url = r.string_field(n, "base_url", what, "");
+  if (!parse_base_url(p.base_url, p)) {
+    r.error(n["base_url"] ? n["base_url"] : n,
+            what + ".base_url must be http(s)://host[:port][/path], not '" + p.base_url + "'");
+  }
+  if (const YAML::Node& t = n["timeouts"]; t && r.is_map(t, what + ".timeouts")) {
+    r.only_keys(t, what + ".timeouts", {"connect", "attempt", "idle"});
+    p.connect_timeout = r.duration_field(t, "connect", what + ".timeouts", p.connect_timeout);
+    p.attempt_timeout = r.duration_field(t, "attempt", what + ".timeouts", p.attempt_timeout);
+    p.idle_timeout = r.duration_field(t, "idle", what + ".timeouts", p.idle_timeout);
+  }
+  p.max_connections = static_cast<int>(r.int_field(n, "max_connections", what, 64, 1, 100000));
+  if (const YAML::Node& t = n["tls"]; t && r.is_map(t, what + ".tls")) {
+    r.only_keys(t, what + ".tls", {"verify", "ca_file", "client_cert", "client_key", "server_name"});
+    p.tls.verify = r.bool_field(t, "verify", what + ".tls", true);
+    p.tls.ca_file = r.string_field(t, "ca_file", what + ".tls", "");
+    p.tls.client_cert = r.string_field(t, "client_cert", what + ".tls", "");
+    p.tls.client_key = r.string_field(t, "client_key", what + ".tls", "", true);
+    p.tls.server_name = r.string_field(t, "server_name", what + ".tls", "");
+    if (p.tls.client_cert.empty() != p.tls.client_key.empty()) {
+      r.error(t, what + ".tls: client_cert and client_key go together");
+    }
+  }
+  p.proxy = r.string_field(n, "proxy", what, "", true);
+  if (!p.proxy.empty() && !p.proxy.starts_with("http://")) {
+    r.error(n["proxy"], what + ".proxy must be an http:// URL of an HTTP CONNECT proxy");
+  }
+  if (const YAML::Node& c = n["credentials"]; c && r.is_map(c, what + ".credentials")) {
+    for (auto it = c.begin(); it != c.end(); ++it) {
+      const std::string key = it->first.as<std::string>("");
+      auto v = r.text(it->second, what + ".credentials." + key, true);
+      p.credentials[key] = v ? *v : "";
+      if (v && v->empty()) r.error(it->second, what + ".credentials." + key + " is empty");
+    }
+  }
+  parse_signer(r, n["signer"], what + ".signer", p.signer);
+  const YAML::Node& ops = n["operations"];
+  if (!ops) {
+    r.error(n, what + ".operations must define at least one operation");
+    return;
+  }
+  if (!r.is_map(ops, what + ".operations")) return;
+  for (auto it = ops.begin(); it != ops.end(); ++it) {
+    OperationConfig op;
+    op.capability = it->first.as<std::string>("");
+    op.mark = mark_of(it->first);
+    const std::string owhat = what + ".operations." + op.capability;
+    const YAML::Node& body = it->second;
+    if (!r.is_map(body, owhat)) continue;
+    r.only_keys(body, owhat, {"request", "response", "dedupe"});
+    op.dedupe = r.bool_field(body, "dedupe", owhat, false);
+    if (!body["request"]) {
+      r.error(it->first, owhat + ".request is required");
+    } else {
+      parse_request(r, body["request"], owhat + ".request", op.request);
+    }
+    parse_response(r, body["response"], owhat + ".response", op.response);
+    p.operations.emplace(op.capability, std::move(op));
+  }
+}
+
+}  // namespace
+
+void parse_providers(YamlReader& r, const YAML::Node& n,
+                     std::map<std::string, ProviderConfig>& out) {
+  if (!n) {
+    r.error(SourceMark{}, "providers: at least one provider is required");
+    return;
+  }
+  if (!r.is_map(n, "providers")) return;
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    ProviderConfig p;
+    p.mark = mark_of(it->first);
+    const std::string name = it->first.as<std::string>("");
+    parse_provider(r, name, it->second, p);
+    out.emplace(name, std::move(p));
+  }
+}
+
+}  // namespace tollgate::config::detail

@@ -1,0 +1,54 @@
+#pragma once
+// Internal to config/: typed access to yaml-cpp nodes that records problems with
+// their line instead of throwing, and expands ${ENV:NAME} in scalars.
+
+#include <yaml-cpp/yaml.h>
+
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/loader.h"
+
+namespace tollgate::config::detail {
+
+SourceMark mark_of(const YAML::Node& n);
+
+class YamlReader {
+ public:
+  YamlReader(std::vector<Problem>& problems, const EnvLookup& env)
+      : problems_(problems), env_(env) {}
+
+  void error(const YAML::Node& at, std::string message);
+  void error(SourceMark at, std::string message);
+
+  // Reports a problem unless `n` is a map (or absent, when optional).
+  bool is_map(const YAML::Node& n, std::string_view what);
+  // Reports each key of `map` not in `allowed`.
+  void only_keys(const YAML::Node& map, std::string_view what,
+                 std::initializer_list<std::string_view> allowed);
+
+  // A scalar's text with ${ENV:NAME} and ${ENV:NAME:-default} expanded.
+  // `secret` keeps the value out of error messages.
+  std::optional<std::string> text(const YAML::Node& n, std::string_view what, bool secret = false);
+
+  std::string string_field(const YAML::Node& map, const char* key, std::string_view what,
+                           std::string fallback, bool secret = false);
+  bool bool_field(const YAML::Node& map, const char* key, std::string_view what, bool fallback);
+  long long int_field(const YAML::Node& map, const char* key, std::string_view what,
+                      long long fallback, long long min, long long max);
+  std::optional<double> number_field(const YAML::Node& map, const char* key,
+                                     std::string_view what);
+  Millis duration_field(const YAML::Node& map, const char* key, std::string_view what,
+                        Millis fallback, Millis min = Millis(1));
+  std::vector<std::string> string_list(const YAML::Node& map, const char* key,
+                                       std::string_view what);
+
+ private:
+  std::vector<Problem>& problems_;
+  const EnvLookup& env_;
+};
+
+}  // namespace tollgate::config::detail
