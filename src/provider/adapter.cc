@@ -1,0 +1,73 @@
+#include "provider/adapter.h"
+
+#include "core/time_format.h"
+
+namespace tollgate::provider {
+
+Operation::Operation(const Provider& provider, const config::OperationConfig& cfg)
+    : provider_(provider),
+      encoder_(cfg.request, provider.config().base_path),
+      decoder_(cfg.response, provider.name()),
+      dedupe_(cfg.dedupe) {}
+
+Result<HttpRequest> Operation::encode(const Call& call, const AttemptInfo& attempt) const {
+  const std::string number = std::to_string(attempt.number);
+  const std::string ts = std::to_string(unix_seconds(attempt.now));
+  const std::string ts_ms = std::to_string(unix_millis(attempt.now));
+  const std::string iso = format_iso8601(attempt.now);
+  RenderContext ctx;
+  ctx.params = &call.params;
+  ctx.call_id = call.id;
+  ctx.caller = call.caller;
+  ctx.capability = call.capability;
+  ctx.attempt_number = number;
+  ctx.nonce = attempt.nonce;
+  ctx.timestamp = ts;
+  ctx.timestamp_ms = ts_ms;
+  ctx.iso8601 = iso;
+  ctx.credentials = &provider_.config().credentials;
+
+  auto req = encoder_.encode(ctx);
+  if (!req) return req;
+  auto signed_ok = provider_.signer().sign(*req, SignInput{ctx, provider_.host_header()});
+  if (!signed_ok) return std::move(signed_ok).error();
+  return req;
+}
+
+Provider::Provider(const config::ProviderConfig& cfg, std::unique_ptr<Signer> signer)
+    : cfg_(cfg), signer_(std::move(signer)) {
+  const bool default_port = (cfg.scheme == "https" && cfg.port == 443) ||
+                            (cfg.scheme == "http" && cfg.port == 80);
+  const bool v6 = cfg.host.find(':') != std::string::npos;
+  host_header_ = v6 ? "[" + cfg.host + "]" : cfg.host;
+  if (!default_port) host_header_ += ":" + std::to_string(cfg.port);
+  for (const auto& [cap, op] : cfg.operations) {
+    operations_.emplace(cap, std::make_unique<Operation>(*this, op));
+  }
+}
+
+const Operation* Provider::operation(std::string_view capability) const {
+  auto it = operations_.find(capability);
+  return it == operations_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<const Catalog> Catalog::build(std::shared_ptr<const config::Config> cfg,
+                                              std::vector<config::Problem>& problems) {
+  auto catalog = std::shared_ptr<Catalog>(new Catalog());
+  catalog->cfg_ = std::move(cfg);
+  const size_t before = problems.size();
+  for (const auto& [name, pcfg] : catalog->cfg_->providers) {
+    auto signer = make_signer(pcfg, problems);
+    if (!signer) continue;
+    catalog->providers_.emplace(name, std::make_unique<Provider>(pcfg, std::move(signer)));
+  }
+  if (problems.size() != before) return nullptr;
+  return catalog;
+}
+
+const Provider* Catalog::provider(std::string_view name) const {
+  auto it = providers_.find(name);
+  return it == providers_.end() ? nullptr : it->second.get();
+}
+
+}  // namespace tollgate::provider

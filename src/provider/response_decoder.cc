@@ -1,0 +1,142 @@
+#include "provider/response_decoder.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <charconv>
+
+namespace tollgate::provider {
+namespace {
+
+const boost::json::value* at_pointer(const boost::json::value& root, const std::string& ptr) {
+  if (ptr.empty()) return &root;
+  boost::system::error_code ec;
+  return root.find_pointer(ptr, ec);
+}
+
+std::string_view caller_message(ErrorClass c) {
+  switch (c) {
+    case ErrorClass::kInvalidRequest: return "the provider rejected the request's params as invalid";
+    case ErrorClass::kRejected: return "the provider refused the content of the request";
+    case ErrorClass::kUnauthorized: return "the provider refused tollgate's credentials";
+    case ErrorClass::kRateLimited: return "the provider is throttling requests";
+    case ErrorClass::kTimeout: return "the provider did not answer in time";
+    case ErrorClass::kConflict: return "the provider reported a conflict with an earlier request";
+    default: return "the provider could not serve the request";
+  }
+}
+
+}  // namespace
+
+std::string scalar_text(const boost::json::value& v) {
+  if (v.is_string()) return std::string(v.get_string());
+  return boost::json::serialize(v);
+}
+
+Millis parse_retry_after(std::string_view header) {
+  long long secs = 0;
+  auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), secs);
+  if (ec != std::errc() || secs < 0) return Millis(0);
+  return Millis(std::min<long long>(secs, 86400) * 1000);
+}
+
+ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::string provider)
+    : success_status_(cfg.success_status),
+      success_field_(cfg.success_field),
+      success_equals_(cfg.success_equals),
+      result_(cfg.result),
+      error_code_field_(cfg.error_code_field),
+      error_message_field_(cfg.error_message_field),
+      errors_(cfg.errors),
+      provider_(std::move(provider)),
+      needs_json_(!cfg.success_field.empty() || !cfg.result.empty() ||
+                  !cfg.error_code_field.empty()) {}
+
+std::vector<std::string> ResponseDecoder::result_names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, ptr] : result_) out.push_back(name);
+  return out;
+}
+
+ErrorClass ResponseDecoder::default_class_for_status(int status) {
+  if (status == 429) return ErrorClass::kRateLimited;
+  if (status == 408) return ErrorClass::kTimeout;
+  if (status == 401 || status == 403) return ErrorClass::kUnauthorized;
+  if (status == 400 || status == 413 || status == 422) return ErrorClass::kInvalidRequest;
+  if (status == 404 || status == 405) return ErrorClass::kUnavailable;  // our endpoint is wrong
+  if (status >= 400 && status < 500) return ErrorClass::kRejected;
+  return ErrorClass::kUnavailable;  // 5xx, and unmapped errors inside 2xx answers
+}
+
+bool ResponseDecoder::status_is_success(int status) const {
+  if (success_status_.empty()) return status >= 200 && status < 300;
+  return std::find(success_status_.begin(), success_status_.end(), status) != success_status_.end();
+}
+
+Error ResponseDecoder::failure(const HttpResponse& resp, const boost::json::value* body,
+                               std::string code) const {
+  if (code.empty() && body && !error_code_field_.empty()) {
+    if (const auto* v = at_pointer(*body, error_code_field_)) code = scalar_text(*v);
+  }
+  const std::string status_text = std::to_string(resp.status);
+  ErrorClass cls;
+  if (auto it = errors_.find(code); !code.empty() && it != errors_.end()) {
+    cls = it->second;
+  } else if (auto st = errors_.find(status_text); st != errors_.end()) {
+    cls = st->second;
+  } else {
+    cls = default_class_for_status(resp.status);
+  }
+  Error e;
+  e.cls = cls;
+  e.message = std::string(caller_message(cls));
+  e.from_provider = true;
+  e.provider = provider_;
+  e.provider_code = code.empty() ? status_text : code;
+  // A refusal the provider put in words was not acted on; a bare 500/502/504 may
+  // have been half-done.
+  e.ambiguous = resp.status == 500 || resp.status == 502 || resp.status == 504;
+  if (cls == ErrorClass::kRateLimited || resp.status == 429 || resp.status == 503) {
+    e.retry_after = parse_retry_after(resp.header("Retry-After"));
+  }
+  return e;
+}
+
+Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) const {
+  boost::json::value body;
+  bool have_json = false;
+  if (needs_json_ && !resp.body.empty()) {
+    boost::system::error_code ec;
+    body = boost::json::parse(resp.body, ec);
+    have_json = !ec;
+  }
+  const boost::json::value* json = have_json ? &body : nullptr;
+
+  if (!status_is_success(resp.status)) return failure(resp, json, {});
+
+  if (needs_json_ && !have_json) {
+    // Success status but not the JSON we need: garbage. It may have acted on the
+    // request, so the failure is ambiguous.
+    Error e = Error::make(ErrorClass::kUnavailable, "the provider answered with a malformed body");
+    e.from_provider = true;
+    e.provider = provider_;
+    e.provider_code = "malformed_response";
+    e.ambiguous = true;
+    return e;
+  }
+  if (!success_field_.empty()) {
+    const auto* v = at_pointer(body, success_field_);
+    if (!v || scalar_text(*v) != success_equals_) {
+      return failure(resp, json, v && error_code_field_.empty() ? scalar_text(*v) : std::string());
+    }
+  }
+  boost::json::object result;
+  for (const auto& [name, ptr] : result_) {
+    if (const auto* v = at_pointer(body, ptr)) result[name] = *v;
+  }
+  return result;
+}
+
+}  // namespace tollgate::provider

@@ -1,0 +1,54 @@
+#pragma once
+// ResponseDecoder: turns a provider's HTTP answer into either the unified result
+// object or a classified Error. Knows success rules (status and/or a body field),
+// result extraction by JSON pointer, and the provider-code -> ErrorClass table.
+// Immutable; any thread.
+
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config/config.h"
+#include "core/http_message.h"
+#include "core/result.h"
+
+namespace tollgate::provider {
+
+class ResponseDecoder {
+ public:
+  ResponseDecoder(const config::ResponseMappingConfig& cfg, std::string provider);
+
+  Result<boost::json::object> decode(const HttpResponse& resp) const;
+
+  // Names of the result fields this mapping produces (for synthesised answers).
+  std::vector<std::string> result_names() const;
+
+  // The class for an HTTP status when no provider code says otherwise.
+  static ErrorClass default_class_for_status(int status);
+
+ private:
+  bool status_is_success(int status) const;
+  Error failure(const HttpResponse& resp, const boost::json::value* body,
+                std::string code) const;
+
+  std::vector<int> success_status_;
+  std::string success_field_;
+  std::string success_equals_;
+  std::vector<std::pair<std::string, std::string>> result_;
+  std::string error_code_field_;
+  std::string error_message_field_;
+  std::map<std::string, ErrorClass> errors_;
+  std::string provider_;
+  bool needs_json_;
+};
+
+// A provider answer value as text: strings as is, numbers and bools as JSON.
+std::string scalar_text(const boost::json::value& v);
+
+// Parses Retry-After (delta-seconds); 0 when absent or not a number.
+Millis parse_retry_after(std::string_view header);
+
+}  // namespace tollgate::provider

@@ -1,0 +1,124 @@
+#include "provider/response_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include "provider/test_fixture.h"
+
+namespace tollgate::provider {
+namespace {
+
+using testing::catalog_from;
+using testing::one_provider;
+
+const Operation* body_code_dialect(std::shared_ptr<const Catalog>& keep) {
+  keep = catalog_from(one_provider(R"(        request: {path: /x}
+        response:
+          success: {status: [200], field: /code, equals: 0}
+          result: {message_id: /data/id, fee: /data/fee}
+          error: {code: /code, message: /msg}
+          errors:
+            "1001": invalid_request
+            "4290": rate_limited
+            "4010": unauthorized
+)"));
+  return keep ? keep->provider("p")->operation("sms.send") : nullptr;
+}
+
+HttpResponse answer(int status, std::string body, HeaderList headers = {}) {
+  return HttpResponse{status, std::move(headers), std::move(body)};
+}
+
+TEST(ResponseDecoder, SuccessExtractsResultFields) {
+  std::shared_ptr<const Catalog> keep;
+  const auto* op = body_code_dialect(keep);
+  ASSERT_TRUE(op);
+  auto r = op->decode(answer(200, R"({"code":0,"data":{"id":"m-1","fee":2}})"));
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->at("message_id").as_string(), "m-1");
+  EXPECT_EQ(r->at("fee").as_int64(), 2);
+}
+
+TEST(ResponseDecoder, ErrorCodeInsideA200IsClassified) {
+  std::shared_ptr<const Catalog> keep;
+  const auto* op = body_code_dialect(keep);
+  auto r = op->decode(answer(200, R"({"code":1001,"msg":"bad mobile +86138..."})"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().cls, ErrorClass::kInvalidRequest);
+  EXPECT_EQ(r.error().provider_code, "1001");
+  EXPECT_TRUE(r.error().from_provider);
+  EXPECT_FALSE(r.error().ambiguous);
+  // The provider's own words never become the caller's message.
+  EXPECT_EQ(r.error().message.find("mobile"), std::string::npos);
+
+  auto t = op->decode(answer(200, R"({"code":4290})"));
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().cls, ErrorClass::kRateLimited);
+
+  auto unknown = op->decode(answer(200, R"({"code":7777})"));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().cls, ErrorClass::kUnavailable);
+  EXPECT_EQ(unknown.error().provider_code, "7777");
+}
+
+TEST(ResponseDecoder, HttpStatusDefaults) {
+  std::shared_ptr<const Catalog> keep;
+  const auto* op = body_code_dialect(keep);
+  auto limited = op->decode(answer(429, "", {{"Retry-After", "3"}}));
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().cls, ErrorClass::kRateLimited);
+  EXPECT_EQ(limited.error().retry_after, Millis(3000));
+
+  auto down = op->decode(answer(503, "<html>busy</html>"));
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().cls, ErrorClass::kUnavailable);
+  EXPECT_FALSE(down.error().ambiguous);  // 503: refused, not half-done
+  EXPECT_EQ(down.error().provider_code, "503");
+
+  auto crashed = op->decode(answer(500, ""));
+  ASSERT_FALSE(crashed);
+  EXPECT_TRUE(crashed.error().ambiguous);
+
+  auto auth = op->decode(answer(401, ""));
+  ASSERT_FALSE(auth);
+  EXPECT_EQ(auth.error().cls, ErrorClass::kUnauthorized);
+}
+
+TEST(ResponseDecoder, GarbageOnSuccessStatusIsAmbiguousUnavailable) {
+  std::shared_ptr<const Catalog> keep;
+  const auto* op = body_code_dialect(keep);
+  for (const char* body : {"", "not json", "{\"code\":0", "\x01\x02\x03"}) {
+    auto r = op->decode(answer(200, body));
+    ASSERT_FALSE(r) << body;
+    EXPECT_EQ(r.error().cls, ErrorClass::kUnavailable);
+    EXPECT_TRUE(r.error().ambiguous);
+    EXPECT_EQ(r.error().provider_code, "malformed_response");
+  }
+}
+
+TEST(ResponseDecoder, StatusOnlyMappingWithStringCodes) {
+  auto keep = catalog_from(one_provider(R"(        request: {path: /x}
+        response:
+          success: {status: [201]}
+          result: {sid: /sid}
+          error: {code: /error/code}
+          errors: {invalid_to: invalid_request, "503": rate_limited}
+)"));
+  ASSERT_TRUE(keep);
+  const auto* op = keep->provider("p")->operation("sms.send");
+  auto ok = op->decode(answer(201, R"({"sid":"S1"})"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->at("sid").as_string(), "S1");
+  auto bad = op->decode(answer(400, R"({"error":{"code":"invalid_to"}})"));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().cls, ErrorClass::kInvalidRequest);
+  EXPECT_EQ(bad.error().provider_code, "invalid_to");
+  // A mapping by HTTP status when the body carries no code.
+  auto busy = op->decode(answer(503, ""));
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().cls, ErrorClass::kRateLimited);
+  // 200 is not in the success list for this provider.
+  EXPECT_FALSE(op->decode(answer(200, R"({"sid":"S1"})")));
+}
+
+}  // namespace
+}  // namespace tollgate::provider
