@@ -50,6 +50,7 @@ struct Error {
   bool ambiguous = false;
   std::string provider;       // which provider answered (operators)
   std::string provider_code;  // the provider's own code (operators)
+  std::string detail;         // operators only (logs): e.g. "certificate verify failed"
   std::chrono::milliseconds retry_after{0};  // provider asked us to wait (429)
 
   static Error make(ErrorClass c, std::string msg) { return Error{c, std::move(msg)}; }

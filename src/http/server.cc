@@ -1,0 +1,263 @@
+#include "http/server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "http/beast_convert.h"
+
+namespace tollgate::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using SslStream = beast::ssl_stream<beast::tcp_stream>;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+}  // namespace
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Workers& workers;
+  ServerOptions opts;
+  Handler& handler;
+  std::unique_ptr<asio::ssl::context> tls;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::atomic<bool> draining{false};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<int> open{0};
+
+  Impl(Workers& w, ServerOptions o, Handler& h) : workers(w), opts(std::move(o)), handler(h) {}
+
+  asio::awaitable<void> accept_loop(int worker) {
+    auto self = shared_from_this();
+    tcp::acceptor& acceptor = *acceptors[worker];
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(nothrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;  // e.g. EMFILE: keep serving the connections we have
+      }
+      accepted.fetch_add(1, std::memory_order_relaxed);
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), worker), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket socket, int worker) {
+    auto self = shared_from_this();
+    open.fetch_add(1, std::memory_order_relaxed);
+    struct Closer {
+      std::atomic<int>& n;
+      ~Closer() { n.fetch_sub(1, std::memory_order_relaxed); }
+    } closer{open};
+    try {
+      if (tls) {
+        SslStream stream(beast::tcp_stream(std::move(socket)), *tls);
+        beast::get_lowest_layer(stream).expires_after(opts.request_timeout);
+        auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+        if (ec) co_return;
+        co_await serve(stream, worker);
+      } else {
+        beast::tcp_stream stream(std::move(socket));
+        co_await serve(stream, worker);
+      }
+    } catch (const std::exception&) {
+      // A broken connection must never take the worker down.
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<void> send_error(Stream& stream, int status, std::string_view message) {
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(status), 11};
+    res.set(bhttp::field::content_type, "application/json");
+    res.set(bhttp::field::connection, "close");
+    res.body() = std::string("{\"error\":{\"code\":\"") +
+                 (status == 413 ? "too_large" : status == 408 ? "timeout" : "bad_request") +
+                 "\",\"message\":\"" + std::string(message) + "\",\"retryable\":false}}";
+    res.prepare_payload();
+    beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
+    co_await bhttp::async_write(stream, res, nothrow);
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& stream, int worker) {
+    beast::flat_buffer buffer;
+    auto& lowest = beast::get_lowest_layer(stream);
+    for (;;) {
+      if (buffer.size() == 0) {
+        // Idle keep-alive: wait for the first byte of the next request.
+        lowest.expires_after(opts.idle_timeout);
+        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+        if (ec) co_return;
+        buffer.commit(n);
+      }
+      // From here the whole request must arrive within request_timeout.
+      lowest.expires_after(opts.request_timeout);
+      bhttp::request_parser<bhttp::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
+      parser.body_limit(opts.max_body_bytes);
+      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
+      if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+        co_await asio::async_write(stream, asio::buffer(kContinue), nothrow);
+      }
+      boost::system::error_code ec = hec;
+      if (!ec && !parser.is_done()) {
+        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+        ec = bec;
+      }
+      if (ec) {
+        if (ec == bhttp::error::body_limit) {
+          co_await send_error(stream, 413, "request body is larger than the server's limit");
+        } else if (ec == bhttp::error::header_limit) {
+          co_await send_error(stream, 431, "request header is larger than the server's limit");
+        } else if (ec == beast::error::timeout) {
+          co_await send_error(stream, 408, "request not received in time");
+        } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                   ec != asio::error::connection_reset) {
+          co_await send_error(stream, 400, "malformed HTTP request");
+        }
+        co_return;
+      }
+      auto req = parser.release();
+      const bool keep_alive = req.keep_alive() && !draining.load(std::memory_order_relaxed);
+      lowest.expires_never();  // the handler bounds its own work by the call's deadline
+      ServerResponse out;
+      try {
+        out = co_await handler.handle(from_beast(std::move(req)), worker);
+      } catch (const std::exception&) {
+        out.response = HttpResponse{500, {{"Content-Type", "application/json"}},
+                                    R"({"error":{"code":"internal","message":"internal error","retryable":true}})"};
+      }
+      switch (out.mode) {
+        case ResponseMode::kNormal: {
+          auto res = to_beast(std::move(out.response), keep_alive);
+          lowest.expires_after(opts.write_timeout);
+          auto [wec, wn] = co_await bhttp::async_write(stream, res, nothrow);
+          if (wec || !keep_alive) {
+            boost::system::error_code ignored;
+            lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            co_return;
+          }
+          break;
+        }
+        case ResponseMode::kHang: {
+          lowest.expires_never();
+          char sink[512];
+          for (;;) {
+            auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
+            if (rec) co_return;
+          }
+        }
+        case ResponseMode::kReset: {
+          boost::system::error_code ignored;
+          lowest.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+          lowest.socket().close(ignored);
+          co_return;
+        }
+        case ResponseMode::kClose: {
+          boost::system::error_code ignored;
+          lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+          co_return;
+        }
+        case ResponseMode::kSlowBody: {
+          const std::string bytes = serialize_head(out.response, keep_alive) + out.response.body;
+          const size_t head = bytes.size() - out.response.body.size();
+          lowest.expires_after(opts.write_timeout + out.slow_interval * 64);
+          auto [e1, n1] = co_await asio::async_write(stream, asio::buffer(bytes.data(), head), nothrow);
+          if (e1) co_return;
+          asio::steady_timer timer(lowest.get_executor());
+          for (size_t pos = head; pos < bytes.size(); pos += 8) {
+            timer.expires_after(out.slow_interval);
+            co_await timer.async_wait(nothrow);
+            const size_t len = std::min<size_t>(8, bytes.size() - pos);
+            auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(bytes.data() + pos, len), nothrow);
+            if (e2) co_return;
+          }
+          if (!keep_alive) co_return;
+          break;
+        }
+      }
+    }
+  }
+};
+
+Server::Server(Workers& workers, ServerOptions options, Handler& handler)
+    : impl_(std::make_shared<Impl>(workers, std::move(options), handler)) {}
+
+Server::~Server() { stop_accepting(); }
+
+Result<std::uint16_t> Server::listen(const std::string& host, std::uint16_t port) {
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) return Error::make(ErrorClass::kInternal, "listen address '" + host + "' is not an IP address");
+  if (!impl_->opts.tls_cert_file.empty()) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1);
+    ctx->use_certificate_chain_file(impl_->opts.tls_cert_file, ec);
+    if (!ec) ctx->use_private_key_file(impl_->opts.tls_key_file, asio::ssl::context::pem, ec);
+    if (!ec && !impl_->opts.tls_client_ca_file.empty()) {
+      ctx->load_verify_file(impl_->opts.tls_client_ca_file, ec);
+      ctx->set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+    }
+    if (ec) return Error::make(ErrorClass::kInternal, "TLS setup failed: " + ec.message());
+    impl_->tls = std::move(ctx);
+  }
+  tcp::endpoint ep(addr, port);
+  for (int i = 0; i < impl_->workers.size(); ++i) {
+    auto acc = std::make_unique<tcp::acceptor>(impl_->workers.context(i));
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc->set_option(ReusePort(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      return Error::make(ErrorClass::kInternal,
+                         "cannot listen on " + host + ":" + std::to_string(ep.port()) + ": " + ec.message());
+    }
+    if (i == 0) ep.port(acc->local_endpoint().port());  // port 0: the rest share the chosen one
+    impl_->acceptors.push_back(std::move(acc));
+  }
+  return ep.port();
+}
+
+void Server::start() {
+  for (int i = 0; i < static_cast<int>(impl_->acceptors.size()); ++i) {
+    asio::co_spawn(impl_->workers.context(i), impl_->accept_loop(i), asio::detached);
+  }
+}
+
+void Server::stop_accepting() {
+  impl_->draining = true;
+  for (size_t i = 0; i < impl_->acceptors.size(); ++i) {
+    auto* acc = impl_->acceptors[i].get();
+    asio::post(impl_->workers.context(static_cast<int>(i)), [acc, keep = impl_] {
+      boost::system::error_code ignored;
+      acc->close(ignored);
+    });
+  }
+}
+
+std::uint64_t Server::connections_accepted() const { return impl_->accepted.load(); }
+int Server::connections_open() const { return impl_->open.load(); }
+
+}  // namespace tollgate::http
