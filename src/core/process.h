@@ -1,0 +1,20 @@
+#pragma once
+// Process plumbing shared by the tollgate and tollgate-sim binaries: signal
+// handling on the main thread and the ready file that tests and scripts wait for.
+
+#include <string>
+
+namespace tollgate {
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (and in threads it
+// starts afterwards), so only wait_for_signal() sees them. Call before starting
+// worker threads.
+void block_termination_signals();
+
+// Waits for SIGINT, SIGTERM or SIGHUP; returns the signal number.
+int wait_for_signal();
+
+// Writes `content` to `path` atomically (temp file + rename).
+bool write_file_atomically(const std::string& path, const std::string& content);
+
+}  // namespace tollgate

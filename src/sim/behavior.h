@@ -1,0 +1,69 @@
+#pragma once
+// The simulator's runtime behaviour: a latency distribution and a list of faults,
+// changeable at any time through the control endpoint. Shared by all workers and
+// guarded by a mutex (the simulator is a test tool; its hot path is not ours).
+
+#include <boost/json/fwd.hpp>
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace tollgate::sim {
+
+struct Latency {
+  enum class Kind { kFixed, kUniform, kNormal, kLogNormal } kind = Kind::kFixed;
+  double a = 0;  // fixed: ms | uniform: min | normal: mean | lognormal: median
+  double b = 0;  // uniform: max | normal: stddev | lognormal: p99
+};
+
+enum class FaultKind {
+  kHttp500,
+  kHttp503,
+  kHttp429,    // with Retry-After
+  kErrorCode,  // the dialect's own "internal error" answer
+  kThrottle,   // the dialect's own throttling answer
+  kInvalid,    // the dialect's own "invalid number" answer
+  kHang,       // accept, never answer
+  kReset,      // TCP reset
+  kClose,      // close without answering
+  kMalformed,  // 200 with a body that is not the dialect's JSON
+  kSlowBody,   // normal answer, body dribbled out
+};
+
+struct Fault {
+  FaultKind kind;
+  double rate = 1.0;              // probability per request
+  std::optional<long> remaining;  // applies to this many requests, then disappears
+  int retry_after_s = 1;          // kHttp429 / kThrottle
+  int interval_ms = 200;          // kSlowBody: pause between 8-byte chunks
+};
+
+struct Decision {
+  Millis delay{0};
+  std::optional<Fault> fault;
+};
+
+class Behavior {
+ public:
+  // Replaces the behaviour from its JSON form (docs/sim.md). Nothing changes on error.
+  Result<void> set(const boost::json::value& spec);
+  void reset();
+  std::string to_json() const;
+
+  // Draws this request's latency and fault.
+  Decision decide();
+
+ private:
+  mutable std::mutex mu_;
+  Latency latency_;
+  std::vector<Fault> faults_;
+};
+
+Millis sample_latency(const Latency& l);
+
+}  // namespace tollgate::sim

@@ -1,0 +1,67 @@
+#pragma once
+// The provider dialects tollgate-sim speaks. Each checks authentication the way
+// its real-world counterpart does and answers in its own shape:
+//   json: JSON body, bearer token, HTTP 200 with an error code in the body;
+//   form: form-encoded body, HMAC-SHA256 signature headers, HTTP status errors.
+// See docs/sim.md. Dialects are stateless apart from SimState (thread-safe).
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/http_message.h"
+#include "sim/behavior.h"
+
+namespace tollgate::sim {
+
+struct Credentials {
+  std::string token = "sim-token";    // json dialect bearer token
+  std::string key_id = "sim-key";     // form dialect key id
+  std::string secret = "sim-secret";  // form dialect HMAC secret
+};
+
+// Counters and memory shared by all workers.
+class SimState {
+ public:
+  void count(const std::string& dialect, const std::string& outcome, const std::string& ref);
+  // Records a nonce; false when it was seen before (replay).
+  bool fresh_nonce(const std::string& nonce);
+  // Provider-side dedupe: the answer first given for `ref`, if any.
+  std::string remembered(const std::string& ref);
+  void remember(const std::string& ref, const std::string& id);
+  std::string stats_json(std::uint64_t connections) const;
+  std::uint32_t ref_count(const std::string& ref) const;
+  void reset();
+
+ private:
+  mutable std::mutex mu_;
+  std::uint64_t requests_ = 0;
+  std::unordered_map<std::string, std::uint64_t> by_dialect_;
+  std::unordered_map<std::string, std::uint64_t> outcomes_;
+  std::unordered_map<std::string, std::uint32_t> refs_;
+  std::unordered_map<std::string, std::string> answers_;
+  std::unordered_set<std::string> nonces_;
+};
+
+class Dialect {
+ public:
+  virtual ~Dialect() = default;
+  virtual std::string_view name() const = 0;
+  virtual bool matches(std::string_view path) const = 0;
+  // The caller's dedupe reference in the request, if any.
+  virtual std::string ref(const HttpRequest& req) const = 0;
+  // A normal answer: authentication, validation, success. Sets `outcome`.
+  virtual HttpResponse answer(const HttpRequest& req, SimState& state, std::string& outcome) const = 0;
+  // The dialect's own answer for an injected fault of kind kErrorCode, kThrottle or kInvalid.
+  virtual HttpResponse fault_answer(FaultKind kind, int retry_after_s) const = 0;
+};
+
+std::vector<std::unique_ptr<Dialect>> make_dialects(const Credentials& creds);
+
+// E.164 as the simulated vendors check it; "+999..." numbers are unassigned.
+bool valid_number(std::string_view to);
+
+}  // namespace tollgate::sim

@@ -1,0 +1,76 @@
+// tollgate-sim: a simulated third-party provider with fault injection, for
+// tests, benchmarks and the demo. See docs/sim.md.
+#include <CLI/CLI.hpp>
+#include <boost/json/parse.hpp>
+
+#include <csignal>
+#include <iostream>
+
+#include "core/process.h"
+#include "http/server.h"
+#include "http/workers.h"
+#include "sim/sim_handler.h"
+
+int main(int argc, char** argv) {
+  using namespace tollgate;
+  CLI::App app{"tollgate-sim: a simulated third-party provider with fault injection"};
+  std::string listen = "127.0.0.1:0";
+  std::string ready_file;
+  int workers = 1;
+  sim::Credentials creds;
+  http::ServerOptions opts;
+  opts.idle_timeout = std::chrono::seconds(120);
+  opts.max_body_bytes = 1 << 20;
+  std::string behavior;
+  app.add_option("--listen", listen, "host:port to listen on (port 0: any free port)");
+  app.add_option("--ready-file", ready_file, "write {\"port\": N} here once listening");
+  app.add_option("--workers", workers, "worker threads");
+  app.add_option("--token", creds.token, "json dialect: the bearer token it accepts");
+  app.add_option("--key-id", creds.key_id, "form dialect: the key id it accepts");
+  app.add_option("--secret", creds.secret, "form dialect: the HMAC secret");
+  app.add_option("--tls-cert", opts.tls_cert_file, "serve HTTPS with this certificate chain (PEM)");
+  app.add_option("--tls-key", opts.tls_key_file, "private key for --tls-cert (PEM)");
+  app.add_option("--client-ca", opts.tls_client_ca_file, "require client certificates signed by this CA");
+  app.add_option("--behavior", behavior, "initial behaviour as JSON (same as POST /_sim/behavior)");
+  CLI11_PARSE(app, argc, argv);
+
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "tollgate-sim: --listen must be host:port\n";
+    return 2;
+  }
+  block_termination_signals();
+  http::Workers pool(workers);
+  std::unique_ptr<http::Server> server;
+  sim::SimHandler handler(creds, [&server] { return server ? server->connections_accepted() : 0; });
+  if (!behavior.empty()) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(behavior, ec);
+    auto set = ec ? Result<void>(Error::make(ErrorClass::kBadRequest, "not JSON")) : handler.behavior().set(v);
+    if (!set) {
+      std::cerr << "tollgate-sim: --behavior: " << set.error().message << "\n";
+      return 2;
+    }
+  }
+  server = std::make_unique<http::Server>(pool, opts, handler);
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  auto port = server->listen(host, static_cast<std::uint16_t>(std::stoi(listen.substr(colon + 1))));
+  if (!port) {
+    std::cerr << "tollgate-sim: " << port.error().message << "\n";
+    return 1;
+  }
+  server->start();
+  pool.start();
+  std::cout << "tollgate-sim listening on " << host << ":" << *port << std::endl;
+  if (!ready_file.empty() && !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) + "}\n")) {
+    std::cerr << "tollgate-sim: cannot write " << ready_file << "\n";
+    return 1;
+  }
+  int sig;
+  while ((sig = wait_for_signal()) == SIGHUP) {
+  }
+  server->stop_accepting();
+  pool.stop();
+  return 0;
+}

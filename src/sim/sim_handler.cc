@@ -1,0 +1,121 @@
+#include "sim/sim_handler.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+namespace tollgate::sim {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+http::ServerResponse reply(int status, std::string body) {
+  return http::ServerResponse{HttpResponse{status, {{"Content-Type", "application/json"}}, std::move(body)}};
+}
+
+std::string error_body(std::string_view message) {
+  return json::serialize(json::object{{"error", message}});
+}
+
+}  // namespace
+
+SimHandler::SimHandler(Credentials creds, std::function<std::uint64_t()> connections)
+    : dialects_(make_dialects(creds)), connections_(std::move(connections)) {}
+
+http::ServerResponse SimHandler::control(const HttpRequest& req) {
+  const std::string_view path = req.path;
+  if (path == "/_sim/health") return reply(200, R"({"status":"ok"})");
+  if (path == "/_sim/stats" && req.method == "GET") return reply(200, state_.stats_json(connections_()));
+  if (path.starts_with("/_sim/refs/") && req.method == "GET") {
+    const std::string ref(path.substr(11));
+    return reply(200, json::serialize(json::object{{"ref", ref}, {"received", state_.ref_count(ref)}}));
+  }
+  if (path == "/_sim/behavior" && req.method == "GET") return reply(200, behavior_.to_json());
+  if (path == "/_sim/behavior" && (req.method == "POST" || req.method == "PUT")) {
+    boost::system::error_code ec;
+    auto v = json::parse(req.body, ec);
+    if (ec) return reply(400, error_body("body is not JSON"));
+    auto set = behavior_.set(v);
+    if (!set) return reply(422, error_body(set.error().message));
+    return reply(200, behavior_.to_json());
+  }
+  if (path == "/_sim/reset" && req.method == "POST") {
+    behavior_.reset();
+    state_.reset();
+    return reply(200, R"({"status":"reset"})");
+  }
+  return reply(404, error_body("unknown control endpoint"));
+}
+
+asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, int) {
+  if (req.path.starts_with("/_sim/")) co_return control(req);
+  const Dialect* dialect = nullptr;
+  for (const auto& d : dialects_) {
+    if (d->matches(req.path)) dialect = d.get();
+  }
+  if (!dialect) co_return reply(404, error_body("no dialect serves " + req.path));
+
+  const Decision decision = behavior_.decide();
+  const std::string ref = dialect->ref(req);
+  const std::string dialect_name(dialect->name());
+  if (decision.fault && decision.fault->kind == FaultKind::kHang) {
+    state_.count(dialect_name, "hang", ref);
+    co_return http::ServerResponse{{}, http::ResponseMode::kHang};
+  }
+  if (decision.delay.count() > 0) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(decision.delay);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (!decision.fault) {
+    std::string outcome;
+    HttpResponse resp = dialect->answer(req, state_, outcome);
+    state_.count(dialect_name, outcome, ref);
+    co_return http::ServerResponse{std::move(resp)};
+  }
+  const Fault& f = *decision.fault;
+  switch (f.kind) {
+    case FaultKind::kReset:
+      state_.count(dialect_name, "reset", ref);
+      co_return http::ServerResponse{{}, http::ResponseMode::kReset};
+    case FaultKind::kClose:
+      state_.count(dialect_name, "close", ref);
+      co_return http::ServerResponse{{}, http::ResponseMode::kClose};
+    case FaultKind::kHttp500:
+    case FaultKind::kHttp503:
+      state_.count(dialect_name, f.kind == FaultKind::kHttp500 ? "http_500" : "http_503", ref);
+      co_return http::ServerResponse{HttpResponse{f.kind == FaultKind::kHttp500 ? 500 : 503,
+                                                  {{"Content-Type", "text/html"}},
+                                                  "<html><body>Service Unavailable</body></html>"}};
+    case FaultKind::kHttp429:
+      state_.count(dialect_name, "http_429", ref);
+      co_return http::ServerResponse{HttpResponse{
+          429, {{"Retry-After", std::to_string(f.retry_after_s)}, {"Content-Type", "text/plain"}}, "slow down"}};
+    case FaultKind::kMalformed:
+      state_.count(dialect_name, "malformed", ref);
+      co_return http::ServerResponse{HttpResponse{200, {{"Content-Type", "application/json"}}, "{\"code\":0,\"da"}};
+    case FaultKind::kSlowBody: {
+      std::string outcome;
+      HttpResponse resp = dialect->answer(req, state_, outcome);
+      state_.count(dialect_name, "slow_body", ref);
+      co_return http::ServerResponse{std::move(resp), http::ResponseMode::kSlowBody, Millis(f.interval_ms)};
+    }
+    case FaultKind::kErrorCode:
+    case FaultKind::kThrottle:
+    case FaultKind::kInvalid: {
+      static constexpr const char* kNames[] = {"error_code", "throttle", "invalid"};
+      const int idx = f.kind == FaultKind::kErrorCode ? 0 : f.kind == FaultKind::kThrottle ? 1 : 2;
+      state_.count(dialect_name, kNames[idx], ref);
+      co_return http::ServerResponse{dialect->fault_answer(f.kind, f.retry_after_s)};
+    }
+    case FaultKind::kHang:
+      break;
+  }
+  co_return reply(500, error_body("unhandled fault"));
+}
+
+}  // namespace tollgate::sim

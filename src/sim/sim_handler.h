@@ -1,0 +1,32 @@
+#pragma once
+// The simulator's request handler: control endpoints under /_sim/, and provider
+// dialects everywhere else, with the configured latency and faults applied.
+// Called concurrently from every worker; all shared state is in Behavior and
+// SimState, which lock internally.
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "http/server.h"
+#include "sim/behavior.h"
+#include "sim/dialects.h"
+
+namespace tollgate::sim {
+
+class SimHandler final : public http::Handler {
+ public:
+  SimHandler(Credentials creds, std::function<std::uint64_t()> connections);
+  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, int worker) override;
+  Behavior& behavior() { return behavior_; }
+
+ private:
+  http::ServerResponse control(const HttpRequest& req);
+
+  std::vector<std::unique_ptr<Dialect>> dialects_;
+  Behavior behavior_;
+  SimState state_;
+  std::function<std::uint64_t()> connections_;
+};
+
+}  // namespace tollgate::sim

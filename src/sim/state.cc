@@ -1,0 +1,74 @@
+#include <boost/json.hpp>
+
+#include "sim/dialects.h"
+
+namespace tollgate::sim {
+
+void SimState::count(const std::string& dialect, const std::string& outcome, const std::string& ref) {
+  std::lock_guard lock(mu_);
+  ++requests_;
+  ++by_dialect_[dialect];
+  ++outcomes_[outcome];
+  if (!ref.empty()) ++refs_[ref];
+}
+
+bool SimState::fresh_nonce(const std::string& nonce) {
+  std::lock_guard lock(mu_);
+  if (nonces_.size() > 1'000'000) nonces_.clear();  // bounded memory in long runs
+  return nonces_.insert(nonce).second;
+}
+
+std::string SimState::remembered(const std::string& ref) {
+  std::lock_guard lock(mu_);
+  auto it = answers_.find(ref);
+  return it == answers_.end() ? std::string() : it->second;
+}
+
+void SimState::remember(const std::string& ref, const std::string& id) {
+  std::lock_guard lock(mu_);
+  answers_.emplace(ref, id);
+}
+
+std::uint32_t SimState::ref_count(const std::string& ref) const {
+  std::lock_guard lock(mu_);
+  auto it = refs_.find(ref);
+  return it == refs_.end() ? 0 : it->second;
+}
+
+std::string SimState::stats_json(std::uint64_t connections) const {
+  namespace json = boost::json;
+  std::lock_guard lock(mu_);
+  json::object out;
+  out["requests"] = requests_;
+  out["connections"] = connections;
+  json::object dialects, outcomes;
+  for (const auto& [k, v] : by_dialect_) dialects[k] = v;
+  for (const auto& [k, v] : outcomes_) outcomes[k] = v;
+  out["by_dialect"] = std::move(dialects);
+  out["outcomes"] = std::move(outcomes);
+  std::uint64_t repeated = 0;
+  json::array dups;
+  for (const auto& [ref, n] : refs_) {
+    if (n > 1) {
+      ++repeated;
+      if (dups.size() < 100) dups.push_back(json::value(ref));
+    }
+  }
+  out["refs"] = refs_.size();
+  out["refs_repeated"] = repeated;
+  out["repeated_examples"] = std::move(dups);
+  out["delivered"] = answers_.size();
+  return json::serialize(out);
+}
+
+void SimState::reset() {
+  std::lock_guard lock(mu_);
+  requests_ = 0;
+  by_dialect_.clear();
+  outcomes_.clear();
+  refs_.clear();
+  answers_.clear();
+  nonces_.clear();
+}
+
+}  // namespace tollgate::sim
