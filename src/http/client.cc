@@ -383,8 +383,14 @@ asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoin
     if (!conn) co_return std::move(conn).error();
     ++impl.stats.requests_sent;
     Connection& c = **conn;
-    auto [result, reusable] = c.tls ? co_await impl.exchange(*c.tls, c, req, deadline)
-                                    : co_await impl.exchange(*c.plain, c, req, deadline);
+    // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
+    std::pair<Result<HttpResponse>, bool> exchanged{Error{}, false};
+    if (c.tls) {
+      exchanged = co_await impl.exchange(*c.tls, c, req, deadline);
+    } else {
+      exchanged = co_await impl.exchange(*c.plain, c, req, deadline);
+    }
+    auto& [result, reusable] = exchanged;
     const bool retry_stale = !result && c.reused && result.error().provider_code == "write_failed" &&
                              result.error().cls != ErrorClass::kTimeout && round == 0;
     if (reusable && result) {

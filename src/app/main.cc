@@ -1,0 +1,133 @@
+// tollgate: the gateway binary. Subcommands: serve, check-config, hash-key.
+// This is the only place that knows the concrete types and wires them together.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "core/crypto.h"
+#include "core/process.h"
+#include "engine/api.h"
+#include "engine/runtime.h"
+#include "http/server.h"
+#include "http/workers.h"
+
+namespace {
+
+using namespace tollgate;
+
+int worker_count(const config::Config& c) {
+  return c.server.workers > 0 ? c.server.workers
+                              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+void print_problems(const std::string& path, const std::vector<config::Problem>& problems) {
+  for (const auto& p : problems) std::cerr << config::format_problem(path, p) << "\n";
+}
+
+int check_config(const std::string& path) {
+  auto loaded = engine::load_runtime(path, 1);
+  if (!loaded.runtime) {
+    print_problems(path, loaded.problems);
+    std::cerr << path << ": " << loaded.problems.size() << " problem"
+              << (loaded.problems.size() == 1 ? "" : "s") << "\n";
+    return 1;
+  }
+  const auto& c = loaded.runtime->config();
+  std::cout << path << ": OK (" << c.callers.size() << " callers, " << c.capabilities.size()
+            << " capabilities, " << c.providers.size() << " providers)\n";
+  return 0;
+}
+
+int serve(const std::string& path, const std::string& ready_file) {
+  block_termination_signals();
+  auto first = config::load_config_file(path);
+  int workers = first.ok() ? worker_count(*first.config) : 1;
+  auto loaded = engine::load_runtime(path, workers);
+  if (!loaded.runtime) {
+    print_problems(path, loaded.problems);
+    std::cerr << "tollgate: refusing to start: " << loaded.problems.size() << " problem"
+              << (loaded.problems.size() == 1 ? "" : "s") << " in " << path << "\n";
+    return 2;
+  }
+  const auto& cfg = loaded.runtime->config();
+  engine::RuntimeHolder holder(loaded.runtime);
+
+  http::Workers pool(workers);
+  std::vector<std::unique_ptr<http::Client>> clients;
+  std::vector<http::Client*> client_ptrs;
+  for (int i = 0; i < pool.size(); ++i) {
+    clients.push_back(std::make_unique<http::Client>(pool.context(i)));
+    client_ptrs.push_back(clients.back().get());
+  }
+  engine::ApiHandler api(holder, SystemClock::instance(), client_ptrs);
+
+  http::ServerOptions opts;
+  opts.max_header_bytes = cfg.server.max_header_bytes;
+  opts.max_body_bytes = cfg.server.max_body_bytes;
+  opts.request_timeout = cfg.server.request_timeout;
+  opts.idle_timeout = cfg.server.idle_timeout;
+  http::Server server(pool, opts, api);
+  auto port = server.listen(cfg.server.host, cfg.server.port);
+  if (!port) {
+    std::cerr << "tollgate: " << port.error().message << "\n";
+    return 1;
+  }
+  server.start();
+  pool.start();
+  spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
+               *port, workers, cfg.capabilities.size(), cfg.providers.size());
+  if (!ready_file.empty() && !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) + "}\n")) {
+    std::cerr << "tollgate: cannot write " << ready_file << "\n";
+    return 1;
+  }
+
+  for (;;) {
+    const int sig = wait_for_signal();
+    if (sig != SIGHUP) break;
+    auto next = engine::load_runtime(path, workers);
+    if (!next.runtime) {
+      spdlog::error("config reload rejected, still serving the previous config: {} problems", next.problems.size());
+      for (const auto& p : next.problems) spdlog::error("{}", config::format_problem(path, p));
+      continue;
+    }
+    holder.set(next.runtime);
+    spdlog::info("config reloaded from {}", path);
+  }
+  spdlog::info("shutting down: no new connections, finishing calls in flight");
+  server.stop_accepting();
+  const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (server.connections_open() > 0 && std::chrono::steady_clock::now() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  pool.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"tollgate: one stable API in front of third-party providers"};
+  app.require_subcommand(1);
+  std::string config_path, ready_file, key;
+
+  auto* serve_cmd = app.add_subcommand("serve", "run the gateway");
+  serve_cmd->add_option("--config,-c", config_path, "config file (YAML)")->required();
+  serve_cmd->add_option("--ready-file", ready_file, "write {\"port\": N} here once listening");
+
+  auto* check_cmd = app.add_subcommand("check-config", "validate a config file and print every problem");
+  check_cmd->add_option("file", config_path, "config file (YAML)")->required();
+
+  auto* hash_cmd = app.add_subcommand("hash-key", "print the SHA-256 of an API key, for callers[].key_sha256");
+  hash_cmd->add_option("key", key, "the API key")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (*check_cmd) return check_config(config_path);
+  if (*hash_cmd) {
+    std::cout << tollgate::sha256_hex(key) << "\n";
+    return 0;
+  }
+  return serve(config_path, ready_file);
+}

@@ -1,0 +1,63 @@
+#pragma once
+// Runtime: everything a call needs from one config snapshot, resolved once: the
+// caller table by key hash, each capability's candidate providers, each
+// provider's adapter and outbound endpoint. Immutable; shared by all workers
+// through a shared_ptr and swapped whole on reload, so a call in flight keeps
+// the snapshot it started with.
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.h"
+#include "config/loader.h"
+#include "http/client.h"
+#include "provider/adapter.h"
+
+namespace tollgate::engine {
+
+struct ProviderRuntime {
+  const provider::Provider* adapter = nullptr;
+  std::shared_ptr<const http::Endpoint> endpoint;
+  const std::string& name() const { return adapter->name(); }
+  const config::ProviderConfig& config() const { return adapter->config(); }
+};
+
+struct CandidateRuntime {
+  const ProviderRuntime* provider = nullptr;
+  const provider::Operation* operation = nullptr;
+};
+
+struct CapabilityRuntime {
+  const config::CapabilityConfig* config = nullptr;
+  std::vector<CandidateRuntime> candidates;  // in configured order
+};
+
+class Runtime {
+ public:
+  // Builds adapters and endpoints; on problems returns null and appends them.
+  // `workers` divides each provider's connection cap between workers.
+  static std::shared_ptr<const Runtime> build(std::shared_ptr<const config::Config> cfg, int workers,
+                                              std::vector<config::Problem>& problems);
+
+  const config::Config& config() const { return catalog_->config(); }
+  const config::CallerConfig* caller_by_key(std::string_view api_key) const;
+  const CapabilityRuntime* capability(std::string_view name) const;
+  const ProviderRuntime* provider(std::string_view name) const;
+
+ private:
+  std::shared_ptr<const provider::Catalog> catalog_;
+  std::unordered_map<std::string, const config::CallerConfig*> callers_by_hash_;
+  std::unordered_map<std::string, ProviderRuntime> providers_;
+  std::unordered_map<std::string, CapabilityRuntime> capabilities_;
+};
+
+// Loads a config file and builds its runtime, collecting every problem.
+struct Loaded {
+  std::shared_ptr<const Runtime> runtime;
+  std::vector<config::Problem> problems;
+};
+Loaded load_runtime(const std::string& path, int workers);
+
+}  // namespace tollgate::engine

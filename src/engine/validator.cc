@@ -1,0 +1,86 @@
+#include "engine/validator.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tollgate::engine {
+namespace {
+
+using config::ParamType;
+
+Error invalid(const std::string& name, std::string_view rule) {
+  return Error::make(ErrorClass::kInvalidRequest, "param '" + name + "' " + std::string(rule));
+}
+
+bool type_matches(ParamType t, const boost::json::value& v) {
+  switch (t) {
+    case ParamType::kString: return v.is_string();
+    case ParamType::kInteger:
+      return v.is_int64() || v.is_uint64() || (v.is_double() && std::floor(v.get_double()) == v.get_double());
+    case ParamType::kNumber: return v.is_number();
+    case ParamType::kBoolean: return v.is_bool();
+    case ParamType::kObject: return v.is_object();
+    case ParamType::kArray: return v.is_array();
+  }
+  return false;
+}
+
+double as_double(const boost::json::value& v) {
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  return v.get_double();
+}
+
+}  // namespace
+
+bool is_e164(std::string_view s) {
+  // "+", a non-zero country digit, then 7 to 14 more digits (8 to 15 in all).
+  if (s.size() < 9 || s.size() > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') return false;
+  return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Result<void> validate_params(const config::CapabilityConfig& cap, const boost::json::object& params) {
+  for (const auto& kv : params) {
+    if (!cap.param(kv.key())) {
+      return Error::make(ErrorClass::kInvalidRequest,
+                         "unknown param '" + std::string(kv.key()) + "' for " + cap.name);
+    }
+  }
+  for (const auto& spec : cap.params) {
+    const auto* v = params.if_contains(spec.name);
+    if (!v || v->is_null()) {
+      if (spec.required) return invalid(spec.name, "is required");
+      continue;
+    }
+    if (!type_matches(spec.type, *v)) {
+      return invalid(spec.name, "must be " + std::string(spec.type == ParamType::kInteger ? "an " : "a ") +
+                                    std::string(config::to_string(spec.type)));
+    }
+    if (spec.type == ParamType::kString) {
+      const auto& s = v->get_string();
+      if (spec.min_length && s.size() < *spec.min_length) {
+        return invalid(spec.name, "must be at least " + std::to_string(*spec.min_length) + " bytes long");
+      }
+      if (spec.max_length && s.size() > *spec.max_length) {
+        return invalid(spec.name, "must be at most " + std::to_string(*spec.max_length) + " bytes long");
+      }
+      if (spec.format == config::ParamFormat::kE164 && !is_e164(s)) {
+        return invalid(spec.name, "must be an E.164 phone number: '+' and 8 to 15 digits");
+      }
+      if (!spec.one_of.empty() &&
+          std::find(spec.one_of.begin(), spec.one_of.end(), std::string_view(s)) == spec.one_of.end()) {
+        std::string list;
+        for (const auto& o : spec.one_of) list += (list.empty() ? "" : ", ") + o;
+        return invalid(spec.name, "must be one of: " + list);
+      }
+    }
+    if (spec.type == ParamType::kInteger || spec.type == ParamType::kNumber) {
+      const double d = as_double(*v);
+      if (spec.minimum && d < *spec.minimum) return invalid(spec.name, "is below its minimum");
+      if (spec.maximum && d > *spec.maximum) return invalid(spec.name, "is above its maximum");
+    }
+  }
+  return ok();
+}
+
+}  // namespace tollgate::engine
