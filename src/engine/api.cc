@@ -56,7 +56,7 @@ Error err(ErrorClass c, std::string message) { return Error::make(c, std::move(m
 ApiHandler::ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients)
     : runtime_(runtime), clock_(clock), engine_(clock), clients_(std::move(clients)) {}
 
-asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, int worker) {
+asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, const http::RequestContext& ctx) {
   if (req.path == "/healthz") {
     co_return json_reply(200, {{"status", "ok"}});
   }
@@ -74,7 +74,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, int wo
       std::string capability(rest.substr(0, slash));
       capability += '.';
       capability += rest.substr(slash + 1);
-      co_return co_await call(req, worker, capability);
+      co_return co_await call(req, ctx.worker, capability);
     }
   }
   co_return error_reply(err(ErrorClass::kNotFound, "no such endpoint: " + req.method + " " + req.path), {});

@@ -32,7 +32,7 @@ class ApiHandler final : public http::Handler {
   // `clients[i]` belongs to worker i.
   ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients);
 
-  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, int worker) override;
+  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
  private:
   boost::asio::awaitable<http::ServerResponse> call(HttpRequest& req, int worker, std::string_view capability);

@@ -53,14 +53,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
         continue;  // e.g. EMFILE: keep serving the connections we have
       }
-      accepted.fetch_add(1, std::memory_order_relaxed);
+      const std::uint64_t id = accepted.fetch_add(1, std::memory_order_relaxed) + 1;
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), worker), asio::detached);
+      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), RequestContext{worker, id}), asio::detached);
     }
   }
 
-  asio::awaitable<void> session(tcp::socket socket, int worker) {
+  asio::awaitable<void> session(tcp::socket socket, RequestContext ctx) {
     auto self = shared_from_this();
     open.fetch_add(1, std::memory_order_relaxed);
     struct Closer {
@@ -73,10 +73,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         beast::get_lowest_layer(stream).expires_after(opts.request_timeout);
         auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
         if (ec) co_return;
-        co_await serve(stream, worker);
+        co_await serve(stream, ctx);
       } else {
         beast::tcp_stream stream(std::move(socket));
-        co_await serve(stream, worker);
+        co_await serve(stream, ctx);
       }
     } catch (const std::exception&) {
       // A broken connection must never take the worker down.
@@ -89,15 +89,31 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     res.set(bhttp::field::content_type, "application/json");
     res.set(bhttp::field::connection, "close");
     res.body() = std::string("{\"error\":{\"code\":\"") +
-                 (status == 413 ? "too_large" : status == 408 ? "timeout" : "bad_request") +
+                 (status == 413 ? "too_large" : "bad_request") +
                  "\",\"message\":\"" + std::string(message) + "\",\"retryable\":false}}";
     res.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));
     co_await bhttp::async_write(stream, res, nothrow);
+    co_await lingering_close(beast::get_lowest_layer(stream));
+  }
+
+  // Closes after an error answer without losing it: a plain close with unread
+  // request bytes pending makes the kernel send a reset, which can destroy the
+  // answer in the client's receive buffer. Half-close, then drain briefly.
+  static asio::awaitable<void> lingering_close(beast::tcp_stream& stream) {
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(std::chrono::seconds(2));
+    char sink[4096];
+    for (;;) {
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
+      if (ec) break;
+    }
+    stream.socket().close(ignored);
   }
 
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, int worker) {
+  asio::awaitable<void> serve(Stream& stream, const RequestContext& ctx) {
     beast::flat_buffer buffer;
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
@@ -129,7 +145,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         } else if (ec == bhttp::error::header_limit) {
           co_await send_error(stream, 431, "request header is larger than the server's limit");
         } else if (ec == beast::error::timeout) {
-          co_await send_error(stream, 408, "request not received in time");
+          // Too slow: tcp_stream has already closed the socket. Nothing to say.
         } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
                    ec != asio::error::connection_reset) {
           co_await send_error(stream, 400, "malformed HTTP request");
@@ -141,7 +157,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       lowest.expires_never();  // the handler bounds its own work by the call's deadline
       ServerResponse out;
       try {
-        out = co_await handler.handle(from_beast(std::move(req)), worker);
+        out = co_await handler.handle(from_beast(std::move(req)), ctx);
       } catch (const std::exception&) {
         out.response = HttpResponse{500, {{"Content-Type", "application/json"}},
                                     R"({"error":{"code":"internal","message":"internal error","retryable":true}})"};

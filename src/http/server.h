@@ -47,10 +47,16 @@ struct ServerResponse {
   Millis slow_interval{0};  // kSlowBody: pause between chunks
 };
 
+// Where a request came from.
+struct RequestContext {
+  int worker = 0;                   // the worker thread running the handler
+  std::uint64_t connection_id = 0;  // unique per accepted connection
+};
+
 class Handler {
  public:
   virtual ~Handler() = default;
-  virtual boost::asio::awaitable<ServerResponse> handle(HttpRequest req, int worker) = 0;
+  virtual boost::asio::awaitable<ServerResponse> handle(HttpRequest req, const RequestContext& ctx) = 0;
 };
 
 class Server {

@@ -32,7 +32,9 @@ class SimState {
   // Provider-side dedupe: the answer first given for `ref`, if any.
   std::string remembered(const std::string& ref);
   void remember(const std::string& ref, const std::string& id);
-  std::string stats_json(std::uint64_t connections) const;
+  // Notes a connection that carried a provider request (control calls do not count).
+  void connection(std::uint64_t id);
+  std::string stats_json() const;
   std::uint32_t ref_count(const std::string& ref) const;
   void reset();
 
@@ -44,6 +46,7 @@ class SimState {
   std::unordered_map<std::string, std::uint32_t> refs_;
   std::unordered_map<std::string, std::string> answers_;
   std::unordered_set<std::string> nonces_;
+  std::unordered_set<std::uint64_t> connections_;
 };
 
 class Dialect {

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   block_termination_signals();
   http::Workers pool(workers);
   std::unique_ptr<http::Server> server;
-  sim::SimHandler handler(creds, [&server] { return server ? server->connections_accepted() : 0; });
+  sim::SimHandler handler(creds);
   if (!behavior.empty()) {
     boost::system::error_code ec;
     auto v = boost::json::parse(behavior, ec);

@@ -23,13 +23,12 @@ std::string error_body(std::string_view message) {
 
 }  // namespace
 
-SimHandler::SimHandler(Credentials creds, std::function<std::uint64_t()> connections)
-    : dialects_(make_dialects(creds)), connections_(std::move(connections)) {}
+SimHandler::SimHandler(Credentials creds) : dialects_(make_dialects(creds)) {}
 
 http::ServerResponse SimHandler::control(const HttpRequest& req) {
   const std::string_view path = req.path;
   if (path == "/_sim/health") return reply(200, R"({"status":"ok"})");
-  if (path == "/_sim/stats" && req.method == "GET") return reply(200, state_.stats_json(connections_()));
+  if (path == "/_sim/stats" && req.method == "GET") return reply(200, state_.stats_json());
   if (path.starts_with("/_sim/refs/") && req.method == "GET") {
     const std::string ref(path.substr(11));
     return reply(200, json::serialize(json::object{{"ref", ref}, {"received", state_.ref_count(ref)}}));
@@ -51,7 +50,7 @@ http::ServerResponse SimHandler::control(const HttpRequest& req) {
   return reply(404, error_body("unknown control endpoint"));
 }
 
-asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, int) {
+asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const http::RequestContext& ctx) {
   if (req.path.starts_with("/_sim/")) co_return control(req);
   const Dialect* dialect = nullptr;
   for (const auto& d : dialects_) {
@@ -59,6 +58,7 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, int) {
   }
   if (!dialect) co_return reply(404, error_body("no dialect serves " + req.path));
 
+  state_.connection(ctx.connection_id);
   const Decision decision = behavior_.decide();
   const std::string ref = dialect->ref(req);
   const std::string dialect_name(dialect->name());

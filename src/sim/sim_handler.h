@@ -16,8 +16,8 @@ namespace tollgate::sim {
 
 class SimHandler final : public http::Handler {
  public:
-  SimHandler(Credentials creds, std::function<std::uint64_t()> connections);
-  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, int worker) override;
+  explicit SimHandler(Credentials creds);
+  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
   Behavior& behavior() { return behavior_; }
 
  private:
@@ -26,7 +26,6 @@ class SimHandler final : public http::Handler {
   std::vector<std::unique_ptr<Dialect>> dialects_;
   Behavior behavior_;
   SimState state_;
-  std::function<std::uint64_t()> connections_;
 };
 
 }  // namespace tollgate::sim

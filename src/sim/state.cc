@@ -35,12 +35,17 @@ std::uint32_t SimState::ref_count(const std::string& ref) const {
   return it == refs_.end() ? 0 : it->second;
 }
 
-std::string SimState::stats_json(std::uint64_t connections) const {
+void SimState::connection(std::uint64_t id) {
+  std::lock_guard lock(mu_);
+  connections_.insert(id);
+}
+
+std::string SimState::stats_json() const {
   namespace json = boost::json;
   std::lock_guard lock(mu_);
   json::object out;
   out["requests"] = requests_;
-  out["connections"] = connections;
+  out["connections"] = connections_.size();
   json::object dialects, outcomes;
   for (const auto& [k, v] : by_dialect_) dialects[k] = v;
   for (const auto& [k, v] : outcomes_) outcomes[k] = v;
@@ -69,6 +74,7 @@ void SimState::reset() {
   refs_.clear();
   answers_.clear();
   nonces_.clear();
+  connections_.clear();
 }
 
 }  // namespace tollgate::sim

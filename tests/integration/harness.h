@@ -1,0 +1,133 @@
+#pragma once
+// Integration-test harness: starts real tollgate and tollgate-sim processes on
+// ephemeral loopback ports and talks plain HTTP/1.1 to them over real sockets.
+// Each process is killed when its handle goes out of scope (and dies with the
+// test process if that crashes).
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tollgate::testing {
+
+// A scratch directory removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+  void write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+class Process {
+ public:
+  Process(std::vector<std::string> argv, const std::string& log_prefix,
+          std::map<std::string, std::string> env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  int pid() const { return pid_; }
+  bool running();
+  // Waits for exit; returns the exit status (or -signal), nullopt on timeout.
+  std::optional<int> wait(std::chrono::milliseconds timeout);
+  void signal(int sig);
+  void kill_now();
+  std::string stdout_text() const;
+  std::string stderr_text() const;
+
+ private:
+  int pid_ = -1;
+  std::optional<int> status_;
+  std::string out_path_, err_path_;
+};
+
+struct Response {
+  int status = 0;  // 0: no response (connection closed, timeout)
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  boost::json::value json() const;
+  std::string header(const std::string& lower_name) const;
+};
+
+// One keep-alive connection to 127.0.0.1:port.
+class Connection {
+ public:
+  explicit Connection(int port, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  ~Connection();
+  bool ok() const { return fd_ >= 0; }
+  Response request(const std::string& method, const std::string& target, const std::string& body = {},
+                   const std::map<std::string, std::string>& headers = {});
+  bool send_raw(const std::string& bytes);
+  // Reads whatever arrives until the peer closes or the timeout; "" if closed.
+  std::string read_some(std::chrono::milliseconds timeout);
+  int fd() const { return fd_; }
+
+ private:
+  Response read_response();
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+// One request on a fresh connection.
+Response http(int port, const std::string& method, const std::string& target, const std::string& body = {},
+              const std::map<std::string, std::string>& headers = {},
+              std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// A running tollgate-sim.
+class Sim {
+ public:
+  explicit Sim(std::vector<std::string> extra_args = {});
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void behave(const std::string& json);  // POST /_sim/behavior; fails the test on error
+  void reset();
+  boost::json::object stats();
+  std::int64_t requests() { return stats().at("requests").as_int64(); }
+  std::int64_t outcome(const std::string& name);
+  std::int64_t ref_count(const std::string& ref);
+  Process& process() { return *proc_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<Process> proc_;
+  int port_ = 0;
+};
+
+// A running tollgate with the given config text.
+class Gateway {
+ public:
+  explicit Gateway(const std::string& config_yaml, std::map<std::string, std::string> env = {});
+  int port() const { return port_; }
+  bool started() const { return port_ > 0; }
+  Response call(const std::string& capability_path, const std::string& body,
+                std::map<std::string, std::string> headers = {});
+  Process& process() { return *proc_; }
+  const TempDir& dir() const { return dir_; }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<Process> proc_;
+  int port_ = 0;
+};
+
+// Waits for `path` to contain {"port": N}; 0 when the process died or time ran out.
+int wait_for_port(const std::string& path, Process& proc, std::chrono::milliseconds timeout);
+
+std::string tollgate_bin();
+std::string sim_bin();
+
+// The caller key used by test configs, and its SHA-256.
+inline constexpr const char* kTestKey = "test-key";
+inline constexpr const char* kTestKeyHash = "62af8704764faf8ea82fc61ce9c4c3908b6cb97d463a634e9e587d7c885db0ef";
+
+}  // namespace tollgate::testing
