@@ -13,6 +13,7 @@ packages=(
   libsqlite3-dev
   libgtest-dev libgmock-dev
   curl
+  tinyproxy                                # a real HTTP CONNECT proxy for the proxy tests
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk haproxy libbenchmark-dev)

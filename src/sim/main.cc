@@ -61,9 +61,30 @@ int main(int argc, char** argv) {
     return 1;
   }
   server->start();
+  // With TLS on, a second plain-HTTP listener serves the same handler so tests
+  // and scripts can reach /_sim/ without a client certificate.
+  std::unique_ptr<http::Server> control;
+  std::uint16_t control_port = *port;
+  if (!opts.tls_cert_file.empty()) {
+    http::ServerOptions plain = opts;
+    plain.tls_cert_file.clear();
+    plain.tls_key_file.clear();
+    plain.tls_client_ca_file.clear();
+    control = std::make_unique<http::Server>(pool, plain, handler);
+    auto cport = control->listen(host, 0);
+    if (!cport) {
+      std::cerr << "tollgate-sim: " << cport.error().message << "\n";
+      return 1;
+    }
+    control_port = *cport;
+    control->start();
+  }
   pool.start();
-  std::cout << "tollgate-sim listening on " << host << ":" << *port << std::endl;
-  if (!ready_file.empty() && !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) + "}\n")) {
+  std::cout << "tollgate-sim listening on " << host << ":" << *port << " (control: " << control_port << ")"
+            << std::endl;
+  if (!ready_file.empty() &&
+      !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) +
+                                             ", \"control_port\": " + std::to_string(control_port) + "}\n")) {
     std::cerr << "tollgate-sim: cannot write " << ready_file << "\n";
     return 1;
   }
@@ -71,6 +92,7 @@ int main(int argc, char** argv) {
   while ((sig = wait_for_signal()) == SIGHUP) {
   }
   server->stop_accepting();
+  if (control) control->stop_accepting();
   pool.stop();
   return 0;
 }

@@ -121,7 +121,7 @@ void Process::kill_now() {
 std::string Process::stdout_text() const { return read_file(out_path_); }
 std::string Process::stderr_text() const { return read_file(err_path_); }
 
-int wait_for_port(const std::string& path, Process& proc, milliseconds timeout) {
+int wait_for_port(const std::string& path, Process& proc, milliseconds timeout, const char* key) {
   const auto end = steady_clock::now() + timeout;
   while (steady_clock::now() < end) {
     if (!proc.running()) return 0;
@@ -129,7 +129,7 @@ int wait_for_port(const std::string& path, Process& proc, milliseconds timeout) 
     if (!text.empty()) {
       boost::system::error_code ec;
       auto v = boost::json::parse(text, ec);
-      if (!ec) return static_cast<int>(v.at("port").as_int64());
+      if (!ec) return static_cast<int>(v.at(key).as_int64());
     }
     std::this_thread::sleep_for(milliseconds(10));
   }
@@ -260,17 +260,18 @@ Sim::Sim(std::vector<std::string> extra_args) {
   proc_ = std::make_unique<Process>(argv, dir_.file("sim"));
   port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(10));
   if (port_ == 0) ADD_FAILURE() << "tollgate-sim did not start: " << proc_->stderr_text();
+  control_port_ = port_ ? wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "control_port") : 0;
 }
 
 void Sim::behave(const std::string& json) {
-  auto r = http(port_, "POST", "/_sim/behavior", json);
+  auto r = http(control_port_, "POST", "/_sim/behavior", json);
   ASSERT_EQ(r.status, 200) << r.body;
 }
 
-void Sim::reset() { ASSERT_EQ(http(port_, "POST", "/_sim/reset").status, 200); }
+void Sim::reset() { ASSERT_EQ(http(control_port_, "POST", "/_sim/reset").status, 200); }
 
 boost::json::object Sim::stats() {
-  auto r = http(port_, "GET", "/_sim/stats");
+  auto r = http(control_port_, "GET", "/_sim/stats");
   if (r.status != 200) {
     ADD_FAILURE() << "sim stats: " << r.status;
     return {};
@@ -285,7 +286,7 @@ std::int64_t Sim::outcome(const std::string& name) {
 }
 
 std::int64_t Sim::ref_count(const std::string& ref) {
-  auto r = http(port_, "GET", "/_sim/refs/" + ref);
+  auto r = http(control_port_, "GET", "/_sim/refs/" + ref);
   return r.json().at("received").as_int64();
 }
 

@@ -88,6 +88,8 @@ class Sim {
  public:
   explicit Sim(std::vector<std::string> extra_args = {});
   int port() const { return port_; }
+  // Plain HTTP control port (differs from port() when the sim serves TLS).
+  int control_port() const { return control_port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void behave(const std::string& json);  // POST /_sim/behavior; fails the test on error
   void reset();
@@ -101,6 +103,7 @@ class Sim {
   TempDir dir_;
   std::unique_ptr<Process> proc_;
   int port_ = 0;
+  int control_port_ = 0;
 };
 
 // A running tollgate with the given config text.
@@ -121,7 +124,9 @@ class Gateway {
 };
 
 // Waits for `path` to contain {"port": N}; 0 when the process died or time ran out.
-int wait_for_port(const std::string& path, Process& proc, std::chrono::milliseconds timeout);
+// (`key` picks another field of the file, e.g. "control_port".)
+int wait_for_port(const std::string& path, Process& proc, std::chrono::milliseconds timeout,
+                  const char* key = "port");
 
 std::string tollgate_bin();
 std::string sim_bin();
