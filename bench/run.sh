@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Load benchmark: the same POST load (wrk) against
+#   direct    tollgate-sim itself (the baseline provider cost),
+#   haproxy   HAProxy forwarding to tollgate-sim (what a plain proxy costs),
+#   tollgate  tollgate -> tollgate-sim, json dialect (JSON parse, validation,
+#             template, bearer signer, response mapping),
+#   tollgate_hmac  the same through the form dialect (form encoding + HMAC-SHA256),
+# all in one run, printing req/s, p50/p99 and CPU microseconds per request of each
+# process, and the ratios. Figures go to bench/out/<scenario>.json.
+#
+# Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32).
+set -euo pipefail
+build=${1:-build-bench}
+cd "$(dirname "$0")/.."
+out=bench/out
+mkdir -p "$out"
+secs=${BENCH_SECONDS:-10}
+conns=${BENCH_CONNECTIONS:-32}
+tmp=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+tick=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+wait_port_file() { for _ in $(seq 1 200); do [[ -s "$1" ]] && { sed 's/[^0-9]*\([0-9]*\).*/\1/' "$1"; return; }; sleep 0.05; done; echo "timeout waiting for $1" >&2; exit 1; }
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
+              echo $((20000 + RANDOM % 20000)); }
+
+"$build/src/sim/tollgate-sim" --listen 127.0.0.1:0 --workers 1 --ready-file "$tmp/sim.ready" >/dev/null 2>&1 &
+sim_pid=$!; pids+=($sim_pid)
+sim_port=$(wait_port_file "$tmp/sim.ready")
+
+export TOLLGATE_BENCH_SIM="http://127.0.0.1:$sim_port"
+sed "s|@SIM@|http://127.0.0.1:$sim_port|g" bench/tollgate.yaml >"$tmp/tollgate.yaml"
+"$build/src/app/tollgate" serve --config "$tmp/tollgate.yaml" --ready-file "$tmp/tg.ready" >"$tmp/tg.log" 2>&1 &
+tg_pid=$!; pids+=($tg_pid)
+tg_port=$(wait_port_file "$tmp/tg.ready")
+
+hap_port=$(free_port)
+cat >"$tmp/haproxy.cfg" <<CFG
+global
+  nbthread 2
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$hap_port
+  default_backend be
+backend be
+  server sim 127.0.0.1:$sim_port
+CFG
+haproxy -f "$tmp/haproxy.cfg" -db >/dev/null 2>&1 &
+hap_pid=$!; pids+=($hap_pid)
+sleep 0.3
+
+sim_body='{"mobile":"+8613800000000","template_code":"LOGIN_CODE","template_params":{"code":"4321"},"out_id":"bench"}'
+call_body='{"to":"+8613800000000","template":"LOGIN_CODE","params":{"code":"4321"}}'
+
+# run NAME URL BODY AUTH PID... : one wrk run; CPU of each listed process.
+run() {
+  local name=$1 url=$2 body=$3 auth=$4; shift 4
+  local before=() p
+  # warm up connections and pools
+  BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$conns" -d1s -s bench/post.lua "$url" >/dev/null 2>&1
+  for p in "$@"; do before+=("$(cpu_ticks "$p")"); done
+  local result
+  result=$(BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$conns" -d"${secs}s" -s bench/post.lua "$url" | grep '^BENCH_JSON' | cut -d' ' -f2-)
+  local requests i=0 cpu=""
+  requests=$(echo "$result" | sed 's/.*"requests": \([0-9]*\).*/\1/')
+  for p in "$@"; do
+    local used=$(( $(cpu_ticks "$p") - before[i] ))
+    local label=$( [[ $p == "$sim_pid" ]] && echo sim || { [[ $p == "$tg_pid" ]] && echo tollgate || echo haproxy; } )
+    cpu+=$(awk -v t="$used" -v hz="$tick" -v n="$requests" -v l="$label" 'BEGIN{printf ", \"cpu_us_per_req_%s\": %.2f", l, (t/hz)*1e6/n}')
+    i=$((i+1))
+  done
+  echo "{\"scenario\": \"$name\", \"connections\": $conns, ${result#\{}" | sed "s/}\$/$cpu}/" >"$out/$name.json"
+  cat "$out/$name.json"
+}
+
+echo "== tollgate benchmark: ${secs}s per scenario, $conns connections, $(nproc) cores =="
+run direct "http://127.0.0.1:$sim_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$sim_pid"
+run haproxy "http://127.0.0.1:$hap_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$hap_pid" "$sim_pid"
+run tollgate "http://127.0.0.1:$tg_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
+run tollgate_hmac "http://127.0.0.1:$tg_port/v1/sms/hmac" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
+
+field() { sed "s/.*\"$2\": \([0-9.]*\).*/\1/" "$out/$1.json"; }
+echo
+echo "== ratios (same run) =="
+awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hmac cpu_us_per_req_tollgate)" \
+    -v hp="$(field haproxy cpu_us_per_req_haproxy)" -v sim="$(field direct cpu_us_per_req_sim)" \
+    -v rt="$(field tollgate rps)" -v rh="$(field haproxy rps)" -v rd="$(field direct rps)" 'BEGIN{
+  printf "CPU per request: tollgate %.1f us, tollgate+hmac %.1f us, haproxy %.1f us, sim %.1f us\n", tg, th, hp, sim
+  printf "tollgate CPU / haproxy CPU        = %.2f\n", tg / hp
+  printf "tollgate+hmac CPU / haproxy CPU   = %.2f\n", th / hp
+  printf "req/s: direct %.0f, haproxy %.0f (%.2f of direct), tollgate %.0f (%.2f of direct)\n", rd, rh, rh/rd, rt, rt/rd
+}' | tee "$out/ratios.txt"
