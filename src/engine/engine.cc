@@ -68,7 +68,8 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
     tried[idx] = true;
 
     const auto& pcfg = cand.provider->config();
-    auto request = cand.operation->encode(call, provider::AttemptInfo{attempt, clock_.wall(), new_nonce()});
+    auto request = cand.operation->encode(
+        call, provider::AttemptInfo{attempt, clock_.wall(), cand.operation->uses_nonce() ? new_nonce() : std::string()});
     if (!request) {
       out.error = std::move(request).error();
       out.error.provider = pcfg.name;

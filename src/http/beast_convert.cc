@@ -2,6 +2,8 @@
 
 #include <boost/beast/http/verb.hpp>
 
+#include "core/encoding.h"
+
 namespace tollgate::http {
 
 namespace bhttp = boost::beast::http;
@@ -21,37 +23,76 @@ HttpRequest from_beast(BeastRequest&& req) {
   return out;
 }
 
-BeastResponse to_beast(HttpResponse&& resp, bool keep_alive) {
-  BeastResponse res{static_cast<bhttp::status>(resp.status), 11};
-  for (auto& [k, v] : resp.headers) res.insert(k, v);
-  res.keep_alive(keep_alive);
-  res.body() = std::move(resp.body);
-  res.prepare_payload();
-  return res;
-}
-
 std::string serialize_head(const HttpResponse& resp, bool keep_alive) {
-  std::string out = "HTTP/1.1 " + std::to_string(resp.status) + " " +
-                    std::string(bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status))) +
-                    "\r\n";
-  for (const auto& [k, v] : resp.headers) out += k + ": " + v + "\r\n";
-  out += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n";
-  if (!keep_alive) out += "Connection: close\r\n";
-  return out + "\r\n";
+  std::string out;
+  out.reserve(128 + resp.headers.size() * 48);
+  out += "HTTP/1.1 ";
+  out += std::to_string(resp.status);
+  out += ' ';
+  out += bhttp::obsolete_reason(static_cast<bhttp::status>(resp.status));
+  out += "\r\n";
+  for (const auto& [k, v] : resp.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  out += "Content-Length: ";
+  out += std::to_string(resp.body.size());
+  out += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+  return out;
 }
 
-BeastRequest to_beast(HttpRequest&& req, std::string_view host) {
-  BeastRequest out;
-  out.method_string(req.method);
-  out.target(req.query.empty() ? req.path : req.path + "?" + req.query);
-  out.version(11);
-  out.set(bhttp::field::host, host);
-  for (auto& [k, v] : req.headers) out.insert(k, v);
-  out.body() = std::move(req.body);
-  if (!out.body().empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
-    out.prepare_payload();
+namespace {
+
+bool is_token(std::string_view name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    if (!ok) return false;
   }
-  return out;
+  return true;
+}
+
+}  // namespace
+
+Result<std::string> serialize_request(const HttpRequest& req, std::string_view host) {
+  std::string wire;
+  wire.reserve(128 + req.path.size() + req.query.size() + req.body.size() + req.headers.size() * 48);
+  wire += req.method;
+  wire += ' ';
+  wire += req.path;
+  if (!req.query.empty()) {
+    wire += '?';
+    wire += req.query;
+  }
+  wire += " HTTP/1.1\r\nHost: ";
+  wire += host;
+  wire += "\r\n";
+  for (const auto& [k, v] : req.headers) {
+    if (!is_token(k) || !is_safe_header_value(v)) {
+      return Error::make(ErrorClass::kInternal, "request header '" + k + "' is not valid HTTP");
+    }
+    wire += k;
+    wire += ": ";
+    wire += v;
+    wire += "\r\n";
+  }
+  if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
+    wire += "Content-Length: ";
+    wire += std::to_string(req.body.size());
+    wire += "\r\n";
+  }
+  wire += "\r\n";
+  wire += req.body;
+  return wire;
+}
+
+std::string serialize_response(const HttpResponse& resp, bool keep_alive) {
+  std::string wire = serialize_head(resp, keep_alive);
+  wire += resp.body;
+  return wire;
 }
 
 HttpResponse from_beast(BeastResponse&& resp) {

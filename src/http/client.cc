@@ -32,6 +32,7 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxResponseBody = 8 << 20;
 constexpr std::uint32_t kMaxResponseHeader = 64 << 10;
 constexpr auto kDnsTtl = std::chrono::seconds(30);
+constexpr auto kPeekAfterIdle = std::chrono::milliseconds(500);
 
 Error transport_error(ErrorClass cls, bool ambiguous, std::string code, std::string detail) {
   Error e;
@@ -287,7 +288,10 @@ struct Client::Impl {
       while (!pool.idle.empty()) {
         auto conn = std::move(pool.idle.back());
         pool.idle.pop_back();
-        if (now - conn->idle_since < o.idle_timeout && conn->alive()) {
+        const auto idle = now - conn->idle_since;
+        // A connection used a moment ago is alive; one that sat idle may have been
+        // closed by the provider, so it costs one peek to find out.
+        if (idle < o.idle_timeout && (idle < kPeekAfterIdle || conn->alive())) {
           conn->reused = true;
           co_return conn;
         }
@@ -335,10 +339,10 @@ struct Client::Impl {
 
   template <class Stream>
   asio::awaitable<std::pair<Result<HttpResponse>, bool>> exchange(Stream& stream, Connection& conn,
-                                                                   BeastRequest& req, SteadyTime deadline) {
+                                                                   const std::string& wire, SteadyTime deadline) {
     using Out = std::pair<Result<HttpResponse>, bool>;
     conn.lowest().expires_at(deadline);
-    auto [wec, wn] = co_await bhttp::async_write(stream, req, nothrow);
+    auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(wire), nothrow);
     if (wec) {
       const bool timed_out = wec == beast::error::timeout;
       // Not fully written: the provider cannot have acted on it.
@@ -375,7 +379,8 @@ Client::~Client() = default;
 asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoint> endpoint,
                                                    HttpRequest request, SteadyTime deadline) {
   auto& impl = *impl_;
-  BeastRequest req = to_beast(std::move(request), endpoint->host_header());
+  auto wire = serialize_request(request, endpoint->host_header());
+  if (!wire) co_return std::move(wire).error();
   // A pooled connection the provider closed while we were writing is retried once
   // on a fresh one: the write failed, so the provider never saw the request.
   for (int round = 0; round < 2; ++round) {
@@ -386,9 +391,9 @@ asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoin
     // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
     std::pair<Result<HttpResponse>, bool> exchanged{Error{}, false};
     if (c.tls) {
-      exchanged = co_await impl.exchange(*c.tls, c, req, deadline);
+      exchanged = co_await impl.exchange(*c.tls, c, *wire, deadline);
     } else {
-      exchanged = co_await impl.exchange(*c.plain, c, req, deadline);
+      exchanged = co_await impl.exchange(*c.plain, c, *wire, deadline);
     }
     auto& [result, reusable] = exchanged;
     const bool retry_stale = !result && c.reused && result.error().provider_code == "write_failed" &&

@@ -164,9 +164,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       switch (out.mode) {
         case ResponseMode::kNormal: {
-          auto res = to_beast(std::move(out.response), keep_alive);
+          const std::string wire = serialize_response(out.response, keep_alive);
           lowest.expires_after(opts.write_timeout);
-          auto [wec, wn] = co_await bhttp::async_write(stream, res, nothrow);
+          auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(wire), nothrow);
           if (wec || !keep_alive) {
             boost::system::error_code ignored;
             lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);

@@ -8,7 +8,9 @@ Operation::Operation(const Provider& provider, const config::OperationConfig& cf
     : provider_(provider),
       encoder_(cfg.request, provider.config().base_path),
       decoder_(cfg.response, provider.name()),
-      dedupe_(cfg.dedupe) {}
+      dedupe_(cfg.dedupe),
+      uses_nonce_(encoder_.references(config::PlaceholderRoot::kAttempt, "nonce") ||
+                  provider.signer().uses_nonce()) {}
 
 Result<HttpRequest> Operation::encode(const Call& call, const AttemptInfo& attempt) const {
   const std::string number = std::to_string(attempt.number);

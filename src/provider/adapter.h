@@ -40,6 +40,8 @@ class Operation {
 
   // The request carries the call id for the provider to deduplicate on.
   bool dedupe() const { return dedupe_; }
+  // Whether encode() reads AttemptInfo::nonce (making one costs a syscall).
+  bool uses_nonce() const { return uses_nonce_; }
   const ResponseDecoder& decoder() const { return decoder_; }
 
  private:
@@ -47,6 +49,7 @@ class Operation {
   RequestEncoder encoder_;
   ResponseDecoder decoder_;
   bool dedupe_;
+  bool uses_nonce_;
 };
 
 class Provider {

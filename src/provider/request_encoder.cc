@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <functional>
+
 #include "core/encoding.h"
 
 namespace tollgate::provider {
@@ -138,6 +140,27 @@ bool RequestEncoder::render_json(std::string& out, const JsonNode& node, const R
     }
   }
   return false;
+}
+
+bool RequestEncoder::references(config::PlaceholderRoot root, std::string_view name) const {
+  auto in_pairs = [&](const std::vector<std::pair<std::string, CompiledText>>& pairs) {
+    for (const auto& [k, v] : pairs) {
+      if (v.parsed().references(root, name)) return true;
+    }
+    return false;
+  };
+  std::function<bool(const JsonNode&)> in_json = [&](const JsonNode& n) {
+    if (n.text.parsed().references(root, name)) return true;
+    for (const auto& [k, child] : n.members) {
+      if (in_json(child)) return true;
+    }
+    for (const auto& child : n.items) {
+      if (in_json(child)) return true;
+    }
+    return false;
+  };
+  return path_.parsed().references(root, name) || in_pairs(query_) || in_pairs(headers_) ||
+         in_pairs(form_body_) || in_json(json_body_);
 }
 
 Result<HttpRequest> RequestEncoder::encode(const RenderContext& ctx) const {

@@ -22,6 +22,9 @@ class RequestEncoder {
   // puts it (e.g. a line break in a header).
   Result<HttpRequest> encode(const RenderContext& ctx) const;
 
+  // Whether any part of the template uses this placeholder.
+  bool references(config::PlaceholderRoot root, std::string_view name) const;
+
  private:
   struct JsonNode {
     config::JsonTemplate::Kind kind;

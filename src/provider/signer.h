@@ -26,6 +26,8 @@ class Signer {
  public:
   virtual ~Signer() = default;
   virtual Result<void> sign(HttpRequest& req, const SignInput& in) const = 0;
+  // Whether sign() reads the attempt's nonce (so the engine must make one).
+  virtual bool uses_nonce() const { return false; }
 };
 
 // Reads a signer's options from config, resolving {{credentials.*}} references,

@@ -50,6 +50,13 @@ class HmacSigner final : public Signer {
     return ok();
   }
 
+  bool uses_nonce() const override {
+    for (const auto& p : parts_) {
+      if (p.kind == Part::Kind::kNonce) return true;
+    }
+    return format_.parsed().references(config::PlaceholderRoot::kAttempt, "nonce");
+  }
+
  private:
   std::string secret_;
   std::vector<Part> parts_;
