@@ -1,6 +1,7 @@
 // Parser for the providers section: endpoints, credentials, signer, and each
 // operation's request template and response mapping.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
@@ -116,6 +117,15 @@ void parse_request(YamlReader& r, const YAML::Node& n, const std::string& what,
   }
   parse_pairs(r, n["query"], what + ".query", out.query);
   parse_pairs(r, n["headers"], what + ".headers", out.headers);
+  for (const auto& [name, value] : out.headers) {
+    const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    if (!token) r.error(value.mark, what + ".headers: '" + name + "' is not a valid header name");
+    if (value.text.find_first_of("\r\n") != std::string::npos) {
+      r.error(value.mark, what + ".headers." + name + " must not contain line breaks");
+    }
+  }
   if (const YAML::Node& body = n["body"]) {
     if (!r.is_map(body, what + ".body")) return;
     r.only_keys(body, what + ".body", {"json", "form"});

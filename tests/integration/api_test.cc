@@ -99,6 +99,11 @@ TEST_F(Api, OversizedBodyIs413) {
   EXPECT_EQ(sim_->requests(), before);
 }
 
+TEST_F(Api, OversizedHeaderIs431) {
+  auto r = gw_->call("/v1/sms/send", kSmsBody, {{"X-Padding", std::string(16 * 1024, 'p')}});
+  EXPECT_EQ(r.status, 431);
+}
+
 TEST_F(Api, SlowClientIsCutOffWhileOthersAreServed) {
   // A client that sends its request head a byte every 100 ms would need about
   // 7 s to finish it; the server's request_timeout is 700 ms.

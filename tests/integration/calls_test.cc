@@ -215,6 +215,22 @@ TEST(Calls, ThrottledProviderIsRetriedAfterRetryAfter) {
   EXPECT_EQ(quick.header("retry-after"), "5");
 }
 
+TEST(Calls, SlowBodyIsCutAtTheAttemptDeadline) {
+  Sim sim;
+  // The answer's body arrives 8 bytes every 100 ms: about a second for all of it.
+  sim.behave(R"({"faults":[{"kind":"slow_body","interval_ms":100,"count":1}]})");
+  ProviderSpec p{"acme", "json", sim.url()};
+  p.attempt_timeout = "300ms";
+  Gateway gw(config_yaml({{p}}));
+  ASSERT_TRUE(gw.started());
+  auto r = gw.call("/v1/sms/send", kSmsBody);
+  ASSERT_EQ(r.status, 200) << r.body;  // dedupe: true, so the retry is safe
+  auto attempts = r.json().at("attempts").as_array();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(attempts[0].at("provider_code").as_string(), "read_timeout");
+  EXPECT_LT(attempts[0].at("duration_ms").as_int64(), 800);
+}
+
 TEST(Calls, ReusesKeepAliveConnectionsToTheProvider) {
   Sim sim;
   Gateway gw(config_yaml({{{"acme", "json", sim.url()}}}));
