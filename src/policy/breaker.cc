@@ -1,0 +1,216 @@
+#include "policy/breaker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/random.h"
+
+namespace tollgate::policy {
+namespace {
+
+std::string percent(double r) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.0f%%", r * 100);
+  return buf;
+}
+
+}  // namespace
+
+std::string_view to_string(BreakerState s) {
+  switch (s) {
+    case BreakerState::kClosed: return "closed";
+    case BreakerState::kOpen: return "open";
+    case BreakerState::kHalfOpen: return "half_open";
+  }
+  return "closed";
+}
+
+Breaker::Breaker(BreakerConfig cfg, std::function<double()> unit_random)
+    : cfg_(cfg), unit_random_(unit_random ? std::move(unit_random) : std::function<double()>(random_unit)) {}
+
+void Breaker::refresh_locked(SteadyTime now) {
+  if (state_ == BreakerState::kOpen && now >= open_until_) {
+    state_ = BreakerState::kHalfOpen;
+    probe_successes_ = probe_failures_ = 0;
+  }
+  // A calm closed period forgets past trips, so the next outage starts short again.
+  if (state_ == BreakerState::kClosed && trips_ > 0 && now - closed_at_ > cfg_.open_max * 2) trips_ = 0;
+}
+
+bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason) const {
+  if (cfg_.consecutive_failures > 0 && consecutive_failures_ >= cfg_.consecutive_failures) {
+    reason = std::to_string(consecutive_failures_) + " consecutive failures";
+    return true;
+  }
+  const auto n = h.calls() + h.in_flight_slow;
+  if (n >= static_cast<std::uint64_t>(cfg_.min_calls)) {
+    if (h.calls() >= static_cast<std::uint64_t>(cfg_.min_calls) && h.failure_rate() >= cfg_.failure_rate) {
+      reason = "failure rate " + percent(h.failure_rate()) + " >= " + percent(cfg_.failure_rate);
+      return true;
+    }
+    if (h.calls() >= static_cast<std::uint64_t>(cfg_.min_calls) && h.timeout_rate() >= cfg_.timeout_rate) {
+      reason = "timeout rate " + percent(h.timeout_rate()) + " >= " + percent(cfg_.timeout_rate);
+      return true;
+    }
+    if (h.slow_rate() >= cfg_.slow_rate) {
+      reason = "slow-call rate " + percent(h.slow_rate()) + " >= " + percent(cfg_.slow_rate) + " (" +
+               std::to_string(h.in_flight_slow) + " slow calls still in flight)";
+      return true;
+    }
+  }
+  if (cfg_.drift_factor > 0 && h.latency.total() >= static_cast<std::uint64_t>(cfg_.min_calls) &&
+      h.baseline.total() >= static_cast<std::uint64_t>(cfg_.drift_min_samples)) {
+    const auto recent = h.latency.quantile(0.9);
+    const auto base = h.baseline.quantile(0.9);
+    if (base.count() > 0 && static_cast<double>(recent.count()) > cfg_.drift_factor * static_cast<double>(base.count())) {
+      reason = "latency drift: p90 " + std::to_string(recent.count() / 1000) + "ms > " +
+               std::to_string(cfg_.drift_factor).substr(0, 4) + " x baseline " + std::to_string(base.count() / 1000) + "ms";
+      return true;
+    }
+  }
+  return false;
+}
+
+void Breaker::trip_locked(SteadyTime now, std::string reason) {
+  state_ = BreakerState::kOpen;
+  ever_tripped_ = true;
+  ++trips_;
+  ++total_trips_;
+  const int doublings = std::min(trips_ - 1, 30);
+  double ms = std::min<double>(static_cast<double>(cfg_.open_max.count()),
+                               static_cast<double>(cfg_.open_base.count()) * std::pow(2.0, doublings));
+  ms *= 1.0 + cfg_.open_jitter * (2.0 * unit_random_() - 1.0);
+  open_until_ = now + Millis(static_cast<long long>(std::max(1.0, ms)));
+  probe_successes_ = probe_failures_ = 0;
+  consecutive_failures_ = 0;
+  last_reason_ = std::move(reason);
+}
+
+void Breaker::close_locked(SteadyTime now) {
+  state_ = BreakerState::kClosed;
+  closed_at_ = now;
+  consecutive_failures_ = 0;
+  closed_event_ = true;
+}
+
+Admission Breaker::admit(SteadyTime now, const HealthSnapshot& health) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  switch (state_) {
+    case BreakerState::kClosed: {
+      std::string reason;
+      if (should_trip_locked(health, reason)) {
+        trip_locked(now, std::move(reason));
+        return {};
+      }
+      return {true, false};
+    }
+    case BreakerState::kOpen:
+      return {};
+    case BreakerState::kHalfOpen:
+      if (probes_in_flight_ < cfg_.half_open_probes) {
+        ++probes_in_flight_;
+        return {true, true};
+      }
+      return {};
+  }
+  return {};
+}
+
+Admission Breaker::force_probe(SteadyTime now) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  if (state_ == BreakerState::kClosed) return {true, false};
+  if (probes_in_flight_ > 0) return {};
+  ++probes_in_flight_;
+  return {true, true};
+}
+
+void Breaker::release_probe() {
+  std::lock_guard lock(mu_);
+  if (probes_in_flight_ > 0) --probes_in_flight_;
+}
+
+void Breaker::on_result(SteadyTime now, bool probe, Verdict v, const HealthSnapshot& health) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  const bool failed = v == Verdict::kFailure || v == Verdict::kTimeout;
+  if (v == Verdict::kSuccess) consecutive_failures_ = 0;
+  if (failed) ++consecutive_failures_;
+  if (probe) {
+    if (probes_in_flight_ > 0) --probes_in_flight_;
+    if (state_ == BreakerState::kOpen) {
+      // A forced probe while every breaker is open: success lets more probes in.
+      if (v == Verdict::kSuccess) {
+        state_ = BreakerState::kHalfOpen;
+        probe_successes_ = 1;
+        probe_failures_ = 0;
+      }
+      return;
+    }
+    if (state_ != BreakerState::kHalfOpen) return;
+    if (v == Verdict::kSuccess) ++probe_successes_;
+    if (failed) ++probe_failures_;
+    const int allowed_failures =
+        static_cast<int>(std::floor((1.0 - cfg_.probe_success_ratio) * cfg_.half_open_probes + 1e-9));
+    if (probe_failures_ > allowed_failures) {
+      trip_locked(now, "probe failed while half-open");
+    } else if (probe_successes_ + probe_failures_ >= cfg_.half_open_probes) {
+      close_locked(now);
+    }
+    return;
+  }
+  if (state_ == BreakerState::kClosed && failed) {
+    std::string reason;
+    if (should_trip_locked(health, reason)) trip_locked(now, std::move(reason));
+  }
+}
+
+void Breaker::evaluate(SteadyTime now, const HealthSnapshot& health) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  if (state_ != BreakerState::kClosed) return;
+  std::string reason;
+  if (should_trip_locked(health, reason)) trip_locked(now, std::move(reason));
+}
+
+BreakerState Breaker::state(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  if (state_ == BreakerState::kOpen && now >= open_until_) return BreakerState::kHalfOpen;
+  return state_;
+}
+
+double Breaker::ramp(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  if (state_ != BreakerState::kClosed || !ever_tripped_ || cfg_.slow_start.count() <= 0) return 1.0;
+  const double r = std::chrono::duration<double>(now - closed_at_) / cfg_.slow_start;
+  return std::clamp(r, 0.1, 1.0);
+}
+
+SteadyTime Breaker::next_probe_at(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  return state_ == BreakerState::kOpen && open_until_ > now ? open_until_ : now;
+}
+
+BreakerInfo Breaker::info(SteadyTime now) const {
+  BreakerInfo i;
+  i.state = state(now);
+  i.ramp = ramp(now);
+  std::lock_guard lock(mu_);
+  i.trips = trips_;
+  i.total_trips = total_trips_;
+  i.last_reason = last_reason_;
+  i.consecutive_failures = consecutive_failures_;
+  if (i.state == BreakerState::kOpen) i.open_for = std::chrono::duration_cast<Millis>(open_until_ - now);
+  return i;
+}
+
+bool Breaker::take_closed_event() {
+  std::lock_guard lock(mu_);
+  const bool e = closed_event_;
+  closed_event_ = false;
+  return e;
+}
+
+}  // namespace tollgate::policy

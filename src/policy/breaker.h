@@ -1,0 +1,113 @@
+#pragma once
+// Breaker: the circuit breaker of one provider × operation.
+//
+//   closed ──trip──▶ open ──open time passed──▶ half-open ──probes succeed──▶ closed
+//                     ▲                             │
+//                     └────────probe fails──────────┘
+//
+// Trips (above min_calls) on failure rate, timeout rate, slow-call rate — counting
+// calls still in flight past the slow threshold, so a hung provider is noticed
+// without waiting for its calls to time out — on N consecutive failures (so low
+// traffic trips fast too), and on latency drift (recent p90 > factor × the
+// provider's own baseline p90). Each re-trip doubles the open time (with jitter, up
+// to a cap). Half-open admits a bounded number of concurrent probes and closes on
+// their success ratio. After closing, slow start ramps its share of traffic from
+// 10% to 100% over a configured time.
+//
+// Pure state machine: time and the health snapshot are passed in; the jitter draw
+// is injected. Thread-safe (a short mutex).
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+
+#include "core/clock.h"
+#include "policy/health_window.h"
+
+namespace tollgate::policy {
+
+struct BreakerConfig {
+  int min_calls = 10;                  // no rate-based trip below this many calls in the window
+  double failure_rate = 0.5;           // provider faults (timeouts included) / calls
+  double timeout_rate = 0.5;
+  double slow_rate = 0.8;              // (slow finished + slow in flight) / calls
+  int consecutive_failures = 5;        // 0: off
+  double drift_factor = 0;             // 0: off; e.g. 3 = p90 three times the baseline's
+  int drift_min_samples = 50;          // baseline samples needed before drift can trip
+  Millis open_base{1000};              // first open period
+  Millis open_max{60000};              // cap of the doubling
+  double open_jitter = 0.2;            // open time × U(1 - j, 1 + j)
+  int half_open_probes = 3;            // probes admitted at once while half-open
+  double probe_success_ratio = 1.0;    // fraction of probes that must succeed to close
+  Millis slow_start{10000};            // ramp-up after closing; 0: none
+};
+
+enum class BreakerState { kClosed, kOpen, kHalfOpen };
+std::string_view to_string(BreakerState s);
+
+struct Admission {
+  bool admitted = false;
+  bool probe = false;  // a half-open probe: must report back through on_result
+};
+
+struct BreakerInfo {
+  BreakerState state = BreakerState::kClosed;
+  int trips = 0;                // consecutive trips without a calm closed period
+  std::uint64_t total_trips = 0;
+  std::string last_reason;      // why it last opened
+  Millis open_for{0};           // remaining open time (state kOpen)
+  double ramp = 1.0;            // slow-start share, 0.1 .. 1
+  int consecutive_failures = 0;
+};
+
+class Breaker {
+ public:
+  explicit Breaker(BreakerConfig cfg, std::function<double()> unit_random = nullptr);
+
+  // May this attempt go ahead? Evaluates trip conditions from `health` first.
+  Admission admit(SteadyTime now, const HealthSnapshot& health);
+  // Reports an attempt's verdict. `probe` as returned by admit().
+  void on_result(SteadyTime now, bool probe, Verdict v, const HealthSnapshot& health);
+  // A probe that ended without a verdict (cancelled): frees its slot.
+  void release_probe();
+  // Checks trip conditions without admitting (e.g. from a monitoring tick).
+  void evaluate(SteadyTime now, const HealthSnapshot& health);
+
+  BreakerState state(SteadyTime now) const;
+  // Slow-start share of traffic, 0.1 .. 1 (1 when closed for long enough).
+  double ramp(SteadyTime now) const;
+  BreakerInfo info(SteadyTime now) const;
+  // When an open breaker will next admit a probe (now if not open).
+  SteadyTime next_probe_at(SteadyTime now) const;
+  // Forces a probe through an open breaker (the least-bad provider when every
+  // breaker is open); at most one at a time.
+  Admission force_probe(SteadyTime now);
+
+  // Set by the breaker when it closes, so the owner can reset its health window.
+  bool take_closed_event();
+
+ private:
+  void trip_locked(SteadyTime now, std::string reason);
+  void close_locked(SteadyTime now);
+  bool should_trip_locked(const HealthSnapshot& h, std::string& reason) const;
+  void refresh_locked(SteadyTime now);
+
+  const BreakerConfig cfg_;
+  std::function<double()> unit_random_;
+  mutable std::mutex mu_;
+  BreakerState state_ = BreakerState::kClosed;
+  SteadyTime open_until_{};
+  SteadyTime closed_at_{};
+  bool ever_tripped_ = false;
+  int trips_ = 0;
+  std::uint64_t total_trips_ = 0;
+  int consecutive_failures_ = 0;
+  int probes_in_flight_ = 0;
+  int probe_successes_ = 0;
+  int probe_failures_ = 0;
+  std::string last_reason_;
+  bool closed_event_ = false;
+};
+
+}  // namespace tollgate::policy

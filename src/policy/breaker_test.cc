@@ -1,0 +1,203 @@
+#include "policy/breaker.h"
+
+#include <gtest/gtest.h>
+
+namespace tollgate::policy {
+namespace {
+
+using namespace std::chrono;
+
+const SteadyTime t0 = SteadyTime{} + hours(1);
+
+// A route's health window and breaker driven together, as the engine does.
+struct Route {
+  explicit Route(BreakerConfig cfg, HealthConfig hcfg = {}) : health(hcfg), breaker(cfg, [] { return 0.5; }) {}
+  bool admit(SteadyTime now) {
+    last = breaker.admit(now, health.snapshot(now, true));
+    return last.admitted;
+  }
+  void result(SteadyTime now, Verdict v, Millis latency = Millis(10)) {
+    health.record(now, v, latency, v == Verdict::kTimeout ? ErrorClass::kTimeout : ErrorClass::kUnavailable);
+    breaker.on_result(now, last.probe, v, health.snapshot(now, true));
+    if (breaker.take_closed_event()) health.reset_recent();
+  }
+  HealthWindow health;
+  Breaker breaker;
+  Admission last;
+};
+
+BreakerConfig cfg() {
+  BreakerConfig c;
+  c.min_calls = 10;
+  c.failure_rate = 0.5;
+  c.consecutive_failures = 0;  // off unless a test turns it on
+  c.open_base = Millis(1000);
+  c.open_max = Millis(8000);
+  c.half_open_probes = 2;
+  c.slow_start = Millis(10000);
+  return c;
+}
+
+TEST(Breaker, TripsOnFailureRateAboveMinCalls) {
+  Route r(cfg());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(r.admit(t0));
+    r.result(t0, Verdict::kSuccess);
+  }
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(r.admit(t0));
+    r.result(t0, Verdict::kFailure);
+  }
+  // 5 of 9 failed, but 9 < min_calls: still closed.
+  EXPECT_EQ(r.breaker.state(t0), BreakerState::kClosed);
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);  // 6 of 10
+  EXPECT_EQ(r.breaker.state(t0), BreakerState::kOpen);
+  EXPECT_FALSE(r.admit(t0 + Millis(100)));
+  EXPECT_NE(r.breaker.info(t0).last_reason.find("failure rate"), std::string::npos);
+}
+
+TEST(Breaker, ConsecutiveFailuresTripLowTraffic) {
+  auto c = cfg();
+  c.consecutive_failures = 3;
+  Route r(c);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(r.admit(t0 + seconds(i)));
+    r.result(t0 + seconds(i), Verdict::kFailure);
+  }
+  EXPECT_EQ(r.breaker.state(t0 + seconds(2)), BreakerState::kOpen);
+}
+
+TEST(Breaker, NeutralAnswersDoNotTrip) {
+  auto c = cfg();
+  c.consecutive_failures = 3;
+  Route r(c);
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(r.admit(t0));
+    r.result(t0, Verdict::kNeutral);  // e.g. "invalid phone number"
+  }
+  EXPECT_EQ(r.breaker.state(t0), BreakerState::kClosed);
+}
+
+TEST(Breaker, HungCallsInFlightTripBeforeTheyFinish) {
+  auto c = cfg();
+  c.slow_rate = 0.8;
+  Route r(c, HealthConfig{Millis(1000), 10, Millis(200)});
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(r.admit(t0 + Millis(i)));
+    r.health.start(t0 + Millis(i));  // never finishes: the provider hangs
+  }
+  // 300 ms later nothing has finished, yet every call is already slow.
+  EXPECT_FALSE(r.admit(t0 + Millis(300)));
+  EXPECT_EQ(r.breaker.state(t0 + Millis(300)), BreakerState::kOpen);
+  EXPECT_NE(r.breaker.info(t0 + Millis(300)).last_reason.find("still in flight"), std::string::npos);
+}
+
+TEST(Breaker, LatencyDriftAgainstItsOwnBaseline) {
+  auto c = cfg();
+  c.drift_factor = 3;
+  c.slow_rate = 2;  // off: only drift may trip
+  Route r(c, HealthConfig{Millis(1000), 10, Millis(60000)});
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(r.admit(t0 + seconds(i / 10)));
+    r.result(t0 + seconds(i / 10), Verdict::kSuccess, Millis(50));
+  }
+  const SteadyTime later = t0 + seconds(30);
+  for (int i = 0; i < 9; ++i) {
+    ASSERT_TRUE(r.admit(later));
+    r.result(later, Verdict::kSuccess, Millis(400));
+  }
+  ASSERT_TRUE(r.admit(later));  // 9 slow samples: below min_calls
+  r.result(later, Verdict::kSuccess, Millis(400));
+  EXPECT_FALSE(r.admit(later));  // 10 samples of p90 400 ms vs baseline ~50 ms
+  EXPECT_NE(r.breaker.info(later).last_reason.find("drift"), std::string::npos);
+}
+
+TEST(Breaker, OpenTimeDoublesOnEachRetripUpToTheCap) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  c.open_jitter = 0;
+  Route r(c);
+  SteadyTime now = t0;
+  std::vector<long> opens;
+  for (int trip = 0; trip < 5; ++trip) {
+    ASSERT_TRUE(r.admit(now));
+    r.result(now, Verdict::kFailure);
+    ASSERT_EQ(r.breaker.state(now), BreakerState::kOpen);
+    const auto open_for = r.breaker.info(now).open_for;
+    opens.push_back(open_for.count());
+    now += open_for;  // half-open now: the probe fails again
+  }
+  EXPECT_EQ(opens, (std::vector<long>{1000, 2000, 4000, 8000, 8000}));
+}
+
+TEST(Breaker, HalfOpenAdmitsBoundedProbesAndClosesOnTheirSuccess) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  c.open_jitter = 0;
+  Route r(c);
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);
+  const SteadyTime t1 = t0 + Millis(1000);
+  EXPECT_EQ(r.breaker.state(t1), BreakerState::kHalfOpen);
+  Admission a = r.breaker.admit(t1, r.health.snapshot(t1));
+  Admission b = r.breaker.admit(t1, r.health.snapshot(t1));
+  Admission extra = r.breaker.admit(t1, r.health.snapshot(t1));
+  EXPECT_TRUE(a.admitted && a.probe);
+  EXPECT_TRUE(b.admitted && b.probe);
+  EXPECT_FALSE(extra.admitted);  // only half_open_probes at once
+  r.breaker.on_result(t1, true, Verdict::kSuccess, r.health.snapshot(t1));
+  EXPECT_EQ(r.breaker.state(t1), BreakerState::kHalfOpen);
+  r.breaker.on_result(t1, true, Verdict::kSuccess, r.health.snapshot(t1));
+  EXPECT_EQ(r.breaker.state(t1), BreakerState::kClosed);
+  EXPECT_TRUE(r.breaker.take_closed_event());
+}
+
+TEST(Breaker, ProbeFailureReopensForLonger) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  c.open_jitter = 0;
+  Route r(c);
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);
+  const SteadyTime t1 = t0 + Millis(1000);
+  ASSERT_TRUE(r.admit(t1));
+  ASSERT_TRUE(r.last.probe);
+  r.result(t1, Verdict::kTimeout);
+  EXPECT_EQ(r.breaker.state(t1), BreakerState::kOpen);
+  EXPECT_EQ(r.breaker.info(t1).open_for, Millis(2000));
+}
+
+TEST(Breaker, SlowStartRampsTheShareBackUp) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  c.open_jitter = 0;
+  c.half_open_probes = 1;
+  Route r(c);
+  EXPECT_DOUBLE_EQ(r.breaker.ramp(t0), 1.0);  // never tripped
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);
+  const SteadyTime t1 = t0 + Millis(1000);
+  ASSERT_TRUE(r.admit(t1));
+  r.result(t1, Verdict::kSuccess);
+  ASSERT_EQ(r.breaker.state(t1), BreakerState::kClosed);
+  EXPECT_DOUBLE_EQ(r.breaker.ramp(t1), 0.1);
+  EXPECT_NEAR(r.breaker.ramp(t1 + seconds(5)), 0.5, 1e-9);
+  EXPECT_DOUBLE_EQ(r.breaker.ramp(t1 + seconds(20)), 1.0);
+}
+
+TEST(Breaker, ForcedProbeLetsOneCallThroughAnOpenBreaker) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  Route r(c);
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);
+  const auto p = r.breaker.force_probe(t0 + Millis(10));
+  EXPECT_TRUE(p.admitted && p.probe);
+  EXPECT_FALSE(r.breaker.force_probe(t0 + Millis(10)).admitted);  // one at a time
+  r.breaker.on_result(t0 + Millis(20), true, Verdict::kSuccess, r.health.snapshot(t0));
+  EXPECT_EQ(r.breaker.state(t0 + Millis(20)), BreakerState::kHalfOpen);
+}
+
+}  // namespace
+}  // namespace tollgate::policy

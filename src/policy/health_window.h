@@ -1,0 +1,116 @@
+#pragma once
+// HealthWindow: what a provider (or provider × operation) has done lately — a ring
+// of time buckets (default 10 × 1 s) counting successes, provider faults by error
+// class, timeouts, slow calls and throttling answers, with a latency histogram per
+// bucket; the calls in flight with their start times; a longer, coarser ring
+// (default 10 × 30 s) of latencies as the provider's own baseline; and an EWMA of
+// latency for latency-aware routing.
+//
+// Only outcomes that say something about the provider belong here: the engine
+// records a caller's invalid params or a provider's "invalid number" answer as
+// kNeutral, which only ends the call's in-flight entry.
+//
+// Pure state: time is passed in. Thread-safe (one short mutex, never held across I/O).
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "policy/log_histogram.h"
+
+namespace tollgate::policy {
+
+struct HealthConfig {
+  Millis bucket{1000};          // width of a bucket of the recent window
+  int buckets = 10;             // recent window = bucket × buckets
+  Millis slow_call{1000};       // a call slower than this is slow
+  Millis baseline_bucket{30000};
+  int baseline_buckets = 10;    // baseline window = 5 minutes by default
+  double ewma_alpha = 0.2;      // weight of the newest sample in the latency EWMA
+};
+
+enum class Verdict {
+  kSuccess,      // the provider did its job
+  kFailure,      // a provider fault (unavailable, unauthorized, ...), not a timeout
+  kTimeout,      // the provider did not answer in time
+  kThrottled,    // the provider asked us to slow down (429 and friends)
+  kNeutral,      // says nothing about the provider (the caller's invalid params)
+};
+
+// Classifies an attempt's result for health purposes.
+Verdict verdict_for(bool ok, ErrorClass cls);
+
+struct HealthSnapshot {
+  std::uint64_t successes = 0;
+  std::uint64_t failures = 0;    // provider faults other than timeouts
+  std::uint64_t timeouts = 0;
+  std::uint64_t throttled = 0;
+  std::uint64_t slow = 0;        // finished calls slower than slow_call
+  std::array<std::uint64_t, kErrorClassCount> by_class{};
+  std::uint64_t in_flight = 0;
+  std::uint64_t in_flight_slow = 0;  // still running and already past slow_call
+  Millis oldest_in_flight{0};
+  LogHistogram latency;          // recent window (only when asked for)
+  LogHistogram baseline;         // the longer window (only when asked for)
+  double ewma_ms = 0;
+
+  // Calls that finished with a verdict about health (not counting throttling).
+  std::uint64_t calls() const { return successes + failures + timeouts; }
+  // Any provider fault, timeouts included.
+  double failure_rate() const { return calls() ? double(failures + timeouts) / calls() : 0.0; }
+  double timeout_rate() const { return calls() ? double(timeouts) / calls() : 0.0; }
+  double slow_rate() const {
+    const auto n = calls() + in_flight_slow;
+    return n ? double(slow + in_flight_slow) / n : 0.0;
+  }
+  double success_rate() const { return calls() ? double(successes) / calls() : 1.0; }
+};
+
+class HealthWindow {
+ public:
+  explicit HealthWindow(HealthConfig cfg = {});
+
+  // A call starts; returns a token for finish().
+  std::uint64_t start(SteadyTime now);
+  // The call with `token` ended.
+  void finish(std::uint64_t token, SteadyTime now, Verdict v, ErrorClass cls = ErrorClass::kInternal);
+  // Records a finished call that was never start()ed (tests, imports).
+  void record(SteadyTime now, Verdict v, Millis latency, ErrorClass cls = ErrorClass::kInternal);
+
+  // Counts, in-flight ages and EWMA; with_latency also merges the histograms
+  // (recent and baseline), which costs more — for drift checks and reports.
+  HealthSnapshot snapshot(SteadyTime now, bool with_latency = false) const;
+  // Forgets the recent window (not the baseline, not the calls in flight): after a
+  // breaker closes, old failures must not trip it again.
+  void reset_recent();
+  const HealthConfig& config() const { return cfg_; }
+
+ private:
+  struct Bucket {
+    std::int64_t epoch = -1;
+    std::uint64_t successes = 0, failures = 0, timeouts = 0, throttled = 0, slow = 0;
+    std::array<std::uint64_t, kErrorClassCount> by_class{};
+    LogHistogram latency;
+  };
+  struct BaselineBucket {
+    std::int64_t epoch = -1;
+    LogHistogram latency;
+  };
+  void add_locked(SteadyTime now, Verdict v, Millis latency, ErrorClass cls);
+  Bucket& bucket_locked(SteadyTime now);
+
+  const HealthConfig cfg_;
+  mutable std::mutex mu_;
+  std::vector<Bucket> recent_;
+  std::vector<BaselineBucket> baseline_;
+  std::unordered_map<std::uint64_t, SteadyTime> in_flight_;
+  std::uint64_t next_token_ = 1;
+  double ewma_ms_ = 0;
+  bool ewma_set_ = false;
+};
+
+}  // namespace tollgate::policy

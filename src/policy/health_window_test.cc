@@ -1,0 +1,88 @@
+#include "policy/health_window.h"
+
+#include <gtest/gtest.h>
+
+namespace tollgate::policy {
+namespace {
+
+using namespace std::chrono;
+
+const SteadyTime t0 = SteadyTime{} + hours(1);
+
+TEST(HealthWindow, CountsOnlyWhatSaysSomethingAboutTheProvider) {
+  HealthWindow w;
+  w.record(t0, Verdict::kSuccess, Millis(20));
+  w.record(t0, Verdict::kFailure, Millis(5), ErrorClass::kUnavailable);
+  w.record(t0, Verdict::kTimeout, Millis(1000), ErrorClass::kTimeout);
+  w.record(t0, Verdict::kThrottled, Millis(1), ErrorClass::kRateLimited);
+  w.record(t0, Verdict::kNeutral, Millis(1), ErrorClass::kInvalidRequest);  // "invalid number"
+  const auto s = w.snapshot(t0);
+  EXPECT_EQ(s.successes, 1u);
+  EXPECT_EQ(s.failures, 1u);
+  EXPECT_EQ(s.timeouts, 1u);
+  EXPECT_EQ(s.throttled, 1u);
+  EXPECT_EQ(s.calls(), 3u);
+  EXPECT_EQ(s.by_class[static_cast<int>(ErrorClass::kUnavailable)], 1u);
+  EXPECT_EQ(s.by_class[static_cast<int>(ErrorClass::kInvalidRequest)], 0u);
+  EXPECT_NEAR(s.failure_rate(), 2.0 / 3, 1e-9);
+  EXPECT_NEAR(s.timeout_rate(), 1.0 / 3, 1e-9);
+}
+
+TEST(HealthWindow, OldBucketsFallOutOfTheWindow) {
+  HealthWindow w;  // 10 x 1 s
+  for (int i = 0; i < 5; ++i) w.record(t0, Verdict::kFailure, Millis(1), ErrorClass::kUnavailable);
+  EXPECT_EQ(w.snapshot(t0 + seconds(9)).failures, 5u);
+  EXPECT_EQ(w.snapshot(t0 + seconds(11)).failures, 0u);
+  w.record(t0 + seconds(11), Verdict::kSuccess, Millis(1));
+  EXPECT_EQ(w.snapshot(t0 + seconds(11)).successes, 1u);
+}
+
+TEST(HealthWindow, CallsInFlightPastTheSlowThresholdCountAsSlowAlready) {
+  HealthWindow w(HealthConfig{Millis(1000), 10, Millis(500)});
+  const auto a = w.start(t0);
+  const auto b = w.start(t0 + Millis(400));
+  auto s = w.snapshot(t0 + Millis(600));
+  EXPECT_EQ(s.in_flight, 2u);
+  EXPECT_EQ(s.in_flight_slow, 1u);  // a is 600 ms old; b only 200 ms
+  EXPECT_EQ(s.oldest_in_flight, Millis(600));
+  EXPECT_DOUBLE_EQ(s.slow_rate(), 1.0);
+  w.finish(a, t0 + Millis(700), Verdict::kSuccess);
+  w.finish(b, t0 + Millis(700), Verdict::kSuccess);
+  s = w.snapshot(t0 + Millis(700));
+  EXPECT_EQ(s.in_flight, 0u);
+  EXPECT_EQ(s.slow, 1u);  // a finished slow
+  EXPECT_EQ(s.successes, 2u);
+}
+
+TEST(HealthWindow, BaselineOutlivesTheRecentWindowAndResetKeepsIt) {
+  HealthWindow w;
+  for (int i = 0; i < 100; ++i) w.record(t0, Verdict::kSuccess, Millis(50));
+  auto s = w.snapshot(t0 + seconds(30), true);
+  EXPECT_EQ(s.latency.total(), 0u);   // recent: gone after 10 s
+  EXPECT_EQ(s.baseline.total(), 100u);  // baseline: 5 min
+  w.record(t0 + seconds(30), Verdict::kSuccess, Millis(50));
+  w.reset_recent();
+  s = w.snapshot(t0 + seconds(30), true);
+  EXPECT_EQ(s.successes, 0u);
+  EXPECT_EQ(s.baseline.total(), 101u);
+}
+
+TEST(HealthWindow, EwmaFollowsLatency) {
+  HealthWindow w;
+  w.record(t0, Verdict::kSuccess, Millis(100));
+  EXPECT_NEAR(w.snapshot(t0).ewma_ms, 100, 1);
+  for (int i = 0; i < 50; ++i) w.record(t0, Verdict::kSuccess, Millis(10));
+  EXPECT_NEAR(w.snapshot(t0).ewma_ms, 10, 1);
+}
+
+TEST(HealthWindow, VerdictForClasses) {
+  EXPECT_EQ(verdict_for(true, ErrorClass::kInternal), Verdict::kSuccess);
+  EXPECT_EQ(verdict_for(false, ErrorClass::kTimeout), Verdict::kTimeout);
+  EXPECT_EQ(verdict_for(false, ErrorClass::kRateLimited), Verdict::kThrottled);
+  EXPECT_EQ(verdict_for(false, ErrorClass::kUnavailable), Verdict::kFailure);
+  EXPECT_EQ(verdict_for(false, ErrorClass::kInvalidRequest), Verdict::kNeutral);
+  EXPECT_EQ(verdict_for(false, ErrorClass::kRejected), Verdict::kNeutral);
+}
+
+}  // namespace
+}  // namespace tollgate::policy

@@ -1,0 +1,62 @@
+#pragma once
+// Selector: orders a capability's candidate providers for one call, by the
+// capability's strategy:
+//   priority  configured order (ordered fallback);
+//   weighted  smooth weighted round robin (nginx's), on weight × success² × ramp,
+//             so a provider that fails part of the time gets a smaller share;
+//   cost      cheapest first;
+//   latency   power of two choices on the latency EWMA;
+//   adaptive  a score of success rate, latency and price (weights in config),
+//             traffic split in proportion to score⁴ × ramp.
+// Slow start (`ramp` < 1) lowers a recovering provider's weight, or, for the
+// order-based strategies, demotes it one place with probability 1 - ramp.
+// Pure apart from the smooth-WRR state, which a short mutex guards.
+
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace tollgate::policy {
+
+enum class StrategyKind { kPriority, kWeighted, kCost, kLatency, kAdaptive };
+std::optional<StrategyKind> parse_strategy(std::string_view s);
+std::string_view to_string(StrategyKind k);
+
+struct CandidateInfo {
+  double weight = 1;        // configured weight (weighted)
+  double price = 0;         // per call (cost, adaptive)
+  double ewma_ms = 0;       // latency EWMA; 0: unknown yet
+  double success_rate = 1;  // recent, 0..1
+  double ramp = 1;          // slow-start share, 0.1..1
+};
+
+struct AdaptiveWeights {
+  double success = 0.6;
+  double latency = 0.2;
+  double price = 0.2;
+};
+
+class Selector {
+ public:
+  explicit Selector(StrategyKind kind, AdaptiveWeights weights = {});
+
+  // Candidate indices in the order to try them.
+  std::vector<int> order(std::span<const CandidateInfo> c, const std::function<double()>& unit_random);
+  StrategyKind kind() const { return kind_; }
+
+  // The adaptive score of each candidate (for the admin view).
+  std::vector<double> scores(std::span<const CandidateInfo> c) const;
+
+ private:
+  int pick_swrr(std::span<const double> effective);
+
+  const StrategyKind kind_;
+  const AdaptiveWeights weights_;
+  std::mutex mu_;
+  std::vector<double> swrr_current_;
+};
+
+}  // namespace tollgate::policy

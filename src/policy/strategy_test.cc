@@ -1,0 +1,102 @@
+#include "policy/strategy.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+namespace tollgate::policy {
+namespace {
+
+std::function<double()> rng(unsigned seed) {
+  auto gen = std::make_shared<std::mt19937>(seed);
+  return [gen] { return std::uniform_real_distribution<double>(0, 1)(*gen); };
+}
+
+std::map<int, int> first_choices(Selector& s, const std::vector<CandidateInfo>& c, int n) {
+  std::map<int, int> out;
+  auto r = rng(7);
+  for (int i = 0; i < n; ++i) ++out[s.order(c, r).front()];
+  return out;
+}
+
+TEST(Strategy, PriorityKeepsConfiguredOrder) {
+  Selector s(StrategyKind::kPriority);
+  EXPECT_EQ(s.order(std::vector<CandidateInfo>(3), rng(1)), (std::vector<int>{0, 1, 2}));
+}
+
+TEST(Strategy, CostPutsTheCheapestFirst) {
+  Selector s(StrategyKind::kCost);
+  std::vector<CandidateInfo> c(3);
+  c[0].price = 0.05;
+  c[1].price = 0.03;
+  c[2].price = 0.04;
+  EXPECT_EQ(s.order(c, rng(1)), (std::vector<int>{1, 2, 0}));
+}
+
+TEST(Strategy, SmoothWeightedRoundRobinSequence) {
+  Selector s(StrategyKind::kWeighted);
+  std::vector<CandidateInfo> c(3);
+  c[0].weight = 5;
+  c[1].weight = 1;
+  c[2].weight = 1;
+  std::string seq;
+  for (int i = 0; i < 7; ++i) seq += static_cast<char>('a' + s.order(c, rng(1)).front());
+  EXPECT_EQ(seq, "aabacaa");  // nginx's smooth sequence for 5:1:1
+}
+
+TEST(Strategy, WeightedShareFallsWithErrors) {
+  Selector s(StrategyKind::kWeighted);
+  std::vector<CandidateInfo> c(2);
+  auto even = first_choices(s, c, 1000);
+  EXPECT_EQ(even[0], 500);
+  c[1].success_rate = 0.7;  // 30% errors
+  auto skewed = first_choices(s, c, 1000);
+  EXPECT_LT(skewed[1], 400);
+  EXPECT_GT(skewed[1], 250);
+}
+
+TEST(Strategy, LatencyPrefersTheFasterOfTwo) {
+  Selector s(StrategyKind::kLatency);
+  std::vector<CandidateInfo> c(2);
+  c[0].ewma_ms = 200;
+  c[1].ewma_ms = 20;
+  auto picks = first_choices(s, c, 200);
+  EXPECT_EQ(picks[1], 200);
+}
+
+TEST(Strategy, AdaptiveShiftsTrafficAwayFromErrors) {
+  Selector s(StrategyKind::kAdaptive, AdaptiveWeights{0.6, 0.2, 0.2});
+  std::vector<CandidateInfo> c(2);
+  c[0].ewma_ms = c[1].ewma_ms = 50;
+  c[0].price = c[1].price = 0.04;
+  auto even = first_choices(s, c, 2000);
+  EXPECT_NEAR(even[1], 1000, 100);
+  c[1].success_rate = 0.7;
+  auto skewed = first_choices(s, c, 2000);
+  EXPECT_LT(skewed[1], 700);
+  // Price matters too: equal health, one much cheaper.
+  c[1].success_rate = 1;
+  c[0].price = 0.08;
+  auto cheap = first_choices(s, c, 2000);
+  EXPECT_GT(cheap[1], 1200);
+}
+
+TEST(Strategy, SlowStartDemotesARecoveringProvider) {
+  Selector s(StrategyKind::kPriority);
+  std::vector<CandidateInfo> c(2);
+  c[0].ramp = 0.25;
+  auto picks = first_choices(s, c, 4000);
+  EXPECT_NEAR(picks[0], 1000, 150);
+}
+
+TEST(Strategy, Names) {
+  for (auto k : {StrategyKind::kPriority, StrategyKind::kWeighted, StrategyKind::kCost, StrategyKind::kLatency,
+                 StrategyKind::kAdaptive}) {
+    EXPECT_EQ(parse_strategy(to_string(k)), k);
+  }
+  EXPECT_FALSE(parse_strategy("random"));
+}
+
+}  // namespace
+}  // namespace tollgate::policy
