@@ -28,7 +28,8 @@ void print_problems(const std::string& path, const std::vector<config::Problem>&
 }
 
 int check_config(const std::string& path) {
-  auto loaded = engine::load_runtime(path, 1);
+  engine::StateRegistry scratch;
+  auto loaded = engine::load_runtime(path, 1, scratch);
   if (!loaded.runtime) {
     print_problems(path, loaded.problems);
     std::cerr << path << ": " << loaded.problems.size() << " problem"
@@ -45,7 +46,8 @@ int serve(const std::string& path, const std::string& ready_file) {
   block_termination_signals();
   auto first = config::load_config_file(path);
   int workers = first.ok() ? worker_count(*first.config) : 1;
-  auto loaded = engine::load_runtime(path, workers);
+  engine::StateRegistry registry;
+  auto loaded = engine::load_runtime(path, workers, registry);
   if (!loaded.runtime) {
     print_problems(path, loaded.problems);
     std::cerr << "tollgate: refusing to start: " << loaded.problems.size() << " problem"
@@ -87,7 +89,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   for (;;) {
     const int sig = wait_for_signal();
     if (sig != SIGHUP) break;
-    auto next = engine::load_runtime(path, workers);
+    auto next = engine::load_runtime(path, workers, registry);
     if (!next.runtime) {
       spdlog::error("config reload rejected, still serving the previous config: {} problems", next.problems.size());
       for (const auto& p : next.problems) spdlog::error("{}", config::format_problem(path, p));

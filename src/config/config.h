@@ -14,6 +14,10 @@
 #include "config/template_syntax.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "policy/breaker.h"
+#include "policy/health_window.h"
+#include "policy/retry_budget.h"
+#include "policy/strategy.h"
 
 namespace tollgate::config {
 
@@ -34,10 +38,19 @@ struct ServerConfig {
   std::string deadline_header = "X-Timeout-Ms";  // caller's deadline in milliseconds
 };
 
+struct AdminConfig {
+  bool enabled = false;                   // the admin listener runs only when configured
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8081;
+  std::string token;                      // bearer token for every admin request (required)
+};
+
 struct CallerConfig {
   std::string name;
   std::string key_sha256;                 // lower-case hex SHA-256 of the API key
   std::vector<std::string> capabilities;  // "sms.send", "sms.*" or "*"
+  double rps = 0;                         // caller rate limit; 0: none
+  int burst = 0;                          // default: max(1, rps)
   SourceMark mark;
 
   bool allows(std::string_view capability) const;
@@ -67,14 +80,24 @@ struct RetryConfig {
   Millis max_backoff{1000};
 };
 
+struct HedgeConfig {
+  bool enabled = false;                   // idempotent capabilities only
+  bool use_p95 = false;                   // delay = the first provider's recent p95
+  Millis delay{100};                      // fixed delay, or the floor when use_p95
+};
+
 struct CapabilityConfig {
   std::string name;                       // "sms.send": capability "sms", operation "send"
   std::vector<ParamSpec> params;
   bool idempotent = false;                // safe to repeat after an ambiguous failure
   Millis default_deadline{3000};          // when the caller sends no deadline header
   Millis max_deadline{30000};             // caller deadlines are clamped to this
-  std::vector<std::string> providers;     // candidates, in order of preference
+  std::vector<std::string> providers;     // candidates
+  policy::StrategyKind strategy = policy::StrategyKind::kPriority;
+  policy::AdaptiveWeights adaptive;       // weights of the adaptive score
   RetryConfig retry;
+  policy::RetryBudgetConfig retry_budget; // retries + hedges over calls
+  HedgeConfig hedge;
   SourceMark mark;
   SourceMark providers_mark;
 
@@ -119,8 +142,21 @@ struct ResponseMappingConfig {
   SourceMark mark;
 };
 
+// Limits on what tollgate sends a provider (or one of its operations).
+struct LimitsConfig {
+  double rps = 0;                         // requests per second (GCRA); 0: unlimited
+  int burst = 0;                          // default: max(1, rps)
+  int max_concurrent = 0;                 // calls in flight at once; 0: unlimited
+  std::uint64_t daily_quota = 0;          // 0: none
+  std::uint64_t monthly_quota = 0;        // 0: none
+  std::chrono::minutes quota_utc_offset{0};  // the provider's billing day starts at midnight here
+  bool any() const { return rps > 0 || max_concurrent > 0 || daily_quota > 0 || monthly_quota > 0; }
+  bool operator==(const LimitsConfig&) const = default;
+};
+
 struct OperationConfig {
   std::string capability;
+  LimitsConfig limits;
   RequestTemplateConfig request;
   ResponseMappingConfig response;
   // The request carries {{call.id}} in a field the provider deduplicates on, so a
@@ -166,6 +202,12 @@ struct ProviderConfig {
   std::string proxy;          // http://[user:pass@]host:port for HTTP CONNECT; empty: direct
   std::map<std::string, std::string> credentials;  // secrets: never logged
   SignerConfig signer;
+  double weight = 1;             // share under the weighted strategy
+  double price = 0;              // cost of one successful call (cost/adaptive, metrics)
+  policy::HealthConfig health;   // health window
+  policy::BreakerConfig breaker;
+  LimitsConfig limits;
+  Millis throttle_default{1000}; // how long to leave a throttling provider alone without Retry-After
   std::map<std::string, OperationConfig> operations;  // by capability name
   SourceMark mark;
 };
@@ -173,6 +215,7 @@ struct ProviderConfig {
 struct Config {
   std::string source;  // the file it came from
   ServerConfig server;
+  AdminConfig admin;
   std::vector<CallerConfig> callers;
   std::map<std::string, CapabilityConfig> capabilities;
   std::map<std::string, ProviderConfig> providers;

@@ -66,11 +66,12 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     r.error(root, "the config file must be a mapping with server, callers, capabilities, providers");
     return out;
   }
-  r.only_keys(root, "the config file", {"server", "callers", "capabilities", "providers"});
+  r.only_keys(root, "the config file", {"server", "admin", "callers", "capabilities", "providers"});
 
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
   detail::parse_server(r, root["server"], cfg->server);
+  detail::parse_admin(r, root["admin"], cfg->admin);
   detail::parse_callers(r, root["callers"], cfg->callers);
   detail::parse_capabilities(r, root["capabilities"], cfg->capabilities);
   detail::parse_providers(r, root["providers"], cfg->providers);

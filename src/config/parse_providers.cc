@@ -231,7 +231,22 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
   if (!r.is_map(n, what)) return;
   r.only_keys(n, what,
               {"base_url", "timeouts", "max_connections", "tls", "proxy", "credentials", "signer",
-               "operations"});
+               "operations", "weight", "price", "health", "breaker", "limits", "throttle"});
+  if (auto w = r.number_field(n, "weight", what)) {
+    if (*w < 0) r.error(n["weight"], what + ".weight must not be negative");
+    p.weight = *w;
+  }
+  if (auto pr = r.number_field(n, "price", what)) {
+    if (*pr < 0) r.error(n["price"], what + ".price must not be negative");
+    p.price = *pr;
+  }
+  parse_health(r, n["health"], what + ".health", p.health);
+  parse_breaker(r, n["breaker"], what + ".breaker", p.breaker);
+  parse_limits(r, n["limits"], what + ".limits", p.limits);
+  if (const YAML::Node& t = n["throttle"]; t && r.is_map(t, what + ".throttle")) {
+    r.only_keys(t, what + ".throttle", {"default_wait"});
+    p.throttle_default = r.duration_field(t, "default_wait", what + ".throttle", p.throttle_default);
+  }
   p.base_url = r.string_field(n, "base_url", what, "");
   if (!parse_base_url(p.base_url, p)) {
     r.error(n["base_url"] ? n["base_url"] : n,
@@ -281,7 +296,8 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
     const std::string owhat = what + ".operations." + op.capability;
     const YAML::Node& body = it->second;
     if (!r.is_map(body, owhat)) continue;
-    r.only_keys(body, owhat, {"request", "response", "dedupe"});
+    r.only_keys(body, owhat, {"request", "response", "dedupe", "limits"});
+    parse_limits(r, body["limits"], owhat + ".limits", op.limits);
     op.dedupe = r.bool_field(body, "dedupe", owhat, false);
     if (!body["request"]) {
       r.error(it->first, owhat + ".request is required");

@@ -18,4 +18,14 @@ void parse_providers(YamlReader& r, const YAML::Node& n,
                      std::map<std::string, ProviderConfig>& out);
 void cross_check(YamlReader& r, const Config& cfg);
 
+// Policy settings shared by several sections (parse_policies.cc).
+void parse_admin(YamlReader& r, const YAML::Node& n, AdminConfig& out);
+void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out);
+void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, policy::BreakerConfig& out);
+void parse_health(YamlReader& r, const YAML::Node& n, const std::string& what, policy::HealthConfig& out);
+// A ratio in [0, 1] (or up to `max`).
+std::optional<double> ratio_field(YamlReader& r, const YAML::Node& map, const char* key, const std::string& what,
+                                  double max = 1.0);
+bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port);
+
 }  // namespace tollgate::config::detail

@@ -79,20 +79,8 @@ void parse_server(YamlReader& r, const YAML::Node& n, ServerConfig& out) {
                "idle_timeout", "deadline_header"});
   if (n["listen"]) {
     const std::string listen = r.string_field(n, "listen", "server", "");
-    const auto colon = listen.rfind(':');
-    unsigned port = 0;
-    const char* end = listen.data() + listen.size();
-    auto [p, ec] = colon == std::string::npos
-                       ? std::from_chars_result{nullptr, std::errc::invalid_argument}
-                       : std::from_chars(listen.data() + colon + 1, end, port);
-    if (colon == std::string::npos || colon == 0 || ec != std::errc() || p != end || port > 65535) {
+    if (!parse_host_port(listen, out.host, out.port)) {
       r.error(n["listen"], "server.listen must be host:port, e.g. 127.0.0.1:8080");
-    } else {
-      out.host = listen.substr(0, colon);
-      if (out.host.size() > 2 && out.host.front() == '[' && out.host.back() == ']') {
-        out.host = out.host.substr(1, out.host.size() - 2);
-      }
-      out.port = static_cast<std::uint16_t>(port);
     }
   }
   out.workers = static_cast<int>(r.int_field(n, "workers", "server", 0, 0, 256));
@@ -118,7 +106,7 @@ void parse_callers(YamlReader& r, const YAML::Node& n, std::vector<CallerConfig>
     if (!r.is_map(item, "caller")) continue;
     c.name = r.string_field(item, "name", "caller", "");
     const std::string what = "caller '" + c.name + "'";
-    r.only_keys(item, what, {"name", "key_sha256", "capabilities"});
+    r.only_keys(item, what, {"name", "key_sha256", "capabilities", "rate_limit"});
     if (c.name.empty()) r.error(item, "caller.name is required");
     c.key_sha256 = r.string_field(item, "key_sha256", what, "");
     if (c.key_sha256.size() != 64 || !is_lower_hex(c.key_sha256)) {
@@ -126,6 +114,16 @@ void parse_callers(YamlReader& r, const YAML::Node& n, std::vector<CallerConfig>
               what + ".key_sha256 must be 64 lower-case hex digits (tollgate hash-key KEY prints it)");
     }
     c.capabilities = r.string_list(item, "capabilities", what);
+    if (const YAML::Node& rl = item["rate_limit"]; rl && r.is_map(rl, what + ".rate_limit")) {
+      r.only_keys(rl, what + ".rate_limit", {"rps", "burst"});
+      auto rps = r.number_field(rl, "rps", what + ".rate_limit");
+      if (!rps || *rps <= 0) {
+        r.error(rl, what + ".rate_limit.rps must be a number above 0");
+      } else {
+        c.rps = *rps;
+      }
+      c.burst = static_cast<int>(r.int_field(rl, "burst", what + ".rate_limit", std::max(1, static_cast<int>(c.rps)), 1, 1000000));
+    }
     if (c.capabilities.empty()) r.error(item, what + ".capabilities must list at least one");
     for (const auto& other : out) {
       if (other.name == c.name) r.error(item, "caller '" + c.name + "' is defined twice");
@@ -155,7 +153,45 @@ void parse_capabilities(YamlReader& r, const YAML::Node& n,
     const YAML::Node& body = it->second;
     if (!r.is_map(body, what)) continue;
     r.only_keys(body, what,
-                {"params", "idempotent", "deadline", "max_deadline", "providers", "retry"});
+                {"params", "idempotent", "deadline", "max_deadline", "providers", "retry", "strategy", "adaptive",
+                 "retry_budget", "hedge"});
+    if (body["strategy"]) {
+      const std::string s = r.string_field(body, "strategy", what, "priority");
+      if (auto k = policy::parse_strategy(s)) {
+        c.strategy = *k;
+      } else {
+        r.error(body["strategy"], what + ".strategy must be priority, weighted, cost, latency or adaptive, not '" + s + "'");
+      }
+    }
+    if (const YAML::Node& a = body["adaptive"]; a && r.is_map(a, what + ".adaptive")) {
+      r.only_keys(a, what + ".adaptive", {"success", "latency", "price"});
+      if (auto v = ratio_field(r, a, "success", what + ".adaptive", 100)) c.adaptive.success = *v;
+      if (auto v = ratio_field(r, a, "latency", what + ".adaptive", 100)) c.adaptive.latency = *v;
+      if (auto v = ratio_field(r, a, "price", what + ".adaptive", 100)) c.adaptive.price = *v;
+      if (c.adaptive.success + c.adaptive.latency + c.adaptive.price <= 0) {
+        r.error(a, what + ".adaptive needs at least one weight above 0");
+      }
+    }
+    if (const YAML::Node& b = body["retry_budget"]; b && r.is_map(b, what + ".retry_budget")) {
+      r.only_keys(b, what + ".retry_budget", {"ratio", "min_per_second", "window"});
+      if (auto v = ratio_field(r, b, "ratio", what + ".retry_budget", 10)) c.retry_budget.ratio = *v;
+      if (auto v = ratio_field(r, b, "min_per_second", what + ".retry_budget", 1e6)) c.retry_budget.min_per_second = *v;
+      c.retry_budget.window = r.duration_field(b, "window", what + ".retry_budget", c.retry_budget.window, Millis(1000));
+    }
+    if (const YAML::Node& h = body["hedge"]; h && r.is_map(h, what + ".hedge")) {
+      r.only_keys(h, what + ".hedge", {"delay", "min_delay"});
+      c.hedge.enabled = true;
+      const std::string delay = r.string_field(h, "delay", what + ".hedge", "");
+      if (delay == "p95") {
+        c.hedge.use_p95 = true;
+        c.hedge.delay = r.duration_field(h, "min_delay", what + ".hedge", Millis(20));
+      } else if (auto d = parse_duration(delay)) {
+        c.hedge.delay = *d;
+        if (h["min_delay"]) r.error(h["min_delay"], what + ".hedge.min_delay applies to delay: p95 only");
+      } else {
+        r.error(h["delay"] ? h["delay"] : h, what + ".hedge.delay must be a duration or p95");
+      }
+    }
     c.idempotent = r.bool_field(body, "idempotent", what, false);
     c.default_deadline = r.duration_field(body, "deadline", what, c.default_deadline);
     c.max_deadline = r.duration_field(body, "max_deadline", what,
@@ -179,6 +215,9 @@ void parse_capabilities(YamlReader& r, const YAML::Node& n,
         parse_param(r, what + ".params." + pname, pname, p->second, spec);
         c.params.push_back(std::move(spec));
       }
+    }
+    if (c.hedge.enabled && !c.idempotent) {
+      r.error(body["hedge"], what + ".hedge needs idempotent: true (a hedge sends the call twice)");
     }
     if (out.count(c.name)) r.error(it->first, what + " is defined twice");
     out.emplace(c.name, std::move(c));

@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "core/encoding.h"
 #include "core/random.h"
 #include "core/time_format.h"
 #include "engine/validator.h"
@@ -29,6 +30,8 @@ json::array attempts_json(const std::vector<AttemptRecord>& attempts) {
   for (const auto& a : attempts) {
     json::object o{{"provider", a.provider}, {"outcome", a.outcome}, {"duration_ms", a.duration.count()}};
     if (!a.provider_code.empty()) o["provider_code"] = a.provider_code;
+    if (a.probe) o["probe"] = true;
+    if (a.hedge) o["hedge"] = true;
     out.push_back(std::move(o));
   }
   return out;
@@ -88,12 +91,31 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
     co_return error_reply(err(ErrorClass::kUnauthorized, "missing 'Authorization: Bearer <key>' header"), {});
   }
-  const config::CallerConfig* caller = rt->caller_by_key(auth.substr(7));
-  if (!caller) co_return error_reply(err(ErrorClass::kUnauthorized, "unknown API key"), {});
+  const CallerRuntime* caller_rt = rt->caller_by_key(auth.substr(7));
+  if (!caller_rt) co_return error_reply(err(ErrorClass::kUnauthorized, "unknown API key"), {});
+  const config::CallerConfig* caller = caller_rt->config;
   const CapabilityRuntime* cap = rt->capability(capability);
   if (!cap) co_return error_reply(err(ErrorClass::kNotFound, "unknown capability '" + std::string(capability) + "'"), {});
   if (!caller->allows(capability)) {
     co_return error_reply(err(ErrorClass::kForbidden, "caller '" + caller->name + "' may not use " + std::string(capability)), {});
+  }
+
+  if (caller_rt->state->rate) {
+    const auto wait = caller_rt->state->rate->try_acquire(clock_.now());
+    if (wait.count() > 0) {
+      Error e = err(ErrorClass::kRateLimited, "caller '" + caller->name + "' is over its rate limit");
+      e.retry_after = std::chrono::ceil<Millis>(wait);
+      co_return error_reply(e, {});
+    }
+  }
+
+  CallRouting routing;
+  routing.pin = std::string(req.header("X-Tollgate-Provider"));
+  for (std::string_view rest = req.header("X-Tollgate-Exclude"); !rest.empty();) {
+    const auto comma = rest.find(',');
+    const auto item = trim(rest.substr(0, comma));
+    if (!item.empty()) routing.exclude.emplace_back(item);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
 
   Call call;
@@ -122,7 +144,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   }
   call.deadline = Deadline::after(clock_.now(), budget);
 
-  CallOutcome outcome = co_await engine_.execute(*cap, call, *clients_[worker]);
+  CallOutcome outcome = co_await engine_.execute(*cap, call, routing, *clients_[worker]);
   if (!outcome.ok) co_return error_reply(outcome.error, call.id, &outcome.attempts);
   co_return json_reply(200,
                        {{"id", call.id},

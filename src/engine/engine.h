@@ -1,10 +1,14 @@
 #pragma once
-// Engine: the call pipeline after admission — the attempt loop that tries the
-// capability's candidate providers inside the caller's deadline, with retries
-// only for retryable classes, exponential backoff with full jitter, and no blind
-// retry of a non-idempotent operation after an ambiguous failure.
-// Stateless apart from the injected clock; each call runs on the worker thread
-// that received it, using that worker's http::Client.
+// Engine: the call pipeline after admission of the caller — the attempt loop. It
+// asks the planner for the call's order of providers, admits each attempt
+// against provider health and limits, fails over at once to a provider not yet
+// tried, comes back to a tried one only after a jittered backoff (or its
+// Retry-After), retries only retryable classes and never repeats an ambiguous
+// failure of a non-idempotent operation unless the provider dedupes, keeps
+// retries and hedges within the capability's retry budget, hedges idempotent
+// calls when configured, and answers by the caller's deadline.
+// Stateless apart from the injected clock; a call runs on the worker thread that
+// received it, using that worker's http::Client.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -15,6 +19,8 @@
 #include "core/call.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "engine/attempt.h"
+#include "engine/planner.h"
 #include "engine/runtime.h"
 #include "http/client.h"
 
@@ -22,9 +28,11 @@ namespace tollgate::engine {
 
 struct AttemptRecord {
   std::string provider;
-  std::string outcome;        // "ok" or an error class name
+  std::string outcome;        // "ok", "cancelled" or an error class name
   std::string provider_code;  // the provider's code, or a transport code
   Millis duration{0};
+  bool probe = false;         // a half-open (or forced) breaker probe
+  bool hedge = false;         // the second leg of a hedge
 };
 
 struct CallOutcome {
@@ -40,9 +48,19 @@ class Engine {
   explicit Engine(const Clock& clock) : clock_(clock) {}
 
   boost::asio::awaitable<CallOutcome> execute(const CapabilityRuntime& cap, const Call& call,
-                                              http::Client& client) const;
+                                              const CallRouting& routing, http::Client& client) const;
 
  private:
+  struct Choice;
+  Choice choose(const CapabilityRuntime& cap, const std::vector<int>& order, const std::vector<bool>& tried,
+                const std::vector<SteadyTime>& not_before, int skip) const;
+  boost::asio::awaitable<std::vector<AttemptOutcome>> hedged(const CapabilityRuntime& cap, const Call& call,
+                                                             const std::vector<int>& order,
+                                                             const std::vector<bool>& tried,
+                                                             const std::vector<SteadyTime>& not_before,
+                                                             int number, Admitted first,
+                                                             http::Client& client) const;
+
   const Clock& clock_;
 };
 

@@ -4,15 +4,21 @@
 
 namespace tollgate::engine {
 
+int CapabilityRuntime::candidate_index(std::string_view provider) const {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (candidates[i].provider->name() == provider) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Config> cfg, int workers,
-                                              std::vector<config::Problem>& problems) {
+                                              StateRegistry& registry, std::vector<config::Problem>& problems) {
   const size_t before = problems.size();
   auto catalog = provider::Catalog::build(cfg, problems);
   if (!catalog) return nullptr;
   auto rt = std::shared_ptr<Runtime>(new Runtime());
   rt->catalog_ = catalog;
   const auto& c = catalog->config();
-  for (const auto& caller : c.callers) rt->callers_by_hash_.emplace(caller.key_sha256, &caller);
   workers = std::max(1, workers);
   for (const auto& [name, pcfg] : c.providers) {
     http::EndpointOptions o;
@@ -33,23 +39,30 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
       problems.push_back({pcfg.mark, "provider '" + name + "': " + ep.error().message});
       continue;
     }
-    rt->providers_.emplace(name, ProviderRuntime{catalog->provider(name), *ep});
+    rt->providers_.emplace(name, ProviderRuntime{catalog->provider(name), *ep, nullptr});
   }
   if (problems.size() != before) return nullptr;
+  // Valid: only now take state from the registry, so a rejected config leaves it
+  // exactly as the running snapshot uses it.
+  for (auto& [name, p] : rt->providers_) p.state = registry.provider(p.config());
+  for (const auto& caller : c.callers) {
+    rt->callers_by_hash_.emplace(caller.key_sha256, CallerRuntime{&caller, registry.caller(caller)});
+  }
   for (const auto& [name, cap] : c.capabilities) {
-    CapabilityRuntime cr{&cap, {}};
+    CapabilityRuntime cr{&cap, {}, registry.capability(cap)};
     for (const auto& pname : cap.providers) {
       const ProviderRuntime* p = rt->provider(pname);
-      cr.candidates.push_back(CandidateRuntime{p, p->adapter->operation(name)});
+      cr.candidates.push_back(
+          CandidateRuntime{p, p->adapter->operation(name), registry.route(p->config(), p->config().operations.at(name))});
     }
     rt->capabilities_.emplace(name, std::move(cr));
   }
   return rt;
 }
 
-const config::CallerConfig* Runtime::caller_by_key(std::string_view api_key) const {
+const CallerRuntime* Runtime::caller_by_key(std::string_view api_key) const {
   auto it = callers_by_hash_.find(sha256_hex(api_key));
-  return it == callers_by_hash_.end() ? nullptr : it->second;
+  return it == callers_by_hash_.end() ? nullptr : &it->second;
 }
 
 const CapabilityRuntime* Runtime::capability(std::string_view name) const {
@@ -62,12 +75,12 @@ const ProviderRuntime* Runtime::provider(std::string_view name) const {
   return it == providers_.end() ? nullptr : &it->second;
 }
 
-Loaded load_runtime(const std::string& path, int workers) {
+Loaded load_runtime(const std::string& path, int workers, StateRegistry& registry) {
   Loaded out;
   auto loaded = config::load_config_file(path);
   out.problems = std::move(loaded.problems);
   if (!loaded.ok()) return out;
-  out.runtime = Runtime::build(loaded.config, workers, out.problems);
+  out.runtime = Runtime::build(loaded.config, workers, registry, out.problems);
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "config/loader.h"
+#include "engine/state.h"
 #include "http/client.h"
 #include "provider/adapter.h"
 
@@ -20,6 +21,7 @@ namespace tollgate::engine {
 struct ProviderRuntime {
   const provider::Provider* adapter = nullptr;
   std::shared_ptr<const http::Endpoint> endpoint;
+  std::shared_ptr<ProviderState> state;
   const std::string& name() const { return adapter->name(); }
   const config::ProviderConfig& config() const { return adapter->config(); }
 };
@@ -27,28 +29,37 @@ struct ProviderRuntime {
 struct CandidateRuntime {
   const ProviderRuntime* provider = nullptr;
   const provider::Operation* operation = nullptr;
+  std::shared_ptr<RouteState> route;
 };
 
 struct CapabilityRuntime {
   const config::CapabilityConfig* config = nullptr;
   std::vector<CandidateRuntime> candidates;  // in configured order
+  std::shared_ptr<CapabilityState> state;
+  int candidate_index(std::string_view provider) const;
+};
+
+struct CallerRuntime {
+  const config::CallerConfig* config = nullptr;
+  std::shared_ptr<CallerState> state;
 };
 
 class Runtime {
  public:
   // Builds adapters and endpoints; on problems returns null and appends them.
   // `workers` divides each provider's connection cap between workers.
+  // Routing state comes from `registry`, so it survives reloads.
   static std::shared_ptr<const Runtime> build(std::shared_ptr<const config::Config> cfg, int workers,
-                                              std::vector<config::Problem>& problems);
+                                              StateRegistry& registry, std::vector<config::Problem>& problems);
 
   const config::Config& config() const { return catalog_->config(); }
-  const config::CallerConfig* caller_by_key(std::string_view api_key) const;
+  const CallerRuntime* caller_by_key(std::string_view api_key) const;
   const CapabilityRuntime* capability(std::string_view name) const;
   const ProviderRuntime* provider(std::string_view name) const;
 
  private:
   std::shared_ptr<const provider::Catalog> catalog_;
-  std::unordered_map<std::string, const config::CallerConfig*> callers_by_hash_;
+  std::unordered_map<std::string, CallerRuntime> callers_by_hash_;
   std::unordered_map<std::string, ProviderRuntime> providers_;
   std::unordered_map<std::string, CapabilityRuntime> capabilities_;
 };
@@ -58,6 +69,6 @@ struct Loaded {
   std::shared_ptr<const Runtime> runtime;
   std::vector<config::Problem> problems;
 };
-Loaded load_runtime(const std::string& path, int workers);
+Loaded load_runtime(const std::string& path, int workers, StateRegistry& registry);
 
 }  // namespace tollgate::engine

@@ -34,6 +34,12 @@ constexpr std::uint32_t kMaxResponseHeader = 64 << 10;
 constexpr auto kDnsTtl = std::chrono::seconds(30);
 constexpr auto kPeekAfterIdle = std::chrono::milliseconds(500);
 
+Error transport_error(ErrorClass cls, bool ambiguous, std::string code, std::string detail);
+
+Error cancelled_error() {
+  return transport_error(ErrorClass::kUnavailable, true, "cancelled", "attempt abandoned by its caller");
+}
+
 Error transport_error(ErrorClass cls, bool ambiguous, std::string code, std::string detail) {
   Error e;
   e.cls = cls;
@@ -208,7 +214,8 @@ struct Client::Impl {
 
   // Opens a connection (through the proxy when configured) and completes the TLS
   // handshake, all within `deadline`.
-  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Endpoint& ep, SteadyTime deadline) {
+  asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Endpoint& ep, SteadyTime deadline,
+                                                               CancelToken* cancel) {
     const auto& o = ep.options();
     const auto& in = ep.internals();
     const std::string& host = in.has_proxy ? in.proxy.host : o.host;
@@ -218,9 +225,17 @@ struct Client::Impl {
 
     auto conn = std::make_unique<Connection>();
     conn->plain = std::make_unique<beast::tcp_stream>(ctx);
+    if (cancel) cancel->set_hook([c = conn.get()] { c->close(); });
+    struct ClearHook {
+      CancelToken* t;
+      ~ClearHook() {
+        if (t) t->clear_hook();
+      }
+    } clear_hook{cancel};
     const SteadyTime connect_by = std::min(deadline, std::chrono::steady_clock::now() + o.connect_timeout);
     conn->plain->expires_at(connect_by);
     auto [cec, cep] = co_await conn->plain->async_connect(*addrs, nothrow);
+    if (cancel && cancel->cancelled()) co_return cancelled_error();
     if (cec) {
       const bool timed_out = cec == beast::error::timeout;
       co_return transport_error(timed_out ? ErrorClass::kTimeout : ErrorClass::kUnavailable, false,
@@ -246,6 +261,7 @@ struct Client::Impl {
         auto [e, n] = co_await bhttp::async_read_header(*conn->plain, conn->buffer, parser, nothrow);
         rec = e;
       }
+      if (cancel && cancel->cancelled()) co_return cancelled_error();
       if (rec || parser.get().result_int() != 200) {
         co_return transport_error(rec == beast::error::timeout ? ErrorClass::kTimeout : ErrorClass::kUnavailable,
                                   false, "proxy_failed",
@@ -263,6 +279,7 @@ struct Client::Impl {
       }
       if (o.tls_verify) conn->tls->set_verify_callback(asio::ssl::host_name_verification(in.verify_name));
       auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, nothrow);
+      if (cancel && cancel->cancelled()) co_return cancelled_error();
       if (hec) {
         const bool timed_out = hec == beast::error::timeout;
         co_return transport_error(timed_out ? ErrorClass::kTimeout : ErrorClass::kUnavailable, false,
@@ -280,7 +297,7 @@ struct Client::Impl {
   }
 
   asio::awaitable<Result<std::unique_ptr<Connection>>> acquire(const std::shared_ptr<const Endpoint>& ep,
-                                                               SteadyTime deadline) {
+                                                               SteadyTime deadline, CancelToken* cancel) {
     const auto& o = ep->options();
     for (;;) {
       Pool& pool = pool_for(ep);
@@ -300,7 +317,7 @@ struct Client::Impl {
       }
       if (pool.open < std::max(1, o.max_connections)) {
         ++pool.open;
-        auto conn = co_await connect(*pool.endpoint, deadline);
+        auto conn = co_await connect(*pool.endpoint, deadline, cancel);
         if (!conn) {
           release(ep, nullptr);
         }
@@ -310,9 +327,12 @@ struct Client::Impl {
       asio::steady_timer timer(ctx);
       timer.expires_at(deadline);
       pool.waiters.push_back(&timer);
+      if (cancel) cancel->set_hook([&timer] { timer.cancel(); });
       auto [ec] = co_await timer.async_wait(nothrow);
+      if (cancel) cancel->clear_hook();
       Pool& after = pool_for(ep);
       std::erase(after.waiters, &timer);
+      if (cancel && cancel->cancelled()) co_return cancelled_error();
       if (!ec) {
         co_return transport_error(ErrorClass::kUnavailable, false, "connection_limit",
                                   "all " + std::to_string(o.max_connections) +
@@ -377,17 +397,19 @@ Client::Client(asio::io_context& ctx) : impl_(std::make_unique<Impl>(ctx)) {}
 Client::~Client() = default;
 
 asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoint> endpoint,
-                                                   HttpRequest request, SteadyTime deadline) {
+                                                   HttpRequest request, SteadyTime deadline, CancelToken* cancel) {
   auto& impl = *impl_;
   auto wire = serialize_request(request, endpoint->host_header());
   if (!wire) co_return std::move(wire).error();
   // A pooled connection the provider closed while we were writing is retried once
   // on a fresh one: the write failed, so the provider never saw the request.
   for (int round = 0; round < 2; ++round) {
-    auto conn = co_await impl.acquire(endpoint, deadline);
+    if (cancel && cancel->cancelled()) co_return cancelled_error();
+    auto conn = co_await impl.acquire(endpoint, deadline, cancel);
     if (!conn) co_return std::move(conn).error();
     ++impl.stats.requests_sent;
     Connection& c = **conn;
+    if (cancel) cancel->set_hook([&c] { c.close(); });
     // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
     std::pair<Result<HttpResponse>, bool> exchanged{Error{}, false};
     if (c.tls) {
@@ -395,7 +417,12 @@ asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoin
     } else {
       exchanged = co_await impl.exchange(*c.plain, c, *wire, deadline);
     }
+    if (cancel) cancel->clear_hook();
     auto& [result, reusable] = exchanged;
+    if (cancel && cancel->cancelled()) {
+      result = cancelled_error();
+      reusable = false;
+    }
     const bool retry_stale = !result && c.reused && result.error().provider_code == "write_failed" &&
                              result.error().cls != ErrorClass::kTimeout && round == 0;
     if (reusable && result) {

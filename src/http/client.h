@@ -15,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -61,6 +62,29 @@ class Endpoint {
   std::unique_ptr<Internals> internals_;
 };
 
+// Lets whoever started an attempt abandon it (the losing attempt of a hedge): the
+// client closes the attempt's connection, or stops waiting for one, and the send
+// completes at once with provider_code "cancelled". Used on one worker thread only.
+class CancelToken {
+ public:
+  void cancel() {
+    cancelled_ = true;
+    if (hook_) {
+      auto hook = std::move(hook_);
+      hook_ = nullptr;
+      hook();
+    }
+  }
+  bool cancelled() const { return cancelled_; }
+  // For the client: what cancel() must do right now (close a socket, wake a wait).
+  void set_hook(std::function<void()> hook) { hook_ = std::move(hook); }
+  void clear_hook() { hook_ = nullptr; }
+
+ private:
+  bool cancelled_ = false;
+  std::function<void()> hook_;
+};
+
 struct ClientStats {
   std::uint64_t connections_opened = 0;
   std::uint64_t requests_sent = 0;
@@ -77,7 +101,8 @@ class Client {
   // classified (unavailable / timeout) with `ambiguous` set when the request may
   // have reached the provider. Must be awaited on this client's io_context.
   boost::asio::awaitable<Result<HttpResponse>> send(std::shared_ptr<const Endpoint> endpoint,
-                                                    HttpRequest request, SteadyTime deadline);
+                                                    HttpRequest request, SteadyTime deadline,
+                                                    CancelToken* cancel = nullptr);
 
   ClientStats stats() const;
   // Connections idle in pools right now (for tests and metrics).

@@ -41,6 +41,7 @@ struct BreakerConfig {
   int half_open_probes = 3;            // probes admitted at once while half-open
   double probe_success_ratio = 1.0;    // fraction of probes that must succeed to close
   Millis slow_start{10000};            // ramp-up after closing; 0: none
+  bool operator==(const BreakerConfig&) const = default;
 };
 
 enum class BreakerState { kClosed, kOpen, kHalfOpen };

@@ -31,6 +31,7 @@ struct HealthConfig {
   Millis baseline_bucket{30000};
   int baseline_buckets = 10;    // baseline window = 5 minutes by default
   double ewma_alpha = 0.2;      // weight of the newest sample in the latency EWMA
+  bool operator==(const HealthConfig&) const = default;
 };
 
 enum class Verdict {

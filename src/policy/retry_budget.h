@@ -16,6 +16,7 @@ struct RetryBudgetConfig {
   double ratio = 0.2;          // extra attempts per call
   double min_per_second = 5;   // always allowed
   Millis window{10000};
+  bool operator==(const RetryBudgetConfig&) const = default;
 };
 
 class RetryBudget {

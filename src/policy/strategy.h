@@ -37,6 +37,7 @@ struct AdaptiveWeights {
   double success = 0.6;
   double latency = 0.2;
   double price = 0.2;
+  bool operator==(const AdaptiveWeights&) const = default;
 };
 
 class Selector {

@@ -1,0 +1,130 @@
+// Parsers for policy settings: limits and quotas, breaker thresholds, health
+// windows, and the admin listener.
+#include <charconv>
+
+#include "config/parse_sections.h"
+
+namespace tollgate::config::detail {
+namespace {
+
+std::optional<std::chrono::minutes> parse_utc_offset(const std::string& s) {
+  if (s == "UTC" || s == "Z" || s == "+00:00") return std::chrono::minutes(0);
+  if (s.size() != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':') return std::nullopt;
+  int h = 0, m = 0;
+  if (std::from_chars(s.data() + 1, s.data() + 3, h).ec != std::errc() ||
+      std::from_chars(s.data() + 4, s.data() + 6, m).ec != std::errc() || h > 14 || m > 59) {
+    return std::nullopt;
+  }
+  const auto total = std::chrono::minutes(h * 60 + m);
+  return s[0] == '-' ? -total : total;
+}
+
+}  // namespace
+
+bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  unsigned p = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data() + colon + 1, end, p);
+  if (ec != std::errc() || ptr != end || p > 65535) return false;
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+std::optional<double> ratio_field(YamlReader& r, const YAML::Node& map, const char* key, const std::string& what,
+                                  double max) {
+  auto v = r.number_field(map, key, what);
+  if (v && (*v < 0 || *v > max)) {
+    r.error(map[key], what + "." + key + " must be between 0 and " + std::to_string(max).substr(0, 4));
+    return std::nullopt;
+  }
+  return v;
+}
+
+void parse_admin(YamlReader& r, const YAML::Node& n, AdminConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "admin")) return;
+  r.only_keys(n, "admin", {"listen", "token"});
+  out.enabled = true;
+  if (n["listen"]) {
+    const std::string listen = r.string_field(n, "listen", "admin", "");
+    if (!parse_host_port(listen, out.host, out.port)) {
+      r.error(n["listen"], "admin.listen must be host:port, e.g. 127.0.0.1:8081");
+    }
+  }
+  out.token = r.string_field(n, "token", "admin", "", true);
+  if (out.token.size() < 16) {
+    r.error(n["token"] ? n["token"] : n, "admin.token is required and must be at least 16 characters");
+  }
+}
+
+void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what, {"rps", "burst", "max_concurrent", "daily_quota", "monthly_quota", "quota_timezone"});
+  if (auto rps = r.number_field(n, "rps", what)) {
+    if (*rps <= 0) {
+      r.error(n["rps"], what + ".rps must be greater than 0");
+    } else {
+      out.rps = *rps;
+    }
+  }
+  out.burst = static_cast<int>(r.int_field(n, "burst", what, 0, 1, 1000000));
+  if (out.rps > 0 && out.burst == 0) out.burst = std::max(1, static_cast<int>(out.rps));
+  if (out.burst > 0 && out.rps == 0) r.error(n["burst"], what + ".burst needs rps");
+  out.max_concurrent = static_cast<int>(r.int_field(n, "max_concurrent", what, 0, 1, 1000000));
+  out.daily_quota = static_cast<std::uint64_t>(r.int_field(n, "daily_quota", what, 0, 1, 1LL << 40));
+  out.monthly_quota = static_cast<std::uint64_t>(r.int_field(n, "monthly_quota", what, 0, 1, 1LL << 40));
+  if (n["quota_timezone"]) {
+    const std::string tz = r.string_field(n, "quota_timezone", what, "");
+    if (auto off = parse_utc_offset(tz)) {
+      out.quota_utc_offset = *off;
+    } else {
+      r.error(n["quota_timezone"], what + ".quota_timezone must be a UTC offset like +08:00 or UTC, not '" + tz + "'");
+    }
+  }
+}
+
+void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, policy::BreakerConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what,
+              {"min_calls", "failure_rate", "timeout_rate", "slow_rate", "consecutive_failures", "latency_drift",
+               "open", "max_open", "half_open_probes", "probe_success_ratio", "slow_start"});
+  out.min_calls = static_cast<int>(r.int_field(n, "min_calls", what, out.min_calls, 1, 1000000));
+  if (auto v = ratio_field(r, n, "failure_rate", what)) out.failure_rate = *v;
+  if (auto v = ratio_field(r, n, "timeout_rate", what)) out.timeout_rate = *v;
+  if (auto v = ratio_field(r, n, "slow_rate", what)) out.slow_rate = *v;
+  out.consecutive_failures =
+      static_cast<int>(r.int_field(n, "consecutive_failures", what, out.consecutive_failures, 0, 1000000));
+  if (auto v = r.number_field(n, "latency_drift", what)) {
+    if (*v != 0 && *v <= 1) {
+      r.error(n["latency_drift"], what + ".latency_drift must be a factor above 1 (or 0 for off)");
+    } else {
+      out.drift_factor = *v;
+    }
+  }
+  out.open_base = r.duration_field(n, "open", what, out.open_base);
+  out.open_max = r.duration_field(n, "max_open", what, std::max(out.open_max, out.open_base));
+  if (out.open_max < out.open_base) r.error(n["max_open"], what + ".max_open is shorter than open");
+  out.half_open_probes = static_cast<int>(r.int_field(n, "half_open_probes", what, out.half_open_probes, 1, 1000));
+  if (auto v = ratio_field(r, n, "probe_success_ratio", what)) out.probe_success_ratio = *v;
+  out.slow_start = r.duration_field(n, "slow_start", what, out.slow_start, Millis(0));
+}
+
+void parse_health(YamlReader& r, const YAML::Node& n, const std::string& what, policy::HealthConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what, {"window", "slow_call", "baseline_window"});
+  const Millis window = r.duration_field(n, "window", what, out.bucket * out.buckets, Millis(1000));
+  out.bucket = std::max(Millis(100), window / out.buckets);
+  out.slow_call = r.duration_field(n, "slow_call", what, out.slow_call);
+  const Millis baseline = r.duration_field(n, "baseline_window", what, out.baseline_bucket * out.baseline_buckets,
+                                           Millis(10000));
+  out.baseline_bucket = std::max(Millis(1000), baseline / out.baseline_buckets);
+}
+
+}  // namespace tollgate::config::detail

@@ -1,0 +1,70 @@
+#include "engine/attempt.h"
+
+#include "core/random.h"
+
+namespace tollgate::engine {
+
+namespace asio = boost::asio;
+
+asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap, const Call& call,
+                                            int number, Admitted admitted, http::Client& client,
+                                            http::CancelToken* cancel) {
+  const CandidateRuntime& cand = cap.candidates[static_cast<size_t>(admitted.index)];
+  ProviderState& provider = *cand.provider->state;
+  RouteState& route = *cand.route;
+  const auto& pcfg = cand.provider->config();
+
+  AttemptOutcome out;
+  out.index = admitted.index;
+  out.probe = admitted.probe;
+  const SteadyTime start = clock.now();
+  const auto route_token = route.health.start(start);
+  const auto provider_token = provider.health.start(start);
+
+  bool delivered = false;
+  auto request = cand.operation->encode(
+      call, provider::AttemptInfo{number, clock.wall(), cand.operation->uses_nonce() ? new_nonce() : std::string()});
+  if (request) {
+    const SteadyTime attempt_deadline = std::min(call.deadline.at(), start + pcfg.attempt_timeout);
+    auto response = co_await client.send(cand.provider->endpoint, std::move(*request), attempt_deadline, cancel);
+    if (response) {
+      delivered = true;
+      auto decoded = cand.operation->decode(*response);
+      if (decoded) {
+        out.ok = true;
+        out.result = std::move(decoded.value());
+      } else {
+        out.error = std::move(decoded).error();
+      }
+    } else {
+      out.error = std::move(response).error();
+      delivered = out.error.ambiguous;
+    }
+  } else {
+    out.error = std::move(request).error();
+  }
+  out.error.provider = pcfg.name;
+  out.cancelled = !out.ok && out.error.provider_code == "cancelled";
+
+  const SteadyTime end = clock.now();
+  out.duration = std::chrono::duration_cast<Millis>(end - start);
+  // A cancelled hedge leg says nothing about the provider; neither does an
+  // attempt that never reached it because a param could not be encoded.
+  const policy::Verdict verdict =
+      out.cancelled || !request ? policy::Verdict::kNeutral : policy::verdict_for(out.ok, out.error.cls);
+  route.health.finish(route_token, end, verdict, out.error.cls);
+  provider.health.finish(provider_token, end, verdict, out.error.cls);
+  if (verdict == policy::Verdict::kNeutral && admitted.probe) {
+    route.breaker.release_probe();
+  } else {
+    route.breaker.on_result(end, admitted.probe, verdict, route.health.snapshot(end));
+  }
+  if (route.breaker.take_closed_event()) route.health.reset_recent();
+  if (verdict == policy::Verdict::kThrottled) {
+    provider.throttle_until(end + (out.error.retry_after.count() > 0 ? out.error.retry_after : pcfg.throttle_default));
+  }
+  release(cap, admitted, delivered, clock.wall());
+  co_return out;
+}
+
+}  // namespace tollgate::engine

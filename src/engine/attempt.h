@@ -1,0 +1,33 @@
+#pragma once
+// One provider attempt, admitted by the planner: render and sign the request,
+// send it within the attempt's deadline, decode the answer — and record what it
+// says about the provider (health windows, breaker, throttling) and give back
+// what admission took (limits, probe slot), whatever happens.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include "core/call.h"
+#include "core/clock.h"
+#include "engine/planner.h"
+#include "engine/runtime.h"
+#include "http/client.h"
+
+namespace tollgate::engine {
+
+struct AttemptOutcome {
+  int index = -1;  // candidate
+  bool ok = false;
+  boost::json::object result;
+  Error error;
+  Millis duration{0};
+  bool probe = false;
+  bool hedge = false;      // started as the second leg of a hedge
+  bool cancelled = false;  // lost a hedge race and was abandoned
+};
+
+boost::asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap,
+                                                   const Call& call, int number, Admitted admitted,
+                                                   http::Client& client, http::CancelToken* cancel);
+
+}  // namespace tollgate::engine

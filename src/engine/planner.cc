@@ -1,0 +1,110 @@
+#include "engine/planner.h"
+
+#include <algorithm>
+
+#include "core/random.h"
+
+namespace tollgate::engine {
+namespace {
+
+// Drift needs latency histograms, which cost more to merge: check at most this often.
+constexpr auto kFullCheckEvery = std::chrono::milliseconds(250);
+
+std::int64_t ns(SteadyTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing, SteadyTime now) {
+  const size_t n = cap.candidates.size();
+  std::vector<policy::CandidateInfo> info(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto& c = cap.candidates[i];
+    const auto h = c.route->health.snapshot(now);
+    info[i].weight = c.provider->config().weight;
+    info[i].price = c.provider->config().price;
+    info[i].ewma_ms = h.ewma_ms;
+    info[i].success_rate = h.success_rate();
+    info[i].ramp = c.route->breaker.ramp(now);
+  }
+  std::vector<int> order = cap.state->selector.order(info, random_unit);
+  if (!routing.pin.empty()) {
+    const int pinned = cap.candidate_index(routing.pin);
+    if (pinned < 0) {
+      return Error::make(ErrorClass::kInvalidRequest,
+                         "provider '" + routing.pin + "' does not serve " + cap.config->name);
+    }
+    order = {pinned};
+  }
+  std::erase_if(order, [&](int i) {
+    const auto& name = cap.candidates[static_cast<size_t>(i)].provider->name();
+    return std::find(routing.exclude.begin(), routing.exclude.end(), name) != routing.exclude.end();
+  });
+  if (order.empty()) {
+    return Error::make(ErrorClass::kInvalidRequest, "no provider of " + cap.config->name + " is left after exclusions");
+  }
+  return order;
+}
+
+std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall) {
+  const CandidateRuntime& c = cap.candidates[static_cast<size_t>(index)];
+  ProviderState& provider = *c.provider->state;
+  RouteState& route = *c.route;
+  if (provider.disabled.load(std::memory_order_relaxed)) return Blocked{"disabled by an operator"};
+  if (provider.throttled(now)) return Blocked{"throttled by the provider", provider.throttle_left(now)};
+
+  std::int64_t last = route.last_full_check.load(std::memory_order_relaxed);
+  if (ns(now) - last > std::chrono::duration_cast<std::chrono::nanoseconds>(kFullCheckEvery).count() &&
+      route.last_full_check.compare_exchange_strong(last, ns(now))) {
+    route.breaker.evaluate(now, route.health.snapshot(now, true));
+  }
+  const policy::Admission a = route.breaker.admit(now, route.health.snapshot(now));
+  if (!a.admitted) {
+    const auto wait = std::chrono::ceil<Millis>(route.breaker.next_probe_at(now) - now);
+    return Blocked{"circuit open", std::max(wait, Millis(1)), true};
+  }
+  Admitted out{index, a.probe, {}, {}};
+  if (a.probe) return out;  // probes are never starved by limits
+  if (auto denied = provider.limits.try_acquire(now, wall, out.provider_ticket)) {
+    return Blocked{denied->reason, denied->wait};
+  }
+  if (auto denied = route.limits.try_acquire(now, wall, out.route_ticket)) {
+    provider.limits.release(out.provider_ticket, false, wall);
+    return Blocked{denied->reason, denied->wait};
+  }
+  return out;
+}
+
+std::optional<Admitted> force_probe(const CapabilityRuntime& cap, int index, SteadyTime now) {
+  const CandidateRuntime& c = cap.candidates[static_cast<size_t>(index)];
+  if (c.provider->state->disabled.load(std::memory_order_relaxed)) return std::nullopt;
+  const policy::Admission a = c.route->breaker.force_probe(now);
+  if (!a.admitted) return std::nullopt;
+  return Admitted{index, a.probe, {}, {}};
+}
+
+int least_bad(const CapabilityRuntime& cap, const std::vector<int>& indices, SteadyTime now) {
+  int best = -1;
+  double best_rate = -1;
+  SteadyTime best_probe{};
+  for (int i : indices) {
+    const auto& route = *cap.candidates[static_cast<size_t>(i)].route;
+    const double rate = route.health.snapshot(now).success_rate();
+    const SteadyTime probe = route.breaker.next_probe_at(now);
+    if (best < 0 || rate > best_rate || (rate == best_rate && probe < best_probe)) {
+      best = i;
+      best_rate = rate;
+      best_probe = probe;
+    }
+  }
+  return best;
+}
+
+void release(const CapabilityRuntime& cap, Admitted& a, bool delivered, WallTime wall) {
+  const CandidateRuntime& c = cap.candidates[static_cast<size_t>(a.index)];
+  c.provider->state->limits.release(a.provider_ticket, delivered, wall);
+  c.route->limits.release(a.route_ticket, delivered, wall);
+}
+
+}  // namespace tollgate::engine

@@ -1,0 +1,60 @@
+#pragma once
+// The planner: which provider a call tries next. It orders the capability's
+// candidates by the capability's strategy (fed with each route's recent health,
+// latency, price and slow-start ramp), honours per-call pin/exclude, and admits
+// an attempt only when the provider is enabled, not throttled, its breaker lets
+// the call through, and its limits (rate, concurrency, quotas) have room.
+// Half-open probes skip the limits, so probes are never starved.
+//
+// Stateless: all state lives in the routes' shared state objects.
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/result.h"
+#include "engine/runtime.h"
+
+namespace tollgate::engine {
+
+// Per-call routing overrides (request headers X-Tollgate-Provider / X-Tollgate-Exclude).
+struct CallRouting {
+  std::string pin;                   // only this provider
+  std::vector<std::string> exclude;  // never these
+};
+
+// An attempt the planner let through; its tickets must be released when it ends.
+struct Admitted {
+  int index = -1;  // into CapabilityRuntime::candidates
+  bool probe = false;
+  LimitTicket provider_ticket;
+  LimitTicket route_ticket;
+};
+
+struct Blocked {
+  std::string reason;
+  Millis wait{0};          // when this candidate may admit again; 0: not soon
+  bool breaker_open = false;
+};
+
+// The order in which this call should try the candidates. invalid_request when the
+// pin names no candidate or the exclusions leave none.
+Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing, SteadyTime now);
+
+// Tries to admit an attempt on candidate `index` now.
+std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall);
+
+// Lets one probe through an open breaker (when every candidate's breaker is open,
+// the least-bad provider still gets a probe-sized share).
+std::optional<Admitted> force_probe(const CapabilityRuntime& cap, int index, SteadyTime now);
+
+// Among `indices` (all blocked by open breakers), the least bad: the best recent
+// success rate, then the soonest probe.
+int least_bad(const CapabilityRuntime& cap, const std::vector<int>& indices, SteadyTime now);
+
+// Ends an admitted attempt's hold on limits and, for a probe without a verdict,
+// its probe slot.
+void release(const CapabilityRuntime& cap, Admitted& a, bool delivered, WallTime wall);
+
+}  // namespace tollgate::engine

@@ -1,0 +1,159 @@
+#include "engine/state.h"
+
+namespace tollgate::engine {
+
+namespace {
+
+std::int64_t ns(SteadyTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
+Limits::Limits(const config::LimitsConfig& cfg) : cfg_(cfg) {
+  if (cfg.rps > 0) rate_ = std::make_unique<policy::Gcra>(cfg.rps, cfg.burst);
+  if (cfg.max_concurrent > 0) bulkhead_ = std::make_unique<policy::Bulkhead>(cfg.max_concurrent);
+  if (cfg.daily_quota > 0) {
+    daily_ = std::make_unique<policy::Quota>(cfg.daily_quota, policy::QuotaPeriod::kDay, cfg.quota_utc_offset);
+  }
+  if (cfg.monthly_quota > 0) {
+    monthly_ = std::make_unique<policy::Quota>(cfg.monthly_quota, policy::QuotaPeriod::kMonth, cfg.quota_utc_offset);
+  }
+}
+
+std::optional<Limits::Denial> Limits::try_acquire(SteadyTime now, WallTime wall, LimitTicket& t) {
+  if (bulkhead_) {
+    if (!bulkhead_->try_enter()) return Denial{"concurrency limit reached", Millis(0)};
+    t.bulkhead = true;
+  }
+  if (rate_) {
+    const auto wait = rate_->try_acquire(now);
+    if (wait.count() > 0) {
+      release(t, false, wall);
+      return Denial{"rate limit reached", std::chrono::ceil<Millis>(wait)};
+    }
+    t.rate = true;
+  }
+  if (daily_) {
+    if (!daily_->try_consume(wall)) {
+      release(t, false, wall);
+      return Denial{"daily quota used up", Millis(0)};
+    }
+    t.daily = true;
+  }
+  if (monthly_) {
+    if (!monthly_->try_consume(wall)) {
+      release(t, false, wall);
+      return Denial{"monthly quota used up", Millis(0)};
+    }
+    t.monthly = true;
+  }
+  return std::nullopt;
+}
+
+void Limits::release(LimitTicket& t, bool delivered, WallTime wall) {
+  if (t.bulkhead) bulkhead_->leave();
+  if (!delivered) {
+    if (t.rate) rate_->refund();
+    if (t.daily) daily_->refund(wall);
+    if (t.monthly) monthly_->refund(wall);
+  }
+  t = LimitTicket{};
+}
+
+ProviderState::ProviderState(const config::ProviderConfig& cfg)
+    : name(cfg.name), health_cfg(cfg.health), limits_cfg(cfg.limits), health(cfg.health), limits(cfg.limits) {}
+
+bool ProviderState::throttled(SteadyTime now) const { return throttled_until.load(std::memory_order_relaxed) > ns(now); }
+
+Millis ProviderState::throttle_left(SteadyTime now) const {
+  const auto left = throttled_until.load(std::memory_order_relaxed) - ns(now);
+  return left > 0 ? std::chrono::ceil<Millis>(std::chrono::nanoseconds(left)) : Millis(0);
+}
+
+void ProviderState::throttle_until(SteadyTime t) {
+  const std::int64_t v = ns(t);
+  std::int64_t cur = throttled_until.load(std::memory_order_relaxed);
+  while (cur < v && !throttled_until.compare_exchange_weak(cur, v, std::memory_order_relaxed)) {
+  }
+}
+
+RouteState::RouteState(const config::ProviderConfig& p, const config::OperationConfig& op)
+    : provider(p.name),
+      capability(op.capability),
+      health_cfg(p.health),
+      breaker_cfg(p.breaker),
+      limits_cfg(op.limits),
+      health(p.health),
+      breaker(p.breaker),
+      limits(op.limits) {}
+
+CapabilityState::CapabilityState(const config::CapabilityConfig& cfg)
+    : strategy(cfg.strategy),
+      adaptive(cfg.adaptive),
+      budget_cfg(cfg.retry_budget),
+      selector(cfg.strategy, cfg.adaptive),
+      budget(cfg.retry_budget) {}
+
+CallerState::CallerState(const config::CallerConfig& cfg) : rps(cfg.rps), burst(cfg.burst) {
+  if (cfg.rps > 0) rate = std::make_unique<policy::Gcra>(cfg.rps, cfg.burst);
+}
+
+std::shared_ptr<ProviderState> StateRegistry::provider(const config::ProviderConfig& cfg) {
+  std::lock_guard lock(mu_);
+  auto& slot = providers_[cfg.name];
+  if (!slot || !(slot->health_cfg == cfg.health) || !(slot->limits_cfg == cfg.limits)) {
+    auto next = std::make_shared<ProviderState>(cfg);
+    if (slot) next->throttled_until.store(slot->throttled_until.load());
+    slot = std::move(next);
+  }
+  slot->disabled.store(disabled_.count(cfg.name) > 0);
+  return slot;
+}
+
+std::shared_ptr<RouteState> StateRegistry::route(const config::ProviderConfig& p, const config::OperationConfig& op) {
+  std::lock_guard lock(mu_);
+  auto& slot = routes_[{p.name, op.capability}];
+  if (!slot || !(slot->health_cfg == p.health) || !(slot->breaker_cfg == p.breaker) ||
+      !(slot->limits_cfg == op.limits)) {
+    slot = std::make_shared<RouteState>(p, op);
+  }
+  return slot;
+}
+
+std::shared_ptr<CapabilityState> StateRegistry::capability(const config::CapabilityConfig& cfg) {
+  std::lock_guard lock(mu_);
+  auto& slot = capabilities_[cfg.name];
+  if (!slot || slot->strategy != cfg.strategy || !(slot->adaptive == cfg.adaptive) ||
+      !(slot->budget_cfg == cfg.retry_budget)) {
+    slot = std::make_shared<CapabilityState>(cfg);
+  }
+  return slot;
+}
+
+std::shared_ptr<CallerState> StateRegistry::caller(const config::CallerConfig& cfg) {
+  std::lock_guard lock(mu_);
+  auto& slot = callers_[cfg.name];
+  if (!slot || slot->rps != cfg.rps || slot->burst != cfg.burst) slot = std::make_shared<CallerState>(cfg);
+  return slot;
+}
+
+bool StateRegistry::set_disabled(const std::string& name, bool disabled) {
+  std::lock_guard lock(mu_);
+  auto it = providers_.find(name);
+  if (it == providers_.end()) return false;
+  if (disabled) {
+    disabled_.insert(name);
+  } else {
+    disabled_.erase(name);
+  }
+  it->second->disabled.store(disabled);
+  return true;
+}
+
+bool StateRegistry::disabled(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return disabled_.count(name) > 0;
+}
+
+}  // namespace tollgate::engine
