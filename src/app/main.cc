@@ -7,6 +7,7 @@
 #include <iostream>
 #include <thread>
 
+#include "admin/admin_api.h"
 #include "core/crypto.h"
 #include "core/process.h"
 #include "engine/api.h"
@@ -78,10 +79,30 @@ int serve(const std::string& path, const std::string& ready_file) {
     return 1;
   }
   server.start();
+
+  // The admin listener: its own socket (127.0.0.1 by default), same workers.
+  admin::AdminHandler admin_api(holder, registry, SystemClock::instance());
+  std::unique_ptr<http::Server> admin_server;
+  std::uint16_t admin_port = 0;
+  if (cfg.admin.enabled) {
+    http::ServerOptions aopts;
+    aopts.max_body_bytes = 1 << 20;
+    admin_server = std::make_unique<http::Server>(pool, aopts, admin_api);
+    auto ap = admin_server->listen(cfg.admin.host, cfg.admin.port);
+    if (!ap) {
+      std::cerr << "tollgate: admin: " << ap.error().message << "\n";
+      return 1;
+    }
+    admin_port = *ap;
+    admin_server->start();
+  }
   pool.start();
   spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
                *port, workers, cfg.capabilities.size(), cfg.providers.size());
-  if (!ready_file.empty() && !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) + "}\n")) {
+  if (admin_server) spdlog::info("admin API on {}:{}", cfg.admin.host, admin_port);
+  if (!ready_file.empty() &&
+      !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) + ", \"admin_port\": " +
+                                             std::to_string(admin_port) + "}\n")) {
     std::cerr << "tollgate: cannot write " << ready_file << "\n";
     return 1;
   }
@@ -100,6 +121,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   }
   spdlog::info("shutting down: no new connections, finishing calls in flight");
   server.stop_accepting();
+  if (admin_server) admin_server->stop_accepting();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (server.connections_open() > 0 && std::chrono::steady_clock::now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -62,6 +62,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     return out;
   }
   YamlReader r(out.problems, env);
+  r.check_duplicate_keys(root);
   if (!root.IsMap()) {
     r.error(root, "the config file must be a mapping with server, callers, capabilities, providers");
     return out;

@@ -165,6 +165,20 @@ TEST(ConfigLoader, CollectsSeveralProblemsAtOnce) {
   EXPECT_GE(out.problems.size(), 2u);
 }
 
+TEST(ConfigLoader, DuplicateKeysAreProblems) {
+  std::string s = kValid;
+  s.replace(s.find("    idempotent: false"), 20, "    idempotent: false\n    idempotent: true");
+  auto out = load_config_text(s, "t.yaml", fake_env);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.problems[0].message.find("duplicate key 'idempotent' (first at line 12)"), std::string::npos)
+      << out.problems[0].message;
+  EXPECT_EQ(out.problems[0].mark.line, 13);
+  auto flow = load_config_text(std::string(kValid).replace(std::string(kValid).find("{connect: 200ms"), 15,
+                                                           "{connect: 200ms, connect: 1s"),
+                               "t.yaml", fake_env);
+  EXPECT_FALSE(flow.ok());
+}
+
 TEST(ConfigLoader, SyntaxErrorHasLine) {
   auto out = load_config_text("server:\n  listen: [oops\n", "t.yaml", fake_env);
   ASSERT_EQ(out.problems.size(), 1u);

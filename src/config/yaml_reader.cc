@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <map>
 
 namespace tollgate::config::detail {
 
@@ -26,6 +27,22 @@ bool YamlReader::is_map(const YAML::Node& n, std::string_view what) {
     return false;
   }
   return true;
+}
+
+void YamlReader::check_duplicate_keys(const YAML::Node& n) {
+  if (n.IsMap()) {
+    std::map<std::string, int> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string key = it->first.as<std::string>("");
+      const int line = mark_of(it->first).line;
+      if (auto [pos, fresh] = seen.emplace(key, line); !fresh) {
+        error(it->first, "duplicate key '" + key + "' (first at line " + std::to_string(pos->second) + ")");
+      }
+      check_duplicate_keys(it->second);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) check_duplicate_keys(item);
+  }
 }
 
 void YamlReader::only_keys(const YAML::Node& map, std::string_view what,

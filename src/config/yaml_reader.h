@@ -26,6 +26,9 @@ class YamlReader {
 
   // Reports a problem unless `n` is a map (or absent, when optional).
   bool is_map(const YAML::Node& n, std::string_view what);
+  // Reports every mapping in the tree that repeats a key (YAML would silently keep
+  // one of them).
+  void check_duplicate_keys(const YAML::Node& n);
   // Reports each key of `map` not in `allowed`.
   void only_keys(const YAML::Node& map, std::string_view what,
                  std::initializer_list<std::string_view> allowed);

@@ -57,7 +57,7 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
   if (verdict == policy::Verdict::kNeutral && admitted.probe) {
     route.breaker.release_probe();
   } else {
-    route.breaker.on_result(end, admitted.probe, verdict, route.health.snapshot(end));
+    route.breaker.on_result(end, admitted.probe, verdict, out.duration, route.health.snapshot(end));
   }
   if (route.breaker.take_closed_event()) route.health.reset_recent();
   if (verdict == policy::Verdict::kThrottled) {

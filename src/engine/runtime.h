@@ -56,6 +56,8 @@ class Runtime {
   const CallerRuntime* caller_by_key(std::string_view api_key) const;
   const CapabilityRuntime* capability(std::string_view name) const;
   const ProviderRuntime* provider(std::string_view name) const;
+  const std::unordered_map<std::string, ProviderRuntime>& providers() const { return providers_; }
+  const std::unordered_map<std::string, CapabilityRuntime>& capabilities() const { return capabilities_; }
 
  private:
   std::shared_ptr<const provider::Catalog> catalog_;

@@ -85,7 +85,7 @@ RouteState::RouteState(const config::ProviderConfig& p, const config::OperationC
       breaker_cfg(p.breaker),
       limits_cfg(op.limits),
       health(p.health),
-      breaker(p.breaker),
+      breaker(p.breaker, p.health.slow_call),
       limits(op.limits) {}
 
 CapabilityState::CapabilityState(const config::CapabilityConfig& cfg)

@@ -26,8 +26,8 @@ std::string_view to_string(BreakerState s) {
   return "closed";
 }
 
-Breaker::Breaker(BreakerConfig cfg, std::function<double()> unit_random)
-    : cfg_(cfg), unit_random_(unit_random ? std::move(unit_random) : std::function<double()>(random_unit)) {}
+Breaker::Breaker(BreakerConfig cfg, Millis slow_call, std::function<double()> unit_random)
+    : cfg_(cfg), slow_call_(slow_call), unit_random_(unit_random ? std::move(unit_random) : std::function<double()>(random_unit)) {}
 
 void Breaker::refresh_locked(SteadyTime now) {
   if (state_ == BreakerState::kOpen && now >= open_until_) {
@@ -38,7 +38,8 @@ void Breaker::refresh_locked(SteadyTime now) {
   if (state_ == BreakerState::kClosed && trips_ > 0 && now - closed_at_ > cfg_.open_max * 2) trips_ = 0;
 }
 
-bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason) const {
+bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason, Millis& ceiling) const {
+  ceiling = Millis(0);
   if (cfg_.consecutive_failures > 0 && consecutive_failures_ >= cfg_.consecutive_failures) {
     reason = std::to_string(consecutive_failures_) + " consecutive failures";
     return true;
@@ -54,6 +55,7 @@ bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason) c
       return true;
     }
     if (h.slow_rate() >= cfg_.slow_rate) {
+      ceiling = slow_call_;
       reason = "slow-call rate " + percent(h.slow_rate()) + " >= " + percent(cfg_.slow_rate) + " (" +
                std::to_string(h.in_flight_slow) + " slow calls still in flight)";
       return true;
@@ -64,6 +66,7 @@ bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason) c
     const auto recent = h.latency.quantile(0.9);
     const auto base = h.baseline.quantile(0.9);
     if (base.count() > 0 && static_cast<double>(recent.count()) > cfg_.drift_factor * static_cast<double>(base.count())) {
+      ceiling = std::chrono::duration_cast<Millis>(base * cfg_.drift_factor);
       reason = "latency drift: p90 " + std::to_string(recent.count() / 1000) + "ms > " +
                std::to_string(cfg_.drift_factor).substr(0, 4) + " x baseline " + std::to_string(base.count() / 1000) + "ms";
       return true;
@@ -100,7 +103,9 @@ Admission Breaker::admit(SteadyTime now, const HealthSnapshot& health) {
   switch (state_) {
     case BreakerState::kClosed: {
       std::string reason;
-      if (should_trip_locked(health, reason)) {
+      Millis ceiling;
+      if (should_trip_locked(health, reason, ceiling)) {
+        probe_ceiling_ = ceiling;
         trip_locked(now, std::move(reason));
         return {};
       }
@@ -132,9 +137,12 @@ void Breaker::release_probe() {
   if (probes_in_flight_ > 0) --probes_in_flight_;
 }
 
-void Breaker::on_result(SteadyTime now, bool probe, Verdict v, const HealthSnapshot& health) {
+void Breaker::on_result(SteadyTime now, bool probe, Verdict v, Millis latency, const HealthSnapshot& health) {
   std::lock_guard lock(mu_);
   refresh_locked(now);
+  if (probe && v == Verdict::kSuccess && probe_ceiling_.count() > 0 && latency > probe_ceiling_) {
+    v = Verdict::kFailure;  // answered, but as slowly as what tripped the breaker
+  }
   const bool failed = v == Verdict::kFailure || v == Verdict::kTimeout;
   if (v == Verdict::kSuccess) consecutive_failures_ = 0;
   if (failed) ++consecutive_failures_;
@@ -155,7 +163,9 @@ void Breaker::on_result(SteadyTime now, bool probe, Verdict v, const HealthSnaps
     const int allowed_failures =
         static_cast<int>(std::floor((1.0 - cfg_.probe_success_ratio) * cfg_.half_open_probes + 1e-9));
     if (probe_failures_ > allowed_failures) {
-      trip_locked(now, "probe failed while half-open");
+      trip_locked(now, probe_ceiling_.count() > 0 && v == Verdict::kFailure && latency > probe_ceiling_
+                           ? "probe too slow while half-open"
+                           : "probe failed while half-open");
     } else if (probe_successes_ + probe_failures_ >= cfg_.half_open_probes) {
       close_locked(now);
     }
@@ -163,7 +173,11 @@ void Breaker::on_result(SteadyTime now, bool probe, Verdict v, const HealthSnaps
   }
   if (state_ == BreakerState::kClosed && failed) {
     std::string reason;
-    if (should_trip_locked(health, reason)) trip_locked(now, std::move(reason));
+    Millis ceiling;
+    if (should_trip_locked(health, reason, ceiling)) {
+      probe_ceiling_ = ceiling;
+      trip_locked(now, std::move(reason));
+    }
   }
 }
 
@@ -172,7 +186,11 @@ void Breaker::evaluate(SteadyTime now, const HealthSnapshot& health) {
   refresh_locked(now);
   if (state_ != BreakerState::kClosed) return;
   std::string reason;
-  if (should_trip_locked(health, reason)) trip_locked(now, std::move(reason));
+  Millis ceiling;
+  if (should_trip_locked(health, reason, ceiling)) {
+    probe_ceiling_ = ceiling;
+    trip_locked(now, std::move(reason));
+  }
 }
 
 BreakerState Breaker::state(SteadyTime now) const {

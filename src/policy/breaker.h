@@ -64,12 +64,16 @@ struct BreakerInfo {
 
 class Breaker {
  public:
-  explicit Breaker(BreakerConfig cfg, std::function<double()> unit_random = nullptr);
+  // `slow_call`: the health window's slow threshold (a probe slower than it, after
+  // a slow-call trip, does not count as a success).
+  explicit Breaker(BreakerConfig cfg, Millis slow_call = Millis(1000), std::function<double()> unit_random = nullptr);
 
   // May this attempt go ahead? Evaluates trip conditions from `health` first.
   Admission admit(SteadyTime now, const HealthSnapshot& health);
-  // Reports an attempt's verdict. `probe` as returned by admit().
-  void on_result(SteadyTime now, bool probe, Verdict v, const HealthSnapshot& health);
+  // Reports an attempt's verdict and latency. `probe` as returned by admit(). A
+  // probe that succeeds but is slower than what tripped the breaker (the slow
+  // threshold, or the drift limit) counts as a failed probe.
+  void on_result(SteadyTime now, bool probe, Verdict v, Millis latency, const HealthSnapshot& health);
   // A probe that ended without a verdict (cancelled): frees its slot.
   void release_probe();
   // Checks trip conditions without admitting (e.g. from a monitoring tick).
@@ -91,11 +95,13 @@ class Breaker {
  private:
   void trip_locked(SteadyTime now, std::string reason);
   void close_locked(SteadyTime now);
-  bool should_trip_locked(const HealthSnapshot& h, std::string& reason) const;
+  bool should_trip_locked(const HealthSnapshot& h, std::string& reason, Millis& ceiling) const;
   void refresh_locked(SteadyTime now);
 
   const BreakerConfig cfg_;
+  const Millis slow_call_;
   std::function<double()> unit_random_;
+  Millis probe_ceiling_{0};  // probes slower than this fail (set by latency trips)
   mutable std::mutex mu_;
   BreakerState state_ = BreakerState::kClosed;
   SteadyTime open_until_{};

@@ -11,14 +11,15 @@ const SteadyTime t0 = SteadyTime{} + hours(1);
 
 // A route's health window and breaker driven together, as the engine does.
 struct Route {
-  explicit Route(BreakerConfig cfg, HealthConfig hcfg = {}) : health(hcfg), breaker(cfg, [] { return 0.5; }) {}
+  explicit Route(BreakerConfig cfg, HealthConfig hcfg = {})
+      : health(hcfg), breaker(cfg, hcfg.slow_call, [] { return 0.5; }) {}
   bool admit(SteadyTime now) {
     last = breaker.admit(now, health.snapshot(now, true));
     return last.admitted;
   }
   void result(SteadyTime now, Verdict v, Millis latency = Millis(10)) {
     health.record(now, v, latency, v == Verdict::kTimeout ? ErrorClass::kTimeout : ErrorClass::kUnavailable);
-    breaker.on_result(now, last.probe, v, health.snapshot(now, true));
+    breaker.on_result(now, last.probe, v, latency, health.snapshot(now, true));
     if (breaker.take_closed_event()) health.reset_recent();
   }
   HealthWindow health;
@@ -146,9 +147,9 @@ TEST(Breaker, HalfOpenAdmitsBoundedProbesAndClosesOnTheirSuccess) {
   EXPECT_TRUE(a.admitted && a.probe);
   EXPECT_TRUE(b.admitted && b.probe);
   EXPECT_FALSE(extra.admitted);  // only half_open_probes at once
-  r.breaker.on_result(t1, true, Verdict::kSuccess, r.health.snapshot(t1));
+  r.breaker.on_result(t1, true, Verdict::kSuccess, Millis(10), r.health.snapshot(t1));
   EXPECT_EQ(r.breaker.state(t1), BreakerState::kHalfOpen);
-  r.breaker.on_result(t1, true, Verdict::kSuccess, r.health.snapshot(t1));
+  r.breaker.on_result(t1, true, Verdict::kSuccess, Millis(10), r.health.snapshot(t1));
   EXPECT_EQ(r.breaker.state(t1), BreakerState::kClosed);
   EXPECT_TRUE(r.breaker.take_closed_event());
 }
@@ -195,8 +196,32 @@ TEST(Breaker, ForcedProbeLetsOneCallThroughAnOpenBreaker) {
   const auto p = r.breaker.force_probe(t0 + Millis(10));
   EXPECT_TRUE(p.admitted && p.probe);
   EXPECT_FALSE(r.breaker.force_probe(t0 + Millis(10)).admitted);  // one at a time
-  r.breaker.on_result(t0 + Millis(20), true, Verdict::kSuccess, r.health.snapshot(t0));
+  r.breaker.on_result(t0 + Millis(20), true, Verdict::kSuccess, Millis(10), r.health.snapshot(t0));
   EXPECT_EQ(r.breaker.state(t0 + Millis(20)), BreakerState::kHalfOpen);
+}
+
+TEST(Breaker, ASlowProbeAfterALatencyTripDoesNotClose) {
+  auto c = cfg();
+  c.slow_rate = 0.5;
+  c.open_jitter = 0;
+  c.half_open_probes = 1;
+  Route r(c, HealthConfig{Millis(1000), 10, Millis(200)});
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(r.admit(t0));
+    r.result(t0, Verdict::kSuccess, Millis(900));  // all answer, all slow
+  }
+  EXPECT_FALSE(r.admit(t0));
+  ASSERT_EQ(r.breaker.state(t0), BreakerState::kOpen);
+  const SteadyTime t1 = t0 + Millis(1000);
+  ASSERT_TRUE(r.admit(t1));
+  ASSERT_TRUE(r.last.probe);
+  r.result(t1, Verdict::kSuccess, Millis(900));  // still as slow
+  EXPECT_EQ(r.breaker.state(t1), BreakerState::kOpen);
+  EXPECT_NE(r.breaker.info(t1).last_reason.find("too slow"), std::string::npos);
+  const SteadyTime t2 = t1 + Millis(2000);
+  ASSERT_TRUE(r.admit(t2));
+  r.result(t2, Verdict::kSuccess, Millis(50));  // fast again
+  EXPECT_EQ(r.breaker.state(t2), BreakerState::kClosed);
 }
 
 }  // namespace

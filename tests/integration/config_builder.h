@@ -27,7 +27,12 @@ struct ConfigSpec {
   int max_attempts = 3;
   std::string base_backoff = "10ms";
   std::string server_extra;  // YAML lines, indented 2 spaces, under server:
+  std::string capability_extra;  // YAML lines, indented 4 spaces, under sms.send:
+  std::string caller_extra;      // YAML lines, indented 4 spaces, under the caller
+  bool admin = true;             // an admin listener with kAdminToken
 };
+
+inline constexpr const char* kAdminToken = "admin-token-for-tests";
 
 inline std::string provider_yaml(const ProviderSpec& p) {
   std::string y = "  " + p.name + ":\n    base_url: " + p.base_url + "\n    timeouts: {connect: 500ms, attempt: " +
@@ -68,12 +73,14 @@ inline std::string config_yaml(const ConfigSpec& spec) {
   std::string names;
   for (const auto& p : spec.providers) names += (names.empty() ? "" : ", ") + p.name;
   std::string y = "server:\n  listen: 127.0.0.1:0\n  workers: 2\n" + spec.server_extra +
+                  (spec.admin ? "admin:\n  listen: 127.0.0.1:0\n  token: " + std::string(kAdminToken) + "\n" : "") +
                   "callers:\n  - name: tester\n    key_sha256: " + std::string(kTestKeyHash) +
-                  "\n    capabilities: [sms.send]\n"
+                  "\n    capabilities: [sms.send]\n" + spec.caller_extra +
                   "capabilities:\n  sms.send:\n    idempotent: " + std::string(spec.idempotent ? "true" : "false") +
                   "\n    deadline: " + spec.deadline + "\n    max_deadline: 30s\n"
                   "    retry: {max_attempts: " + std::to_string(spec.max_attempts) + ", base_backoff: " +
-                  spec.base_backoff + ", max_backoff: 200ms}\n    providers: [" + names + "]\n"
+                  spec.base_backoff + ", max_backoff: 200ms}\n    providers: [" + names + "]\n" +
+                  spec.capability_extra +
                   "    params:\n      to: {type: string, required: true, format: e164, sensitive: true}\n"
                   "      template: {type: string, required: true, max_length: 64}\n"
                   "      params: {type: object}\n"

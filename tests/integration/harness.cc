@@ -299,12 +299,90 @@ Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::stri
                                dir_.file("ready.json")},
       dir_.file("tollgate"), std::move(env));
   port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(10));
+  if (port_) admin_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "admin_port");
+}
+
+Response Gateway::admin(const std::string& method, const std::string& path, const std::string& token) {
+  return http(admin_port_, method, path, {},
+              {{"Authorization", "Bearer " + (token.empty() ? std::string("admin-token-for-tests") : token)}});
+}
+
+boost::json::object Gateway::route(const std::string& provider) {
+  auto r = admin("GET", "/admin/providers/" + provider);
+  if (r.status != 200) {
+    ADD_FAILURE() << "admin: " << r.status << " " << r.body;
+    return {};
+  }
+  const boost::json::value doc = r.json();
+  for (const auto& route : doc.at("routes").as_array()) {
+    if (route.at("capability").as_string() == "sms.send") return route.as_object();
+  }
+  ADD_FAILURE() << "no sms.send route for " << provider;
+  return {};
+}
+
+void Gateway::reload(const std::string& config_yaml) {
+  dir_.write("tollgate.yaml", config_yaml);
+  proc_->signal(SIGHUP);
 }
 
 Response Gateway::call(const std::string& capability_path, const std::string& body,
                        std::map<std::string, std::string> headers) {
   if (!headers.count("Authorization")) headers["Authorization"] = std::string("Bearer ") + kTestKey;
   return http(port_, "POST", capability_path, body, headers);
+}
+
+// --- Load ----------------------------------------------------------------------------
+
+Load::Load(int port, int threads, std::string body, std::map<std::string, std::string> headers, milliseconds pause)
+    : start_(steady_clock::now()) {
+  if (!headers.count("Authorization")) headers["Authorization"] = std::string("Bearer ") + kTestKey;
+  for (int t = 0; t < threads; ++t) {
+    threads_.emplace_back([this, port, body, headers, pause] {
+      auto conn = std::make_unique<Connection>(port);
+      while (!stop_.load()) {
+        CallRecord rec;
+        const auto begin = steady_clock::now();
+        rec.start_s = duration<double>(begin - start_).count();
+        Response r = conn->request("POST", "/v1/sms/send", body, headers);
+        rec.latency_ms = duration<double, std::milli>(steady_clock::now() - begin).count();
+        rec.status = r.status;
+        if (r.status == 0) {
+          conn = std::make_unique<Connection>(port);  // closed: reconnect
+        } else {
+          boost::system::error_code ec;
+          auto v = boost::json::parse(r.body, ec);
+          if (!ec && v.is_object()) {
+            const auto& o = v.get_object();
+            if (const auto* p = o.if_contains("provider")) rec.provider = std::string(p->as_string());
+            if (const auto* e = o.if_contains("error")) rec.error_code = std::string(e->at("code").as_string());
+            if (const auto* a = o.if_contains("attempts")) rec.attempts = a->as_array();
+          }
+        }
+        {
+          std::lock_guard lock(mu_);
+          records_.push_back(std::move(rec));
+        }
+        std::this_thread::sleep_for(pause);
+      }
+    });
+  }
+}
+
+Load::~Load() { stop(); }
+
+void Load::stop() {
+  stop_ = true;
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+double Load::elapsed_s() const { return duration<double>(steady_clock::now() - start_).count(); }
+
+std::vector<CallRecord> Load::records() const {
+  std::lock_guard lock(mu_);
+  return records_;
 }
 
 }  // namespace tollgate::testing

@@ -6,11 +6,14 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace tollgate::testing {
@@ -111,9 +114,16 @@ class Gateway {
  public:
   explicit Gateway(const std::string& config_yaml, std::map<std::string, std::string> env = {});
   int port() const { return port_; }
+  int admin_port() const { return admin_port_; }
   bool started() const { return port_ > 0; }
   Response call(const std::string& capability_path, const std::string& body,
                 std::map<std::string, std::string> headers = {});
+  // An admin API request with the test admin token.
+  Response admin(const std::string& method, const std::string& path, const std::string& token = {});
+  // The admin view of one provider's route for sms.send (breaker, health, share).
+  boost::json::object route(const std::string& provider);
+  // Re-reads the config file (SIGHUP) after replacing it.
+  void reload(const std::string& config_yaml);
   Process& process() { return *proc_; }
   const TempDir& dir() const { return dir_; }
 
@@ -121,6 +131,35 @@ class Gateway {
   TempDir dir_;
   std::unique_ptr<Process> proc_;
   int port_ = 0;
+  int admin_port_ = 0;
+};
+
+// Steady load from the test itself: `threads` keep-alive connections calling in a
+// loop (paced by `pause`) until stop(), recording what every caller saw.
+struct CallRecord {
+  double start_s = 0;  // since the load began
+  double latency_ms = 0;
+  int status = 0;
+  std::string provider;       // who served it (200)
+  std::string error_code;     // error.code otherwise
+  boost::json::array attempts;
+};
+
+class Load {
+ public:
+  Load(int port, int threads, std::string body, std::map<std::string, std::string> headers = {},
+       std::chrono::milliseconds pause = std::chrono::milliseconds(5));
+  ~Load();
+  void stop();
+  double elapsed_s() const;
+  std::vector<CallRecord> records() const;
+
+ private:
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<CallRecord> records_;
+  std::chrono::steady_clock::time_point start_;
 };
 
 // Waits for `path` to contain {"port": N}; 0 when the process died or time ran out.

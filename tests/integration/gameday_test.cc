@@ -1,0 +1,271 @@
+// Gameday: scripted provider outages under steady load from the test itself,
+// asserting what callers saw and what reached each provider (sim counters, and
+// the attempts each caller was told about).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/integration/config_builder.h"
+#include "tests/integration/harness.h"
+
+namespace tollgate::testing {
+namespace {
+
+using namespace std::chrono;
+
+// Breakers tuned for seconds-long tests: a 2 s window, quick to trip and to retry.
+constexpr const char* kFastBreaker =
+    "{min_calls: 5, failure_rate: 0.5, consecutive_failures: 3, open: 500ms, max_open: 4s, half_open_probes: 2, "
+    "slow_start: 1s}";
+
+ProviderSpec fast(const std::string& name, const Sim& sim, const std::string& breaker = kFastBreaker) {
+  ProviderSpec p{name, "json", sim.url()};
+  p.attempt_timeout = "300ms";
+  p.extra = "    health: {window: 2s, slow_call: 250ms}\n    breaker: " + breaker + "\n";
+  return p;
+}
+
+ConfigSpec two(const ProviderSpec& a, const ProviderSpec& b, const std::string& capability_extra = "") {
+  ConfigSpec spec{{a, b}};
+  spec.deadline = "2s";
+  spec.capability_extra = capability_extra;
+  return spec;
+}
+
+struct Tally {
+  int calls = 0, ok = 0, by_acme = 0;
+};
+
+Tally tally(const std::vector<CallRecord>& recs, double from_s = 0, double to_s = 1e9) {
+  Tally t;
+  for (const auto& r : recs) {
+    if (r.start_s < from_s || r.start_s >= to_s) continue;
+    ++t.calls;
+    if (r.status == 200) ++t.ok;
+    if (r.provider == "acme") ++t.by_acme;
+  }
+  return t;
+}
+
+std::string breaker_state(Gateway& gw, const std::string& provider) {
+  return std::string(gw.route(provider)["breaker"].as_object()["state"].as_string());
+}
+
+void run_for(milliseconds d) { std::this_thread::sleep_for(d); }
+
+// 1. Hard down: one provider answers 503 to everything.
+TEST(Gameday, HardDownIsInvisibleToCallers) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"http_503"}]})");
+  Gateway gw(config_yaml(two(fast("acme", a), fast("zeta", b))));
+  ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
+  Load load(gw.port(), 4, kSmsBody);
+  run_for(seconds(3));
+  load.stop();
+  const auto t = tally(load.records());
+  ASSERT_GT(t.calls, 50);
+  EXPECT_EQ(t.ok, t.calls);  // 100% caller success
+  EXPECT_NE(breaker_state(gw, "acme"), "closed");
+  // The breaker keeps the dead provider's share small.
+  EXPECT_LT(a.requests(), t.calls / 4) << "acme saw " << a.requests() << " of " << t.calls;
+}
+
+// 2. Hang: one provider accepts and never answers.
+TEST(Gameday, HungProviderIsLeftAloneExceptForProbes) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"hang"}]})");
+  Gateway gw(config_yaml(two(fast("acme", a), fast("zeta", b))));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody);
+  double tripped_at = -1;
+  while (load.elapsed_s() < 4) {
+    if (tripped_at < 0 && breaker_state(gw, "acme") != "closed") tripped_at = load.elapsed_s();
+    run_for(milliseconds(20));
+  }
+  load.stop();
+  const auto recs = load.records();
+  const auto t = tally(recs);
+  ASSERT_GT(t.calls, 30);
+  EXPECT_EQ(t.ok, t.calls);
+  ASSERT_GT(tripped_at, 0) << "acme's breaker never opened";
+  EXPECT_LT(tripped_at, 2.0);
+  int probes = 0, waited = 0;
+  for (const auto& r : recs) {
+    if (r.start_s <= tripped_at + 0.05) continue;
+    for (const auto& a : r.attempts) {
+      if (a.at("provider").as_string() != "acme") continue;
+      if (a.as_object().contains("probe")) {
+        ++probes;
+      } else {
+        ++waited;
+      }
+    }
+  }
+  EXPECT_EQ(waited, 0) << "calls sent to the hung provider after its breaker opened (not probes)";
+  EXPECT_GT(probes, 0) << "the hung provider was never probed";
+}
+
+// 3. Slow drift: latency climbs from 50 ms to 1.5 s.
+TEST(Gameday, SlowDriftMovesTrafficAway) {
+  Sim a, b;
+  a.behave(R"({"latency":{"dist":"fixed","ms":50}})");
+  b.behave(R"({"latency":{"dist":"fixed","ms":50}})");
+  ProviderSpec pa{"acme", "json", a.url()}, pb{"zeta", "json", b.url()};
+  for (auto* p : {&pa, &pb}) {
+    p->attempt_timeout = "3s";
+    p->extra = "    health: {window: 2s, slow_call: 5s}\n"
+               "    breaker: {min_calls: 5, latency_drift: 3, open: 1s, max_open: 8s, half_open_probes: 1, "
+               "slow_start: 1s}\n";
+  }
+  ConfigSpec spec{{pa, pb}};
+  spec.deadline = "5s";
+  Gateway gw(config_yaml(spec));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody);
+  run_for(milliseconds(2500));  // baseline: 50 ms
+  const double drift_start = load.elapsed_s();
+  for (int ms : {200, 500, 1000, 1500}) {
+    a.behave(R"({"latency":{"dist":"fixed","ms":)" + std::to_string(ms) + "}}");
+    run_for(milliseconds(400));
+  }
+  run_for(milliseconds(2500));
+  load.stop();
+  const double end = load.elapsed_s();
+  const auto before = tally(load.records(), 0, drift_start);
+  const auto last = tally(load.records(), end - 1.5, end);
+  EXPECT_GT(before.by_acme, before.calls * 9 / 10);  // priority: acme first while healthy
+  ASSERT_GT(last.calls, 10);
+  EXPECT_LT(last.by_acme, last.calls * 3 / 10) << "acme still served " << last.by_acme << " of " << last.calls;
+  EXPECT_EQ(tally(load.records()).ok, tally(load.records()).calls);
+  EXPECT_NE(std::string(gw.route("acme")["breaker"].as_object()["reason"].as_string()).find("slow"), std::string::npos)
+      << gw.route("acme");
+}
+
+// 4. Flapping: up and down every second.
+TEST(Gameday, FlappingProviderOpensForLongerEachTime) {
+  Sim a, b;
+  Gateway gw(config_yaml(two(fast("acme", a), fast("zeta", b))));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody);
+  for (int i = 0; i < 6; ++i) {
+    if (i % 2 == 0) {
+      a.behave(R"({"faults":[{"kind":"http_503"}]})");
+    } else {
+      a.behave(R"({"faults":[]})");
+    }
+    run_for(seconds(1));
+  }
+  load.stop();
+  const auto t = tally(load.records());
+  EXPECT_EQ(t.ok, t.calls);
+  const auto breaker = gw.route("acme")["breaker"].as_object();
+  const auto trips = breaker.at("total_trips").as_int64();
+  EXPECT_GE(trips, 1);
+  // Open periods of 0.5, 1, 2, 4 s: at most four trips in six seconds, not one
+  // per flap.
+  EXPECT_LE(trips, 4) << breaker;
+  EXPECT_LT(a.requests(), t.calls * 6 / 10);
+}
+
+// 5. A 429 storm with Retry-After.
+TEST(Gameday, ThrottlingProviderIsLeftAloneForItsRetryAfter) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"http_429","retry_after_s":2}]})");
+  Gateway gw(config_yaml(two(fast("acme", a), fast("zeta", b))));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody);
+  run_for(seconds(3));
+  load.stop();
+  const auto t = tally(load.records());
+  ASSERT_GT(t.calls, 50);
+  EXPECT_EQ(t.ok, t.calls);
+  // 3 s at 2 s per pause: two or three rounds of a few concurrent 429s at most.
+  EXPECT_LE(a.requests(), 16) << "of " << t.calls << " calls";
+  EXPECT_EQ(breaker_state(gw, "acme"), "closed");  // throttling is not sickness
+}
+
+// 6. 30% errors: the provider's share falls under weighted and adaptive.
+void share_falls(const std::string& strategy) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"http_503","rate":0.3}]})");
+  // The breaker must not take a 30%-failing provider out altogether: judge on at
+  // least 20 calls, so a 3-in-5 streak of bad luck does not trip it.
+  const std::string lenient =
+      "{min_calls: 20, failure_rate: 0.6, consecutive_failures: 50, open: 500ms, max_open: 4s, slow_start: 1s}";
+  Gateway gw(config_yaml(two(fast("acme", a, lenient), fast("zeta", b, lenient),
+                             "    strategy: " + strategy + "\n")));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody);
+  run_for(seconds(4));
+  load.stop();
+  const auto recs = load.records();
+  int first = 0, first_acme = 0;
+  for (const auto& r : recs) {
+    if (r.start_s < 1.5 || r.attempts.empty()) continue;
+    ++first;
+    if (r.attempts[0].at("provider").as_string() == "acme") ++first_acme;
+  }
+  ASSERT_GT(first, 50);
+  const double share = double(first_acme) / first;
+  EXPECT_LT(share, 0.42) << strategy << ": acme got " << share << " of first attempts";
+  EXPECT_GT(share, 0.05) << strategy << ": acme should still get some traffic";
+  EXPECT_EQ(breaker_state(gw, "acme"), "closed") << strategy;
+  EXPECT_EQ(tally(recs).ok, tally(recs).calls);
+}
+
+TEST(Gameday, PartialErrorsShrinkTheShareUnderWeighted) { share_falls("weighted"); }
+TEST(Gameday, PartialErrorsShrinkTheShareUnderAdaptive) { share_falls("adaptive"); }
+
+// 7. Recovery: probes, ramp, traffic returns.
+TEST(Gameday, RecoveredProviderGetsItsTrafficBack) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"http_503"}]})");
+  Gateway gw(config_yaml(two(fast("acme", a), fast("zeta", b))));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody);
+  run_for(milliseconds(1500));
+  ASSERT_NE(breaker_state(gw, "acme"), "closed");
+  const double healed_at = load.elapsed_s();
+  a.reset();
+  run_for(milliseconds(3500));
+  load.stop();
+  const double end = load.elapsed_s();
+  const auto recs = load.records();
+  int probes_after_heal = 0;
+  for (const auto& r : recs) {
+    if (r.start_s < healed_at) continue;
+    for (const auto& at : r.attempts) {
+      if (at.at("provider").as_string() == "acme" && at.as_object().contains("probe")) ++probes_after_heal;
+    }
+  }
+  EXPECT_GT(probes_after_heal, 0);
+  const auto last = tally(recs, end - 1, end);
+  EXPECT_GT(last.by_acme, last.calls * 6 / 10) << "acme served " << last.by_acme << " of " << last.calls;
+  EXPECT_EQ(breaker_state(gw, "acme"), "closed");
+  EXPECT_EQ(tally(recs).ok, tally(recs).calls);
+}
+
+// 8. Everything down: a clear 503 within the deadline.
+TEST(Gameday, EverythingDownIsAClear503WithinTheDeadline) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"http_503"}]})");
+  b.behave(R"({"faults":[{"kind":"http_503"}]})");
+  Gateway gw(config_yaml(two(fast("acme", a), fast("zeta", b))));
+  ASSERT_TRUE(gw.started());
+  Load load(gw.port(), 4, kSmsBody, {{"X-Timeout-Ms", "1000"}});
+  run_for(seconds(2));
+  load.stop();
+  const auto recs = load.records();
+  ASSERT_GT(recs.size(), 20u);
+  for (const auto& r : recs) {
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.error_code, "unavailable");
+    EXPECT_LT(r.latency_ms, 2000);  // the deadline was 1000 ms
+  }
+  // Both breakers open, yet the least-bad provider kept getting probes.
+  EXPECT_NE(breaker_state(gw, "acme"), "closed");
+  EXPECT_NE(breaker_state(gw, "zeta"), "closed");
+}
+
+}  // namespace
+}  // namespace tollgate::testing
