@@ -26,7 +26,10 @@ struct Credentials {
 // Counters and memory shared by all workers.
 class SimState {
  public:
-  void count(const std::string& dialect, const std::string& outcome, const std::string& ref);
+  // A provider request arrived (counted at once, before any latency or fault).
+  void received(const std::string& dialect, const std::string& ref);
+  // What the sim did with it.
+  void outcome(const std::string& outcome);
   // Records a nonce; false when it was seen before (replay).
   bool fresh_nonce(const std::string& nonce);
   // Provider-side dedupe: the answer first given for `ref`, if any.

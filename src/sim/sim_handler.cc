@@ -60,10 +60,9 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
 
   state_.connection(ctx.connection_id);
   const Decision decision = behavior_.decide();
-  const std::string ref = dialect->ref(req);
-  const std::string dialect_name(dialect->name());
+  state_.received(std::string(dialect->name()), dialect->ref(req));
   if (decision.fault && decision.fault->kind == FaultKind::kHang) {
-    state_.count(dialect_name, "hang", ref);
+    state_.outcome("hang");
     co_return http::ServerResponse{{}, http::ResponseMode::kHang};
   }
   if (decision.delay.count() > 0) {
@@ -74,34 +73,34 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
   if (!decision.fault) {
     std::string outcome;
     HttpResponse resp = dialect->answer(req, state_, outcome);
-    state_.count(dialect_name, outcome, ref);
+    state_.outcome(outcome);
     co_return http::ServerResponse{std::move(resp)};
   }
   const Fault& f = *decision.fault;
   switch (f.kind) {
     case FaultKind::kReset:
-      state_.count(dialect_name, "reset", ref);
+      state_.outcome("reset");
       co_return http::ServerResponse{{}, http::ResponseMode::kReset};
     case FaultKind::kClose:
-      state_.count(dialect_name, "close", ref);
+      state_.outcome("close");
       co_return http::ServerResponse{{}, http::ResponseMode::kClose};
     case FaultKind::kHttp500:
     case FaultKind::kHttp503:
-      state_.count(dialect_name, f.kind == FaultKind::kHttp500 ? "http_500" : "http_503", ref);
+      state_.outcome(f.kind == FaultKind::kHttp500 ? "http_500" : "http_503");
       co_return http::ServerResponse{HttpResponse{f.kind == FaultKind::kHttp500 ? 500 : 503,
                                                   {{"Content-Type", "text/html"}},
                                                   "<html><body>Service Unavailable</body></html>"}};
     case FaultKind::kHttp429:
-      state_.count(dialect_name, "http_429", ref);
+      state_.outcome("http_429");
       co_return http::ServerResponse{HttpResponse{
           429, {{"Retry-After", std::to_string(f.retry_after_s)}, {"Content-Type", "text/plain"}}, "slow down"}};
     case FaultKind::kMalformed:
-      state_.count(dialect_name, "malformed", ref);
+      state_.outcome("malformed");
       co_return http::ServerResponse{HttpResponse{200, {{"Content-Type", "application/json"}}, "{\"code\":0,\"da"}};
     case FaultKind::kSlowBody: {
       std::string outcome;
       HttpResponse resp = dialect->answer(req, state_, outcome);
-      state_.count(dialect_name, "slow_body", ref);
+      state_.outcome("slow_body");
       co_return http::ServerResponse{std::move(resp), http::ResponseMode::kSlowBody, Millis(f.interval_ms)};
     }
     case FaultKind::kErrorCode:
@@ -109,7 +108,7 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
     case FaultKind::kInvalid: {
       static constexpr const char* kNames[] = {"error_code", "throttle", "invalid"};
       const int idx = f.kind == FaultKind::kErrorCode ? 0 : f.kind == FaultKind::kThrottle ? 1 : 2;
-      state_.count(dialect_name, kNames[idx], ref);
+      state_.outcome(kNames[idx]);
       co_return http::ServerResponse{dialect->fault_answer(f.kind, f.retry_after_s)};
     }
     case FaultKind::kHang:

@@ -4,12 +4,16 @@
 
 namespace tollgate::sim {
 
-void SimState::count(const std::string& dialect, const std::string& outcome, const std::string& ref) {
+void SimState::received(const std::string& dialect, const std::string& ref) {
   std::lock_guard lock(mu_);
   ++requests_;
   ++by_dialect_[dialect];
-  ++outcomes_[outcome];
   if (!ref.empty()) ++refs_[ref];
+}
+
+void SimState::outcome(const std::string& outcome) {
+  std::lock_guard lock(mu_);
+  ++outcomes_[outcome];
 }
 
 bool SimState::fresh_nonce(const std::string& nonce) {

@@ -47,6 +47,7 @@ class Process {
   void kill_now();
   std::string stdout_text() const;
   std::string stderr_text() const;
+  std::string logs() const { return stdout_text() + stderr_text(); }
 
  private:
   int pid_ = -1;
