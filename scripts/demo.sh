@@ -27,7 +27,7 @@ wait_ready() {  # file pid name
   echo "$3 did not start in time"; exit 1
 }
 
-for port in 8080 9101 9102; do
+for port in 8080 8081 9101 9102; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "port $port on 127.0.0.1 is already in use; stop whatever listens there and retry"; exit 1
   fi
@@ -57,15 +57,29 @@ Bad input gets a clear error and reaches no provider:
 An unassigned number is the provider's verdict, mapped to invalid_request (422):
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -d '{"to":"+99912345678","template":"T"}'
 
-Break acme_sms and watch calls fail over to zeta_sms (see "attempts" in the answer):
+Break acme_sms and watch calls fail over to zeta_sms. The answer's "attempts" shows
+the failed attempt on acme_sms, then zeta_sms serving the call; after 5 failures in a
+row acme_sms's circuit breaker opens and calls go straight to zeta_sms (no failed
+attempt any more), except a probe now and then to see whether acme_sms is back:
   curl -s http://127.0.0.1:9101/_sim/behavior -d '{"faults":[{"kind":"http_503"}]}'
-  curl -s http://127.0.0.1:9101/_sim/behavior -d '{"faults":[{"kind":"hang"}]}'     # accepts, never answers
-  curl -s http://127.0.0.1:9101/_sim/behavior -d '{"latency":{"dist":"lognormal","median_ms":40,"p99_ms":400}}'
-Break both, then heal them:
+A hang is worse: a call waits for acme_sms's attempt timeout (1.5 s), then zeta_sms
+serves it. After 5 such calls (or, under load, as soon as most calls in flight are past
+800 ms) the breaker opens and callers stop waiting:
+  curl -s http://127.0.0.1:9101/_sim/behavior -d '{"faults":[{"kind":"hang"}]}'
+Heal it: the breaker half-opens, probes, closes, and traffic ramps back over 10 s:
+  curl -s -X POST http://127.0.0.1:9101/_sim/reset
+Break both: callers get a clear 503 (retryable, with Retry-After) within their deadline:
+  curl -s http://127.0.0.1:9101/_sim/behavior -d '{"faults":[{"kind":"http_503"}]}'
   curl -s http://127.0.0.1:9102/_sim/behavior -d '{"faults":[{"kind":"http_503"}]}'
   curl -s -X POST http://127.0.0.1:9101/_sim/reset; curl -s -X POST http://127.0.0.1:9102/_sim/reset
 What reached each vendor:
   curl -s http://127.0.0.1:9101/_sim/stats
+
+The admin API (token: demo-admin-token) shows each provider's health, breaker, limits
+and traffic share, and takes a provider out of rotation by hand:
+  curl -s http://127.0.0.1:8081/admin/providers -H 'Authorization: Bearer demo-admin-token'
+  curl -s -X POST http://127.0.0.1:8081/admin/providers/acme_sms/disable -H 'Authorization: Bearer demo-admin-token'
+  curl -s -X POST http://127.0.0.1:8081/admin/providers/acme_sms/enable -H 'Authorization: Bearer demo-admin-token'
 
 Press Ctrl-C to stop.
 TXT
