@@ -98,3 +98,4 @@ awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hm
   printf "tollgate+hmac CPU / haproxy CPU   = %.2f\n", th / hp
   printf "req/s: direct %.0f, haproxy %.0f (%.2f of direct), tollgate %.0f (%.2f of direct)\n", rd, rh, rh/rd, rt, rt/rd
 }' | tee "$out/ratios.txt"
+bash bench/failover.sh "$build"

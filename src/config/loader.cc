@@ -63,6 +63,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
   }
   YamlReader r(out.problems, env);
   r.check_duplicate_keys(root);
+  detail::expand_merge_keys(root);
   if (!root.IsMap()) {
     r.error(root, "the config file must be a mapping with server, callers, capabilities, providers");
     return out;

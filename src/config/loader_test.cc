@@ -179,6 +179,22 @@ TEST(ConfigLoader, DuplicateKeysAreProblems) {
   EXPECT_FALSE(flow.ok());
 }
 
+TEST(ConfigLoader, MergeKeysShareSettings) {
+  std::string s = kValid;
+  // A third provider that is alpha with another URL, through a YAML merge key.
+  s.replace(s.find("  alpha:\n"), 9, "  alpha: &alpha\n");
+  s += "  gamma:\n    <<: *alpha\n    base_url: http://127.0.0.1:9300\n";
+  auto out = load_config_text(s, "t.yaml", fake_env);
+  for (const auto& p : out.problems) ADD_FAILURE() << format_problem("t.yaml", p);
+  ASSERT_TRUE(out.ok());
+  const auto* g = out.config->provider("gamma");
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->port, 9300);                                      // its own key wins
+  EXPECT_EQ(g->credentials.at("token"), "tok-123");              // merged from alpha
+  EXPECT_TRUE(g->operations.at("sms.send").dedupe);
+  EXPECT_EQ(out.config->provider("alpha")->port, 9101);          // the anchor is untouched
+}
+
 TEST(ConfigLoader, SyntaxErrorHasLine) {
   auto out = load_config_text("server:\n  listen: [oops\n", "t.yaml", fake_env);
   ASSERT_EQ(out.problems.size(), 1u);

@@ -13,6 +13,34 @@ SourceMark mark_of(const YAML::Node& n) {
   return {m.line + 1, m.column + 1};
 }
 
+void expand_merge_keys(YAML::Node n) {
+  if (n.IsSequence()) {
+    for (auto item : n) expand_merge_keys(item);
+    return;
+  }
+  if (!n.IsMap()) return;
+  const YAML::Node merge = n["<<"];
+  if (merge) {
+    std::vector<YAML::Node> sources;
+    if (merge.IsMap()) sources.push_back(merge);
+    if (merge.IsSequence()) {
+      for (const auto& s : merge) {
+        if (s.IsMap()) sources.push_back(s);
+      }
+    }
+    if (sources.size() == (merge.IsMap() ? 1u : merge.size())) {
+      n.remove("<<");
+      for (const auto& src : sources) {
+        for (auto it = src.begin(); it != src.end(); ++it) {
+          const std::string key = it->first.as<std::string>("");
+          if (!n[key]) n[key] = it->second;
+        }
+      }
+    }
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) expand_merge_keys(it->second);
+}
+
 void YamlReader::error(const YAML::Node& at, std::string message) {
   error(mark_of(at), std::move(message));
 }

@@ -16,6 +16,11 @@ namespace tollgate::config::detail {
 
 SourceMark mark_of(const YAML::Node& n);
 
+// Applies YAML merge keys (`<<: *anchor`, or a list of anchors) in place, which
+// yaml-cpp leaves as an ordinary "<<" key: keys written in the mapping win over
+// merged ones. Lets operators share settings between providers.
+void expand_merge_keys(YAML::Node n);
+
 class YamlReader {
  public:
   YamlReader(std::vector<Problem>& problems, const EnvLookup& env)
