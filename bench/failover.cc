@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
   auto sleep_until_s = [&](double t) {
     while (now_s() < t) std::this_thread::sleep_for(milliseconds(5));
   };
-  // healthy | A hard down | recovered | A hangs | recovered
+  // healthy | A hard down | recovered | A hangs | recovered (2 phases long)
   const double p = a.phase_s;
   double at[6] = {0, 0, 0, 0, 0, 0};
   sleep_until_s(p);
@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
   sleep_until_s(4 * p);
   at[4] = now_s();
   sim_reset(a.sim_a);
-  sleep_until_s(5 * p);
+  sleep_until_s(6 * p);  // the last phase is twice as long: recovery after a hang takes longer
   at[5] = now_s();
   stop = true;
   for (auto& t : threads) t.join();

@@ -92,7 +92,8 @@ void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, 
   if (!n) return;
   if (!r.is_map(n, what)) return;
   r.only_keys(n, what,
-              {"min_calls", "failure_rate", "timeout_rate", "slow_rate", "consecutive_failures", "latency_drift",
+              {"min_calls", "failure_rate", "timeout_rate", "slow_rate", "consecutive_failures", "min_hung_calls",
+               "latency_drift",
                "open", "max_open", "half_open_probes", "probe_success_ratio", "slow_start"});
   out.min_calls = static_cast<int>(r.int_field(n, "min_calls", what, out.min_calls, 1, 1000000));
   if (auto v = ratio_field(r, n, "failure_rate", what)) out.failure_rate = *v;
@@ -100,6 +101,7 @@ void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, 
   if (auto v = ratio_field(r, n, "slow_rate", what)) out.slow_rate = *v;
   out.consecutive_failures =
       static_cast<int>(r.int_field(n, "consecutive_failures", what, out.consecutive_failures, 0, 1000000));
+  out.min_hung_calls = static_cast<int>(r.int_field(n, "min_hung_calls", what, out.min_hung_calls, 0, 1000000));
   if (auto v = r.number_field(n, "latency_drift", what)) {
     if (*v != 0 && *v <= 1) {
       r.error(n["latency_drift"], what + ".latency_drift must be a factor above 1 (or 0 for off)");

@@ -44,6 +44,15 @@ bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason, M
     reason = std::to_string(consecutive_failures_) + " consecutive failures";
     return true;
   }
+  // Hung: most calls in flight right now are already slow. Judged on the calls in
+  // flight alone, so a long healthy history in the window cannot mask it.
+  if (cfg_.min_hung_calls > 0 && h.in_flight_slow >= static_cast<std::uint64_t>(cfg_.min_hung_calls) &&
+      static_cast<double>(h.in_flight_slow) >= cfg_.slow_rate * static_cast<double>(h.in_flight)) {
+    ceiling = slow_call_;
+    reason = std::to_string(h.in_flight_slow) + " of " + std::to_string(h.in_flight) +
+             " calls in flight are past the slow threshold (hung)";
+    return true;
+  }
   const auto n = h.calls() + h.in_flight_slow;
   if (n >= static_cast<std::uint64_t>(cfg_.min_calls)) {
     if (h.calls() >= static_cast<std::uint64_t>(cfg_.min_calls) && h.failure_rate() >= cfg_.failure_rate) {

@@ -33,6 +33,8 @@ struct BreakerConfig {
   double timeout_rate = 0.5;
   double slow_rate = 0.8;              // (slow finished + slow in flight) / calls
   int consecutive_failures = 5;        // 0: off
+  int min_hung_calls = 3;              // this many calls in flight past the slow threshold, and
+                                       // at least slow_rate of all in flight: the provider hangs
   double drift_factor = 0;             // 0: off; e.g. 3 = p90 three times the baseline's
   int drift_min_samples = 50;          // baseline samples needed before drift can trip
   Millis open_base{1000};              // first open period

@@ -83,6 +83,7 @@ TEST(Breaker, NeutralAnswersDoNotTrip) {
 TEST(Breaker, HungCallsInFlightTripBeforeTheyFinish) {
   auto c = cfg();
   c.slow_rate = 0.8;
+  c.min_hung_calls = 0;  // this test is about the slow-call rate counting calls in flight
   Route r(c, HealthConfig{Millis(1000), 10, Millis(200)});
   for (int i = 0; i < 12; ++i) {
     ASSERT_TRUE(r.admit(t0 + Millis(i)));
@@ -92,6 +93,20 @@ TEST(Breaker, HungCallsInFlightTripBeforeTheyFinish) {
   EXPECT_FALSE(r.admit(t0 + Millis(300)));
   EXPECT_EQ(r.breaker.state(t0 + Millis(300)), BreakerState::kOpen);
   EXPECT_NE(r.breaker.info(t0 + Millis(300)).last_reason.find("still in flight"), std::string::npos);
+}
+
+TEST(Breaker, HungCallsTripEvenAfterALongHealthyHistory) {
+  auto c = cfg();
+  Route r(c, HealthConfig{Millis(1000), 10, Millis(200)});
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(r.admit(t0));
+    r.result(t0, Verdict::kSuccess);
+  }
+  // The provider hangs: three calls in flight, all past the slow threshold.
+  for (int i = 0; i < 3; ++i) r.health.start(t0 + Millis(10));
+  EXPECT_TRUE(r.admit(t0 + Millis(100)));  // not slow yet
+  EXPECT_FALSE(r.admit(t0 + Millis(300)));
+  EXPECT_NE(r.breaker.info(t0 + Millis(300)).last_reason.find("hung"), std::string::npos);
 }
 
 TEST(Breaker, LatencyDriftAgainstItsOwnBaseline) {

@@ -79,16 +79,19 @@ int Selector::pick_swrr(std::span<const double> effective) {
 }
 
 std::vector<double> Selector::scores(std::span<const CandidateInfo> c) const {
-  double max_lat = 0, max_price = 0;
+  // Relative to the best candidate: 1 for the fastest (cheapest), less for the
+  // others. The latency floor keeps sub-millisecond noise from mattering.
+  constexpr double kLatencyFloorMs = 20;
+  double min_lat = -1, min_price = -1;
   for (const auto& x : c) {
-    max_lat = std::max(max_lat, x.ewma_ms);
-    max_price = std::max(max_price, x.price);
+    if (min_lat < 0 || x.ewma_ms < min_lat) min_lat = x.ewma_ms;
+    if (x.price > 0 && (min_price < 0 || x.price < min_price)) min_price = x.price;
   }
   std::vector<double> out;
   out.reserve(c.size());
   for (const auto& x : c) {
-    const double lat = max_lat > 0 ? 1.0 - x.ewma_ms / max_lat : 1.0;
-    const double price = max_price > 0 ? 1.0 - x.price / max_price : 1.0;
+    const double lat = (kLatencyFloorMs + std::max(0.0, min_lat)) / (kLatencyFloorMs + x.ewma_ms);
+    const double price = x.price > 0 && min_price > 0 ? min_price / x.price : 1.0;
     const double total = weights_.success + weights_.latency + weights_.price;
     out.push_back(total > 0 ? (weights_.success * x.success_rate + weights_.latency * lat + weights_.price * price) / total
                             : 1.0);

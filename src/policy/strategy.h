@@ -6,8 +6,9 @@
 //             so a provider that fails part of the time gets a smaller share;
 //   cost      cheapest first;
 //   latency   power of two choices on the latency EWMA;
-//   adaptive  a score of success rate, latency and price (weights in config),
-//             traffic split in proportion to score⁴ × ramp.
+//   adaptive  a score of success rate, latency and price relative to the best
+//             candidate (weights in config), traffic split in proportion to
+//             score⁴ × ramp.
 // Slow start (`ramp` < 1) lowers a recovering provider's weight, or, for the
 // order-based strategies, demotes it one place with probability 1 - ramp.
 // Pure apart from the smooth-WRR state, which a short mutex guards.

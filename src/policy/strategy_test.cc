@@ -78,8 +78,22 @@ TEST(Strategy, AdaptiveShiftsTrafficAwayFromErrors) {
   // Price matters too: equal health, one much cheaper.
   c[1].success_rate = 1;
   c[0].price = 0.08;
+  c[1].price = 0.02;
   auto cheap = first_choices(s, c, 2000);
   EXPECT_GT(cheap[1], 1200);
+}
+
+TEST(Strategy, AdaptiveIgnoresSubMillisecondNoiseButNotRealSlowness) {
+  Selector s(StrategyKind::kAdaptive);
+  std::vector<CandidateInfo> c(2);
+  c[0].ewma_ms = 0.4;  // failing fast looks "faster" by a hair
+  c[1].ewma_ms = 1.1;
+  auto even = first_choices(s, c, 2000);
+  EXPECT_NEAR(even[0], 1000, 120);
+  c[0].ewma_ms = 500;  // really slow
+  c[1].ewma_ms = 50;
+  auto slow = first_choices(s, c, 2000);
+  EXPECT_LT(slow[0], 800);
 }
 
 TEST(Strategy, SlowStartDemotesARecoveringProvider) {
