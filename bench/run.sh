@@ -8,7 +8,8 @@
 # all in one run, printing req/s, p50/p99 and CPU microseconds per request of each
 # process, and the ratios. Figures go to bench/out/<scenario>.json.
 #
-# Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32).
+# Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
+# BENCH_SKIP_FAILOVER=1 (throughput only), BENCH_PHASE (failover phase, default 6 s).
 set -euo pipefail
 build=${1:-build-bench}
 cd "$(dirname "$0")/.."
@@ -98,4 +99,4 @@ awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hm
   printf "tollgate+hmac CPU / haproxy CPU   = %.2f\n", th / hp
   printf "req/s: direct %.0f, haproxy %.0f (%.2f of direct), tollgate %.0f (%.2f of direct)\n", rd, rh, rh/rd, rt, rt/rd
 }' | tee "$out/ratios.txt"
-bash bench/failover.sh "$build"
+[[ -n "${BENCH_SKIP_FAILOVER:-}" ]] || bash bench/failover.sh "$build"

@@ -57,7 +57,10 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
   if (verdict == policy::Verdict::kNeutral && admitted.probe) {
     route.breaker.release_probe();
   } else {
-    route.breaker.on_result(end, admitted.probe, verdict, out.duration, route.health.snapshot(end));
+    // Only a fault can trip the breaker, so only a fault needs the window's numbers.
+    const bool fault = verdict == policy::Verdict::kFailure || verdict == policy::Verdict::kTimeout;
+    route.breaker.on_result(end, admitted.probe, verdict, out.duration,
+                            fault ? route.health.snapshot(end) : policy::HealthSnapshot{});
   }
   if (route.breaker.take_closed_event()) route.health.reset_recent();
   if (verdict == policy::Verdict::kThrottled) {

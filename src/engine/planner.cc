@@ -19,14 +19,19 @@ std::int64_t ns(SteadyTime t) {
 Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing, SteadyTime now) {
   const size_t n = cap.candidates.size();
   std::vector<policy::CandidateInfo> info(n);
+  const auto kind = cap.state->selector.kind();
+  const bool needs_health = kind == policy::StrategyKind::kWeighted || kind == policy::StrategyKind::kLatency ||
+                            kind == policy::StrategyKind::kAdaptive;
   for (size_t i = 0; i < n; ++i) {
     const auto& c = cap.candidates[i];
-    const auto h = c.route->health.snapshot(now);
     info[i].weight = c.provider->config().weight;
     info[i].price = c.provider->config().price;
-    info[i].ewma_ms = h.ewma_ms;
-    info[i].success_rate = h.success_rate();
     info[i].ramp = c.route->breaker.ramp(now);
+    if (needs_health) {
+      const auto h = c.route->health.snapshot(now);
+      info[i].ewma_ms = h.ewma_ms;
+      info[i].success_rate = h.success_rate();
+    }
   }
   std::vector<int> order = cap.state->selector.order(info, random_unit);
   if (!routing.pin.empty()) {

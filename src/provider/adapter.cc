@@ -10,13 +10,19 @@ Operation::Operation(const Provider& provider, const config::OperationConfig& cf
       decoder_(cfg.response, provider.name()),
       dedupe_(cfg.dedupe),
       uses_nonce_(encoder_.references(config::PlaceholderRoot::kAttempt, "nonce") ||
-                  provider.signer().uses_nonce()) {}
+                  provider.signer().uses_nonce()),
+      uses_timestamp_(encoder_.references(config::PlaceholderRoot::kAttempt, "timestamp") ||
+                      provider.signer().uses_time()),
+      uses_timestamp_ms_(encoder_.references(config::PlaceholderRoot::kAttempt, "timestamp_ms") ||
+                         provider.signer().uses_time()),
+      uses_iso8601_(encoder_.references(config::PlaceholderRoot::kAttempt, "iso8601") ||
+                    provider.signer().uses_time()) {}
 
 Result<HttpRequest> Operation::encode(const Call& call, const AttemptInfo& attempt) const {
   const std::string number = std::to_string(attempt.number);
-  const std::string ts = std::to_string(unix_seconds(attempt.now));
-  const std::string ts_ms = std::to_string(unix_millis(attempt.now));
-  const std::string iso = format_iso8601(attempt.now);
+  const std::string ts = uses_timestamp_ ? std::to_string(unix_seconds(attempt.now)) : std::string();
+  const std::string ts_ms = uses_timestamp_ms_ ? std::to_string(unix_millis(attempt.now)) : std::string();
+  const std::string iso = uses_iso8601_ ? format_iso8601(attempt.now) : std::string();
   RenderContext ctx;
   ctx.params = &call.params;
   ctx.call_id = call.id;

@@ -50,6 +50,9 @@ class Operation {
   ResponseDecoder decoder_;
   bool dedupe_;
   bool uses_nonce_;
+  bool uses_timestamp_;
+  bool uses_timestamp_ms_;
+  bool uses_iso8601_;
 };
 
 class Provider {

@@ -28,6 +28,8 @@ class Signer {
   virtual Result<void> sign(HttpRequest& req, const SignInput& in) const = 0;
   // Whether sign() reads the attempt's nonce (so the engine must make one).
   virtual bool uses_nonce() const { return false; }
+  // Whether sign() reads the attempt's time fields (timestamp, timestamp_ms, iso8601).
+  virtual bool uses_time() const { return false; }
 };
 
 // Reads a signer's options from config, resolving {{credentials.*}} references,

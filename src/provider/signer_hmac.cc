@@ -50,6 +50,16 @@ class HmacSigner final : public Signer {
     return ok();
   }
 
+  bool uses_time() const override {
+    for (const auto& p : parts_) {
+      if (p.kind == Part::Kind::kTimestamp) return true;
+    }
+    const auto& f = format_.parsed();
+    return f.references(config::PlaceholderRoot::kAttempt, "timestamp") ||
+           f.references(config::PlaceholderRoot::kAttempt, "timestamp_ms") ||
+           f.references(config::PlaceholderRoot::kAttempt, "iso8601");
+  }
+
   bool uses_nonce() const override {
     for (const auto& p : parts_) {
       if (p.kind == Part::Kind::kNonce) return true;
