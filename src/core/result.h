@@ -13,6 +13,9 @@ namespace tollgate {
 template <typename T>
 class [[nodiscard]] Result {
  public:
+  // An empty Result is an internal error (needed where a value must be
+  // default-constructed, e.g. a coroutine's result slot).
+  Result() : v_(Error::make(ErrorClass::kInternal, "no result")) {}
   Result(T value) : v_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}      // NOLINT: implicit by design
 

@@ -1,0 +1,26 @@
+#include "store/job_store.h"
+
+#include <array>
+
+namespace tollgate::store {
+namespace {
+constexpr std::array<std::string_view, 5> kStates = {"queued", "running", "succeeded", "failed", "dead"};
+constexpr std::array<std::string_view, 4> kCallbackStates = {"", "pending", "delivered", "failed"};
+}  // namespace
+
+std::string_view to_string(CallState s) { return kStates[static_cast<size_t>(s)]; }
+
+std::optional<CallState> parse_call_state(std::string_view s) {
+  for (size_t i = 0; i < kStates.size(); ++i) {
+    if (kStates[i] == s) return static_cast<CallState>(i);
+  }
+  return std::nullopt;
+}
+
+bool is_terminal(CallState s) {
+  return s == CallState::kSucceeded || s == CallState::kFailed || s == CallState::kDead;
+}
+
+std::string_view to_string(CallbackState s) { return kCallbackStates[static_cast<size_t>(s)]; }
+
+}  // namespace tollgate::store

@@ -1,0 +1,71 @@
+#pragma once
+// Internal to the SQLite store: the connection, schema and prepared statements.
+// Used only on the store's own thread.
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/job_store.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace tollgate::store {
+
+// A prepared statement, reset and cleared after each use.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql);
+  ~Stmt();
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, std::string_view v);
+  Stmt& bind(int i, std::int64_t v);
+  Stmt& bind_null(int i);
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step();
+  void reset();
+  sqlite3_stmt* raw() { return s_; }
+  std::string text(int col) const;
+  std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+class SqliteStore::Db {
+ public:
+  static Result<std::unique_ptr<Db>> open(const SqliteOptions& o);
+  ~Db();
+
+  sqlite3* handle() { return db_; }
+  Error error(std::string_view what) const;
+  bool exec(const char* sql);
+
+  Result<InsertResult> insert(const CallRecord& r);
+  Result<void> upsert(const CallRecord& r, bool must_exist);
+  Result<std::optional<CallRecord>> get(const std::string& id);
+  Result<std::vector<CallRecord>> claim(std::int64_t now, int limit, const std::string& owner, std::int64_t until);
+  Result<std::vector<CallRecord>> claim_callbacks(std::int64_t now, int limit, const std::string& owner,
+                                                  std::int64_t until);
+  Result<std::vector<CallRecord>> list(CallState state, int limit);
+  Result<int> replay(const std::string& id, std::int64_t now);
+  Result<StateCounts> counts();
+  Result<int> fail_orphans(const std::string& owner, std::int64_t now);
+  Result<void> purge(std::int64_t keys_before, std::int64_t records_before);
+
+ private:
+  explicit Db(sqlite3* db) : db_(db) {}
+  void bind_record(Stmt& s, const CallRecord& r);
+  static CallRecord read_record(Stmt& s);
+  Result<std::vector<CallRecord>> select_many(Stmt& s);
+
+  sqlite3* db_;
+  std::unique_ptr<Stmt> insert_, upsert_, update_, get_, by_key_, due_, expired_, lease_, due_callbacks_,
+      lease_callback_, list_, replay_one_, replay_all_, count_;
+};
+
+}  // namespace tollgate::store

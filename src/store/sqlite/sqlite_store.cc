@@ -1,0 +1,183 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "store/sqlite/db.h"
+
+namespace tollgate::store {
+
+namespace asio = boost::asio;
+
+// One queued operation: runs on the store thread inside the batch's transaction,
+// completes (on its caller's executor) after the commit.
+struct SqliteStore::OpBase {
+  virtual ~OpBase() = default;
+  // False when the operation failed (its savepoint is rolled back).
+  virtual bool execute(Db& db) = 0;
+  virtual void complete(const Error* commit_error) = 0;
+};
+
+namespace {
+
+template <typename T, typename Fn, typename Handler>
+struct Op final : SqliteStore::OpBase {
+  Op(Fn f, Handler h) : fn(std::move(f)), handler(std::move(h)) {}
+  bool execute(SqliteStore::Db& db) override {
+    result.emplace(fn(db));
+    return result->ok();
+  }
+  void complete(const Error* commit_error) override {
+    Result<T> r = commit_error ? Result<T>(*commit_error) : std::move(*result);
+    auto ex = asio::get_associated_executor(handler);
+    asio::post(ex, [h = std::move(handler), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+  }
+  Fn fn;
+  Handler handler;
+  std::optional<Result<T>> result;
+};
+
+// Fire-and-forget: nobody waits.
+template <typename Fn>
+struct DetachedOp final : SqliteStore::OpBase {
+  explicit DetachedOp(Fn f) : fn(std::move(f)) {}
+  bool execute(SqliteStore::Db& db) override { return fn(db).ok(); }
+  void complete(const Error*) override {}
+  Fn fn;
+};
+
+}  // namespace
+
+template <typename T, typename Fn>
+asio::awaitable<Result<T>> SqliteStore::submit(Fn fn) {
+  return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<T>)>(
+      [this, fn = std::move(fn)](auto handler) mutable {
+        enqueue(std::make_unique<Op<T, Fn, decltype(handler)>>(std::move(fn), std::move(handler)));
+      },
+      asio::use_awaitable);
+}
+
+SqliteStore::SqliteStore(SqliteOptions options) : options_(std::move(options)) {}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions options) {
+  auto store = std::unique_ptr<SqliteStore>(new SqliteStore(options));
+  auto db = Db::open(options);
+  if (!db) return db.error();
+  store->db_ = std::move(db.value());
+  store->thread_ = std::thread([s = store.get()] { s->run(); });
+  return store;
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SqliteStore::enqueue(std::unique_ptr<OpBase> op) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(op));
+  }
+  cv_.notify_one();
+}
+
+void SqliteStore::run() {
+  std::vector<std::unique_ptr<OpBase>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    // Group commit: everything queued shares one transaction and one fsync.
+    std::optional<Error> failed;
+    if (!db_->exec("BEGIN IMMEDIATE")) failed = db_->error("begin failed");
+    if (!failed) {
+      for (auto& op : batch) {
+        db_->exec("SAVEPOINT op");
+        if (!op->execute(*db_)) db_->exec("ROLLBACK TO op");
+        db_->exec("RELEASE op");
+      }
+      if (!db_->exec("COMMIT")) {
+        failed = db_->error("commit failed");
+        db_->exec("ROLLBACK");
+      }
+    }
+    for (auto& op : batch) op->complete(failed ? &*failed : nullptr);
+    {
+      std::lock_guard lock(mu_);
+      stats_.operations += batch.size();
+      ++stats_.transactions;
+    }
+    batch.clear();
+  }
+}
+
+SqliteStore::Stats SqliteStore::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+asio::awaitable<Result<InsertResult>> SqliteStore::insert(CallRecord rec) {
+  return submit<InsertResult>([rec = std::move(rec)](Db& db) { return db.insert(rec); });
+}
+
+asio::awaitable<Result<void>> SqliteStore::update(CallRecord rec) {
+  return submit<void>([rec = std::move(rec)](Db& db) { return db.upsert(rec, true); });
+}
+
+void SqliteStore::record(CallRecord rec) {
+  auto fn = [rec = std::move(rec)](Db& db) { return db.upsert(rec, false); };
+  enqueue(std::make_unique<DetachedOp<decltype(fn)>>(std::move(fn)));
+}
+
+asio::awaitable<Result<std::optional<CallRecord>>> SqliteStore::get(std::string id) {
+  return submit<std::optional<CallRecord>>([id = std::move(id)](Db& db) { return db.get(id); });
+}
+
+asio::awaitable<Result<std::vector<CallRecord>>> SqliteStore::claim(std::int64_t now_ms, int limit, std::string owner,
+                                                                    std::int64_t lease_until_ms) {
+  return submit<std::vector<CallRecord>>([=, owner = std::move(owner)](Db& db) {
+    return db.claim(now_ms, limit, owner, lease_until_ms);
+  });
+}
+
+asio::awaitable<Result<std::vector<CallRecord>>> SqliteStore::claim_callbacks(std::int64_t now_ms, int limit,
+                                                                              std::string owner,
+                                                                              std::int64_t lease_until_ms) {
+  return submit<std::vector<CallRecord>>([=, owner = std::move(owner)](Db& db) {
+    return db.claim_callbacks(now_ms, limit, owner, lease_until_ms);
+  });
+}
+
+asio::awaitable<Result<std::vector<CallRecord>>> SqliteStore::list(CallState state, int limit) {
+  return submit<std::vector<CallRecord>>([=](Db& db) { return db.list(state, limit); });
+}
+
+asio::awaitable<Result<int>> SqliteStore::replay(std::string id, std::int64_t now_ms) {
+  return submit<int>([id = std::move(id), now_ms](Db& db) { return db.replay(id, now_ms); });
+}
+
+asio::awaitable<Result<StateCounts>> SqliteStore::counts() {
+  return submit<StateCounts>([](Db& db) { return db.counts(); });
+}
+
+asio::awaitable<Result<int>> SqliteStore::fail_orphaned_sync_calls(std::string owner, std::int64_t now_ms) {
+  return submit<int>([owner = std::move(owner), now_ms](Db& db) { return db.fail_orphans(owner, now_ms); });
+}
+
+asio::awaitable<Result<void>> SqliteStore::purge(std::int64_t keys_before_ms, std::int64_t records_before_ms) {
+  return submit<void>([=](Db& db) { return db.purge(keys_before_ms, records_before_ms); });
+}
+
+}  // namespace tollgate::store

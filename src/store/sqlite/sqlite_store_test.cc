@@ -1,0 +1,182 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <filesystem>
+
+namespace tollgate::store {
+namespace {
+
+namespace asio = boost::asio;
+
+class SqliteStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("tollgate-store-" + std::to_string(::getpid()) + "-" +
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    reopen();
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void reopen() {
+    store_.reset();
+    auto s = SqliteStore::open({(dir_ / "t.db").string(), true});
+    ASSERT_TRUE(s) << s.error().message;
+    store_ = std::move(s.value());
+  }
+  // Runs one awaitable to completion on a private io_context.
+  template <typename T>
+  T run(asio::awaitable<T> a) {
+    asio::io_context ctx;
+    auto f = asio::co_spawn(ctx, std::move(a), asio::use_future);
+    ctx.run();
+    return f.get();
+  }
+  static CallRecord job(const std::string& id, std::int64_t due = 1000) {
+    CallRecord r;
+    r.id = id;
+    r.caller = "shop";
+    r.capability = "sms.send";
+    r.async = true;
+    r.params_json = R"({"to":"+8613800000000"})";
+    r.body_hash = "h-" + id;
+    r.created_ms = r.updated_ms = 500;
+    r.not_before_ms = due;
+    return r;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
+TEST_F(SqliteStoreTest, InsertedRecordSurvivesReopen) {
+  auto ins = run(store_->insert(job("a")));
+  ASSERT_TRUE(ins) << ins.error().message;
+  EXPECT_TRUE(ins->inserted);
+  reopen();
+  auto got = run(store_->get("a"));
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ((*got)->params_json, R"({"to":"+8613800000000"})");
+  EXPECT_EQ((*got)->state, CallState::kQueued);
+  EXPECT_TRUE((*got)->async);
+  EXPECT_FALSE(run(store_->get("missing"))->has_value());
+}
+
+TEST_F(SqliteStoreTest, IdempotencyKeyReturnsTheFirstRecord) {
+  auto a = job("a");
+  a.idempotency_key = "k1";
+  ASSERT_TRUE(run(store_->insert(a))->inserted);
+  auto b = job("b");
+  b.idempotency_key = "k1";
+  auto second = run(store_->insert(b));
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->inserted);
+  ASSERT_TRUE(second->existing);
+  EXPECT_EQ(second->existing->id, "a");
+  EXPECT_FALSE(run(store_->get("b"))->has_value());
+  // The same key for another caller is another key.
+  auto c = job("c");
+  c.caller = "other";
+  c.idempotency_key = "k1";
+  EXPECT_TRUE(run(store_->insert(c))->inserted);
+}
+
+TEST_F(SqliteStoreTest, ClaimTakesDueJobsWithALease) {
+  ASSERT_TRUE(run(store_->insert(job("due", 1000))));
+  ASSERT_TRUE(run(store_->insert(job("later", 5000))));
+  auto claimed = run(store_->claim(2000, 10, "node-1", 32000));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ(claimed->front().id, "due");
+  EXPECT_EQ(claimed->front().state, CallState::kRunning);
+  EXPECT_EQ(claimed->front().runs, 1);
+  // Leased: nobody else gets it while the lease holds...
+  EXPECT_TRUE(run(store_->claim(3000, 10, "node-2", 33000))->empty());
+  // ...but after it expires (the process died), it is taken up again.
+  auto again = run(store_->claim(40000, 10, "node-2", 70000));
+  ASSERT_EQ(again->size(), 2u);  // "later" is due now too
+  for (const auto& j : *again) {
+    EXPECT_EQ(j.lease_owner, "node-2");
+    if (j.id == "due") EXPECT_EQ(j.runs, 2);
+  }
+}
+
+TEST_F(SqliteStoreTest, UpdateAndDeadLetterReplay) {
+  ASSERT_TRUE(run(store_->insert(job("a"))));
+  auto rec = job("a");
+  rec.state = CallState::kDead;
+  rec.error_json = R"({"code":"unavailable"})";
+  ASSERT_TRUE(run(store_->update(rec)));
+  auto dead = run(store_->list(CallState::kDead, 10));
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(run(store_->counts())->dead, 1);
+  EXPECT_EQ(*run(store_->replay("a", 9000)), 1);
+  auto back = run(store_->get("a"));
+  EXPECT_EQ((*back)->state, CallState::kQueued);
+  EXPECT_EQ((*back)->not_before_ms, 9000);
+  EXPECT_EQ(*run(store_->replay("a", 9000)), 0);  // not dead any more
+  auto missing = run(store_->update(job("nope")));
+  EXPECT_FALSE(missing);
+}
+
+TEST_F(SqliteStoreTest, ConcurrentInsertsShareCommits) {
+  asio::io_context ctx;
+  int done = 0;
+  for (int i = 0; i < 2000; ++i) {
+    asio::co_spawn(ctx, store_->insert(job("j" + std::to_string(i))),
+                   [&](std::exception_ptr, Result<InsertResult> r) { done += r && r->inserted ? 1 : 0; });
+  }
+  ctx.run();
+  EXPECT_EQ(done, 2000);
+  const auto st = store_->stats();
+  EXPECT_EQ(st.operations, 2000u);
+  EXPECT_LT(st.transactions, 2000u);  // group commit: fewer fsyncs than accepts
+  EXPECT_EQ(run(store_->counts())->queued, 2000);
+}
+
+TEST_F(SqliteStoreTest, OrphanedSyncCallsAreMarkedFailed) {
+  auto r = job("s");
+  r.async = false;
+  r.state = CallState::kRunning;
+  r.lease_owner = "old-process";
+  store_->record(r);
+  auto mine = job("m");
+  mine.async = false;
+  mine.state = CallState::kRunning;
+  mine.lease_owner = "me";
+  store_->record(mine);
+  EXPECT_EQ(*run(store_->fail_orphaned_sync_calls("me", 7000)), 1);
+  EXPECT_EQ((*run(store_->get("s")))->state, CallState::kFailed);
+  EXPECT_EQ((*run(store_->get("m")))->state, CallState::kRunning);
+}
+
+TEST_F(SqliteStoreTest, PurgeForgetsOldKeysAndRecordsButNotDeadLetters) {
+  auto a = job("a");
+  a.idempotency_key = "k";
+  a.state = CallState::kSucceeded;
+  a.created_ms = a.updated_ms = 100;
+  store_->record(a);
+  auto d = job("d");
+  d.state = CallState::kDead;
+  d.updated_ms = 100;
+  store_->record(d);
+  ASSERT_TRUE(run(store_->purge(200, 50)));
+  auto b = job("b");
+  b.idempotency_key = "k";
+  EXPECT_TRUE(run(store_->insert(b))->inserted);  // the key was forgotten
+  ASSERT_TRUE(run(store_->purge(200, 200)));
+  EXPECT_FALSE(run(store_->get("a"))->has_value());
+  EXPECT_TRUE(run(store_->get("d"))->has_value());
+}
+
+}  // namespace
+}  // namespace tollgate::store
