@@ -5,25 +5,34 @@
 //   GET  /admin/providers/{name}
 //   POST /admin/providers/{name}/disable  out of rotation at once (kept across reloads)
 //   POST /admin/providers/{name}/enable
+//   GET  /admin/jobs?state=dead&limit=50   async jobs in a state (queued, running, dead, ...)
+//   GET  /admin/jobs/counts                jobs by state
+//   POST /admin/jobs/{id}/replay           a dead letter back to the queue
+//   POST /admin/jobs/replay-dead           every dead letter back to the queue
+//   GET  /admin/requests/{id}              any call's status
 //   GET  /healthz                          (no token needed)
 // Runs on the worker that owns the connection; reads shared state only.
 
 #include "engine/api.h"
 #include "engine/state.h"
 #include "http/server.h"
+#include "store/job_store.h"
 
 namespace tollgate::admin {
 
 class AdminHandler final : public http::Handler {
  public:
-  AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry, const Clock& clock);
+  AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry, store::JobStore& store,
+               const Clock& clock);
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
  private:
-  http::ServerResponse route(const HttpRequest& req);
+  http::ServerResponse providers(const HttpRequest& req, const engine::Runtime& rt);
+  boost::asio::awaitable<http::ServerResponse> jobs(const HttpRequest& req);
 
   const engine::RuntimeHolder& runtime_;
   engine::StateRegistry& registry_;
+  store::JobStore& store_;
   const Clock& clock_;
 };
 

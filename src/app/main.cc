@@ -7,8 +7,19 @@
 #include <iostream>
 #include <thread>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <unistd.h>
+
 #include "admin/admin_api.h"
 #include "core/crypto.h"
+#include "core/random.h"
+#include "core/time_format.h"
+#include "jobs/callbacks.h"
+#include "jobs/runner.h"
+#include "store/sqlite/sqlite_store.h"
 #include "core/process.h"
 #include "engine/api.h"
 #include "engine/runtime.h"
@@ -58,6 +69,25 @@ int serve(const std::string& path, const std::string& ready_file) {
   const auto& cfg = loaded.runtime->config();
   engine::RuntimeHolder holder(loaded.runtime);
 
+  // The store is opened once; its settings are not reloaded.
+  auto opened = store::SqliteStore::open({cfg.store.path, cfg.store.sync_full});
+  if (!opened) {
+    std::cerr << "tollgate: " << opened.error().message << "\n";
+    return 1;
+  }
+  std::unique_ptr<store::SqliteStore> store = std::move(opened.value());
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  const std::string instance = std::string(host) + "/" + std::to_string(getpid()) + "/" + new_nonce().substr(0, 8);
+  {
+    // Synchronous calls a previous process left running have an unknown outcome.
+    boost::asio::io_context once;
+    auto f = boost::asio::co_spawn(once, store->fail_orphaned_sync_calls(instance, unix_millis(SystemClock::instance().wall())),
+                                   boost::asio::use_future);
+    once.run();
+    if (auto n = f.get(); n && *n > 0) spdlog::warn("{} synchronous calls were interrupted by the last shutdown", *n);
+  }
+
   http::Workers pool(workers);
   std::vector<std::unique_ptr<http::Client>> clients;
   std::vector<http::Client*> client_ptrs;
@@ -65,7 +95,7 @@ int serve(const std::string& path, const std::string& ready_file) {
     clients.push_back(std::make_unique<http::Client>(pool.context(i)));
     client_ptrs.push_back(clients.back().get());
   }
-  engine::ApiHandler api(holder, SystemClock::instance(), client_ptrs);
+  engine::ApiHandler api(holder, SystemClock::instance(), client_ptrs, *store, instance);
 
   http::ServerOptions opts;
   opts.max_header_bytes = cfg.server.max_header_bytes;
@@ -81,7 +111,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   server.start();
 
   // The admin listener: its own socket (127.0.0.1 by default), same workers.
-  admin::AdminHandler admin_api(holder, registry, SystemClock::instance());
+  admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance());
   std::unique_ptr<http::Server> admin_server;
   std::uint16_t admin_port = 0;
   if (cfg.admin.enabled) {
@@ -97,6 +127,10 @@ int serve(const std::string& path, const std::string& ready_file) {
     admin_server->start();
   }
   pool.start();
+  jobs::Runner runner(pool, client_ptrs, holder, *store, SystemClock::instance(), instance);
+  jobs::Callbacks callbacks(pool, *client_ptrs[0], holder, *store, SystemClock::instance(), instance);
+  runner.start();
+  callbacks.start();
   spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
                *port, workers, cfg.capabilities.size(), cfg.providers.size());
   if (admin_server) spdlog::info("admin API on {}:{}", cfg.admin.host, admin_port);
@@ -122,6 +156,9 @@ int serve(const std::string& path, const std::string& ready_file) {
   spdlog::info("shutting down: no new connections, finishing calls in flight");
   server.stop_accepting();
   if (admin_server) admin_server->stop_accepting();
+  // Running jobs finish (their deadlines bound them); nothing new is claimed.
+  runner.stop(std::chrono::seconds(10));
+  callbacks.stop();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (server.connections_open() > 0 && std::chrono::steady_clock::now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -45,12 +45,42 @@ struct AdminConfig {
   std::string token;                      // bearer token for every admin request (required)
 };
 
+struct StoreConfig {
+  std::string path = "tollgate.db";      // the SQLite file (WAL mode; -wal and -shm beside it)
+  bool sync_full = true;                 // full: fsync every group commit; normal: crash-safe only
+  Millis idempotency_ttl{24 * 3600 * 1000};  // how long an Idempotency-Key is remembered
+  Millis retention{7 * 24 * 3600 * 1000};    // finished calls are kept this long (dead letters: until replayed)
+  bool record_sync_calls = true;         // keep plain synchronous calls for GET /v1/requests/{id}
+};
+
+struct JobsConfig {
+  Millis lease{30000};                   // a claimed job is another process's again after this
+  int max_attempts = 10;                 // job runs before dead-lettering
+  Millis max_age{24 * 3600 * 1000};      // a job older than this is dead-lettered
+  Millis base_backoff{1000};             // between runs: U(0, min(max, base * 2^n))
+  Millis max_backoff{300000};
+  int concurrency = 16;                  // jobs running at once in this process
+  double drain_rps = 100;                // job runs started per second at most
+  Millis poll_interval{250};             // how often the runner looks for due jobs
+  int max_batch = 100;                   // items in one :batch request
+  Millis callback_timeout{5000};
+  int callback_max_tries = 8;            // then the callback is given up (state failed)
+};
+
+struct CallbackConfig {
+  std::vector<std::string> allowed_hosts;  // "hooks.example.com", "*.example.com", "127.0.0.1:8099"
+  std::string secret;                      // HMAC-SHA256 key for the signature
+  bool enabled() const { return !allowed_hosts.empty(); }
+  bool allows(std::string_view host, std::uint16_t port) const;
+};
+
 struct CallerConfig {
   std::string name;
   std::string key_sha256;                 // lower-case hex SHA-256 of the API key
   std::vector<std::string> capabilities;  // "sms.send", "sms.*" or "*"
   double rps = 0;                         // caller rate limit; 0: none
   int burst = 0;                          // default: max(1, rps)
+  CallbackConfig callbacks;               // where async results may be POSTed
   SourceMark mark;
 
   bool allows(std::string_view capability) const;
@@ -86,6 +116,11 @@ struct HedgeConfig {
   Millis delay{100};                      // fixed delay, or the floor when use_p95
 };
 
+struct AsyncConfig {
+  bool allow = false;     // callers may ask for async (Prefer: respond-async, not_before, :batch)
+  bool fallback = false;  // queue the call (202) when no provider can serve it now
+};
+
 struct CapabilityConfig {
   std::string name;                       // "sms.send": capability "sms", operation "send"
   std::vector<ParamSpec> params;
@@ -98,6 +133,7 @@ struct CapabilityConfig {
   RetryConfig retry;
   policy::RetryBudgetConfig retry_budget; // retries + hedges over calls
   HedgeConfig hedge;
+  AsyncConfig async;
   SourceMark mark;
   SourceMark providers_mark;
 
@@ -216,6 +252,8 @@ struct Config {
   std::string source;  // the file it came from
   ServerConfig server;
   AdminConfig admin;
+  StoreConfig store;
+  JobsConfig jobs;
   std::vector<CallerConfig> callers;
   std::map<std::string, CapabilityConfig> capabilities;
   std::map<std::string, ProviderConfig> providers;

@@ -68,12 +68,15 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     r.error(root, "the config file must be a mapping with server, callers, capabilities, providers");
     return out;
   }
-  r.only_keys(root, "the config file", {"server", "admin", "callers", "capabilities", "providers"});
+  r.only_keys(root, "the config file",
+              {"server", "admin", "store", "jobs", "callers", "capabilities", "providers"});
 
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
   detail::parse_server(r, root["server"], cfg->server);
   detail::parse_admin(r, root["admin"], cfg->admin);
+  detail::parse_store(r, root["store"], cfg->store);
+  detail::parse_jobs(r, root["jobs"], cfg->jobs);
   detail::parse_callers(r, root["callers"], cfg->callers);
   detail::parse_capabilities(r, root["capabilities"], cfg->capabilities);
   detail::parse_providers(r, root["providers"], cfg->providers);
@@ -95,6 +98,15 @@ bool CallerConfig::allows(std::string_view capability) const {
         capability.starts_with(std::string_view(c).substr(0, c.size() - 1))) {
       return true;
     }
+  }
+  return false;
+}
+
+bool CallbackConfig::allows(std::string_view host, std::uint16_t port) const {
+  const std::string host_port = std::string(host) + ":" + std::to_string(port);
+  for (const auto& a : allowed_hosts) {
+    if (a == host || a == host_port) return true;
+    if (a.starts_with("*.") && host.size() > a.size() - 1 && host.ends_with(std::string_view(a).substr(1))) return true;
   }
   return false;
 }

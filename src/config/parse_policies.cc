@@ -61,6 +61,57 @@ void parse_admin(YamlReader& r, const YAML::Node& n, AdminConfig& out) {
   }
 }
 
+void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "store")) return;
+  r.only_keys(n, "store", {"path", "sync", "idempotency_ttl", "retention", "record_sync_calls"});
+  out.path = r.string_field(n, "path", "store", out.path);
+  if (out.path.empty()) r.error(n["path"], "store.path must not be empty");
+  const std::string sync = r.string_field(n, "sync", "store", "full");
+  if (sync == "full" || sync == "normal") {
+    out.sync_full = sync == "full";
+  } else {
+    r.error(n["sync"], "store.sync must be full or normal, not '" + sync + "'");
+  }
+  out.idempotency_ttl = r.duration_field(n, "idempotency_ttl", "store", out.idempotency_ttl, Millis(1000));
+  out.retention = r.duration_field(n, "retention", "store", out.retention, Millis(1000));
+  out.record_sync_calls = r.bool_field(n, "record_sync_calls", "store", out.record_sync_calls);
+}
+
+void parse_jobs(YamlReader& r, const YAML::Node& n, JobsConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "jobs")) return;
+  r.only_keys(n, "jobs",
+              {"lease", "max_attempts", "max_age", "base_backoff", "max_backoff", "concurrency", "drain_rps",
+               "poll_interval", "max_batch", "callback_timeout", "callback_max_tries"});
+  out.lease = r.duration_field(n, "lease", "jobs", out.lease, Millis(1000));
+  out.max_attempts = static_cast<int>(r.int_field(n, "max_attempts", "jobs", out.max_attempts, 1, 1000));
+  out.max_age = r.duration_field(n, "max_age", "jobs", out.max_age, Millis(1000));
+  out.base_backoff = r.duration_field(n, "base_backoff", "jobs", out.base_backoff);
+  out.max_backoff = r.duration_field(n, "max_backoff", "jobs", std::max(out.max_backoff, out.base_backoff));
+  out.concurrency = static_cast<int>(r.int_field(n, "concurrency", "jobs", out.concurrency, 1, 10000));
+  if (auto v = r.number_field(n, "drain_rps", "jobs")) {
+    if (*v <= 0) r.error(n["drain_rps"], "jobs.drain_rps must be above 0");
+    else out.drain_rps = *v;
+  }
+  out.poll_interval = r.duration_field(n, "poll_interval", "jobs", out.poll_interval, Millis(10));
+  out.max_batch = static_cast<int>(r.int_field(n, "max_batch", "jobs", out.max_batch, 1, 10000));
+  out.callback_timeout = r.duration_field(n, "callback_timeout", "jobs", out.callback_timeout, Millis(100));
+  out.callback_max_tries = static_cast<int>(r.int_field(n, "callback_max_tries", "jobs", out.callback_max_tries, 1, 100));
+}
+
+void parse_callbacks(YamlReader& r, const YAML::Node& n, const std::string& what, CallbackConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what, {"allowed_hosts", "secret"});
+  out.allowed_hosts = r.string_list(n, "allowed_hosts", what);
+  if (out.allowed_hosts.empty()) r.error(n, what + ".allowed_hosts must list at least one host");
+  out.secret = r.string_field(n, "secret", what, "", true);
+  if (out.secret.size() < 16) {
+    r.error(n["secret"] ? n["secret"] : n, what + ".secret is required and must be at least 16 characters");
+  }
+}
+
 void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out) {
   if (!n) return;
   if (!r.is_map(n, what)) return;

@@ -106,7 +106,8 @@ void parse_callers(YamlReader& r, const YAML::Node& n, std::vector<CallerConfig>
     if (!r.is_map(item, "caller")) continue;
     c.name = r.string_field(item, "name", "caller", "");
     const std::string what = "caller '" + c.name + "'";
-    r.only_keys(item, what, {"name", "key_sha256", "capabilities", "rate_limit"});
+    r.only_keys(item, what, {"name", "key_sha256", "capabilities", "rate_limit", "callbacks"});
+    parse_callbacks(r, item["callbacks"], what + ".callbacks", c.callbacks);
     if (c.name.empty()) r.error(item, "caller.name is required");
     c.key_sha256 = r.string_field(item, "key_sha256", what, "");
     if (c.key_sha256.size() != 64 || !is_lower_hex(c.key_sha256)) {
@@ -154,7 +155,12 @@ void parse_capabilities(YamlReader& r, const YAML::Node& n,
     if (!r.is_map(body, what)) continue;
     r.only_keys(body, what,
                 {"params", "idempotent", "deadline", "max_deadline", "providers", "retry", "strategy", "adaptive",
-                 "retry_budget", "hedge"});
+                 "retry_budget", "hedge", "async"});
+    if (const YAML::Node& a = body["async"]; a && r.is_map(a, what + ".async")) {
+      r.only_keys(a, what + ".async", {"allow", "fallback"});
+      c.async.allow = r.bool_field(a, "allow", what + ".async", false);
+      c.async.fallback = r.bool_field(a, "fallback", what + ".async", false);
+    }
     if (body["strategy"]) {
       const std::string s = r.string_field(body, "strategy", what, "priority");
       if (auto k = policy::parse_strategy(s)) {

@@ -1,17 +1,24 @@
 #pragma once
-// ApiHandler: the caller-facing HTTP API (docs/api.md). Authenticates the caller,
-// resolves the capability, parses and validates the params, computes the
-// deadline, runs the Engine and renders the unified answer. Called on the worker
-// thread that owns the connection; uses that worker's http::Client.
+// ApiHandler: the caller-facing HTTP API (docs/api.md).
+//   POST /v1/{capability}/{operation}        a call: sync, or queued (202)
+//   POST /v1/{capability}/{operation}:batch  up to jobs.max_batch queued calls
+//   GET  /v1/requests/{id}                   the status of a call the caller made
+//   GET  /healthz
+// Authenticates the caller, resolves the capability, validates the params, applies
+// Idempotency-Key, runs the Engine or records the call for the async runner, and
+// renders the unified answer. Called on the worker thread that owns the
+// connection; uses that worker's http::Client.
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engine/engine.h"
 #include "engine/runtime.h"
 #include "http/client.h"
 #include "http/server.h"
+#include "store/job_store.h"
 
 namespace tollgate::engine {
 
@@ -27,20 +34,50 @@ class RuntimeHolder {
   std::atomic<std::shared_ptr<const Runtime>> rt_;
 };
 
+// How the caller asked for the call to be handled (request headers).
+struct CallOptions {
+  bool prefer_async = false;               // Prefer: respond-async
+  std::string idempotency_key;             // Idempotency-Key
+  std::string callback_url;                // X-Tollgate-Callback
+  std::optional<WallTime> not_before;      // X-Tollgate-Not-Before (RFC 3339)
+  CallRouting routing;                     // X-Tollgate-Provider / X-Tollgate-Exclude
+  std::optional<Millis> deadline;          // server.deadline_header
+  bool async() const { return prefer_async || not_before.has_value(); }
+};
+
 class ApiHandler final : public http::Handler {
  public:
-  // `clients[i]` belongs to worker i.
-  ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients);
+  // `clients[i]` belongs to worker i. `instance` names this process in leases.
+  ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients,
+             store::JobStore& store, std::string instance);
 
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
  private:
+  struct Admitted {
+    std::shared_ptr<const Runtime> rt;
+    const CallerRuntime* caller = nullptr;
+    const CapabilityRuntime* cap = nullptr;
+  };
+  // 401 / 404 / 403 / 429 checks shared by every call endpoint.
+  Result<Admitted> admit_caller(const HttpRequest& req, std::string_view capability) const;
+  Result<CallOptions> parse_options(const HttpRequest& req, const Admitted& a) const;
+  Result<void> check_callback(const std::string& url, const config::CallerConfig& caller) const;
+  store::CallRecord new_record(const Admitted& a, const Call& call, const CallOptions& o,
+                               std::string_view body) const;
+
   boost::asio::awaitable<http::ServerResponse> call(HttpRequest& req, int worker, std::string_view capability);
+  boost::asio::awaitable<http::ServerResponse> accept_async(store::CallRecord rec, const CallOptions& o);
+  boost::asio::awaitable<http::ServerResponse> replay(const store::CallRecord& existing, std::string_view body_hash);
+  boost::asio::awaitable<http::ServerResponse> batch(HttpRequest& req, std::string_view capability);
+  boost::asio::awaitable<http::ServerResponse> status(const HttpRequest& req, std::string_view id);
 
   const RuntimeHolder& runtime_;
   const Clock& clock_;
   Engine engine_;
   std::vector<http::Client*> clients_;
+  store::JobStore& store_;
+  const std::string instance_;
 };
 
 }  // namespace tollgate::engine

@@ -179,7 +179,8 @@ asio::awaitable<std::vector<AttemptOutcome>> Engine::hedged(const CapabilityRunt
 }
 
 asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const Call& call,
-                                             const CallRouting& routing, http::Client& client) const {
+                                             const CallRouting& routing, http::Client& client,
+                                             const BeforeSend* before_send) const {
   CallOutcome out;
   const auto& cfg = *cap.config;
   auto order = plan_order(cap, routing, clock_.now());
@@ -220,6 +221,9 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
     }
     blocked.clear();
 
+    if (before_send) {
+      co_await (*before_send)(cap.candidates[static_cast<size_t>(admitted.index)].provider->name());
+    }
     std::vector<AttemptOutcome> results;
     if (cfg.hedge.enabled && attempts == 0 && n > 1) {
       results = co_await hedged(cap, call, *order, tried, not_before, attempts + 1, std::move(admitted), client);
@@ -261,6 +265,8 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
     }
   }
 
+  // Every way out of the loop left the call retryable: try again later is allowed.
+  out.retry_later = true;
   const bool out_of_time = call.deadline.remaining(clock_.now()) < kMinAttemptBudget;
   if (out_of_time) {
     out.error = Error::make(ErrorClass::kTimeout, "no provider answered within the call's deadline");

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,10 @@ struct AttemptRecord {
 
 struct CallOutcome {
   bool ok = false;
+  // On failure: whether trying again later is allowed (a retryable class, and not
+  // an ambiguous failure of an operation that must not be repeated) — the call may
+  // then be queued instead of failed.
+  bool retry_later = false;
   std::string provider;        // who served it (success)
   boost::json::object result;  // unified result fields (success)
   Error error;                 // why it failed (failure)
@@ -47,8 +52,13 @@ class Engine {
  public:
   explicit Engine(const Clock& clock) : clock_(clock) {}
 
+  // Called (and awaited) before each attempt is sent, with the provider's name:
+  // lets the async runner record durably which provider a job is about to reach.
+  using BeforeSend = std::function<boost::asio::awaitable<void>(const std::string& provider)>;
+
   boost::asio::awaitable<CallOutcome> execute(const CapabilityRuntime& cap, const Call& call,
-                                              const CallRouting& routing, http::Client& client) const;
+                                              const CallRouting& routing, http::Client& client,
+                                              const BeforeSend* before_send = nullptr) const;
 
  private:
   struct Choice;

@@ -51,6 +51,9 @@ struct CallRecord {
   std::string attempts_json = "[]";  // every provider attempt, over all runs
   std::string lease_owner;        // the process running it
   std::int64_t lease_until_ms = 0;
+  // Not stored: set by claim() when the job was taken over from a run that never
+  // finished (its process died with the lease held).
+  bool resumed = false;
   CallbackState callback_state = CallbackState::kNone;
   int callback_tries = 0;
   std::int64_t callback_next_ms = 0;
@@ -76,6 +79,8 @@ class JobStore {
   // idempotency key already used by the same caller, inserts nothing and returns
   // the existing record instead.
   virtual boost::asio::awaitable<Result<InsertResult>> insert(CallRecord rec) = 0;
+  // insert() for many records in one operation (a :batch request): one result each.
+  virtual boost::asio::awaitable<Result<std::vector<InsertResult>>> insert_many(std::vector<CallRecord> recs) = 0;
   // Durably replaces the record with the same id.
   virtual boost::asio::awaitable<Result<void>> update(CallRecord rec) = 0;
   // Inserts or replaces without waiting (committed with the next batch): the

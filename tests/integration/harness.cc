@@ -176,7 +176,7 @@ std::int64_t Sim::ref_count(const std::string& ref) {
 // --- Gateway -------------------------------------------------------------------------
 
 Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::string> env) {
-  dir_.write("tollgate.yaml", config_yaml);
+  write_config(config_yaml);
   proc_ = std::make_unique<Process>(
       std::vector<std::string>{tollgate_bin(), "serve", "--config", dir_.file("tollgate.yaml"), "--ready-file",
                                dir_.file("ready.json")},
@@ -204,8 +204,17 @@ boost::json::object Gateway::route(const std::string& provider) {
   return {};
 }
 
+void Gateway::write_config(const std::string& config_yaml) {
+  // Each gateway gets its own store in its own directory unless the test says where.
+  std::string yaml = config_yaml;
+  if (yaml.find("\nstore:") == std::string::npos && !yaml.starts_with("store:")) {
+    yaml += "store:\n  path: " + dir_.file("tollgate.db") + "\n";
+  }
+  dir_.write("tollgate.yaml", yaml);
+}
+
 void Gateway::reload(const std::string& config_yaml) {
-  dir_.write("tollgate.yaml", config_yaml);
+  write_config(config_yaml);
   proc_->signal(SIGHUP);
 }
 

@@ -99,6 +99,8 @@ class Gateway {
   const TempDir& dir() const { return dir_; }
 
  private:
+  void write_config(const std::string& config_yaml);
+
   TempDir dir_;
   std::unique_ptr<Process> proc_;
   int port_ = 0;

@@ -235,7 +235,10 @@ Result<std::vector<CallRecord>> SqliteStore::Db::claim(std::int64_t now, int lim
     expired_->bind(1, now).bind(2, static_cast<std::int64_t>(limit - static_cast<int>(jobs->size())));
     auto orphans = select_many(*expired_);
     if (!orphans) return orphans;
-    for (auto& j : *orphans) jobs->push_back(std::move(j));
+    for (auto& j : *orphans) {
+      j.resumed = true;
+      jobs->push_back(std::move(j));
+    }
   }
   for (auto& j : *jobs) {
     lease_->bind(1, j.id).bind(2, owner).bind(3, until).bind(4, now);

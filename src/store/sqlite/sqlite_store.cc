@@ -132,6 +132,19 @@ asio::awaitable<Result<InsertResult>> SqliteStore::insert(CallRecord rec) {
   return submit<InsertResult>([rec = std::move(rec)](Db& db) { return db.insert(rec); });
 }
 
+asio::awaitable<Result<std::vector<InsertResult>>> SqliteStore::insert_many(std::vector<CallRecord> recs) {
+  return submit<std::vector<InsertResult>>([recs = std::move(recs)](Db& db) -> Result<std::vector<InsertResult>> {
+    std::vector<InsertResult> out;
+    out.reserve(recs.size());
+    for (const auto& r : recs) {
+      auto one = db.insert(r);
+      if (!one) return one.error();
+      out.push_back(std::move(one.value()));
+    }
+    return out;
+  });
+}
+
 asio::awaitable<Result<void>> SqliteStore::update(CallRecord rec) {
   return submit<void>([rec = std::move(rec)](Db& db) { return db.upsert(rec, true); });
 }

@@ -33,6 +33,7 @@ class SqliteStore final : public JobStore {
   ~SqliteStore() override;
 
   boost::asio::awaitable<Result<InsertResult>> insert(CallRecord rec) override;
+  boost::asio::awaitable<Result<std::vector<InsertResult>>> insert_many(std::vector<CallRecord> recs) override;
   boost::asio::awaitable<Result<void>> update(CallRecord rec) override;
   void record(CallRecord rec) override;
   boost::asio::awaitable<Result<std::optional<CallRecord>>> get(std::string id) override;

@@ -106,7 +106,12 @@ TEST_F(SqliteStoreTest, ClaimTakesDueJobsWithALease) {
   ASSERT_EQ(again->size(), 2u);  // "later" is due now too
   for (const auto& j : *again) {
     EXPECT_EQ(j.lease_owner, "node-2");
-    if (j.id == "due") EXPECT_EQ(j.runs, 2);
+    if (j.id == "due") {
+      EXPECT_EQ(j.runs, 2);
+      EXPECT_TRUE(j.resumed);  // taken over from a run that never finished
+    } else {
+      EXPECT_FALSE(j.resumed);
+    }
   }
 }
 

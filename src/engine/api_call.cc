@@ -1,0 +1,144 @@
+// POST /v1/{capability}/{operation}: one call, answered synchronously, or queued
+// for the async runner (asked for, scheduled, or as a fallback when no provider
+// can serve now).
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/crypto.h"
+#include "core/random.h"
+#include "core/time_format.h"
+#include "engine/api.h"
+#include "engine/validator.h"
+#include "engine/views.h"
+#include "policy/backoff.h"
+
+namespace tollgate::engine {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+Error err(ErrorClass c, std::string message) { return Error::make(c, std::move(message)); }
+
+Error not_durable(const Error& why) {
+  Error e = err(ErrorClass::kUnavailable, "the call could not be recorded durably; nothing was sent");
+  e.detail = why.message;
+  return e;
+}
+
+}  // namespace
+
+asio::awaitable<http::ServerResponse> ApiHandler::replay(const store::CallRecord& existing,
+                                                         std::string_view body_hash) {
+  if (existing.body_hash != body_hash) {
+    co_return error_reply(err(ErrorClass::kConflict,
+                              "Idempotency-Key was already used with a different request body"),
+                          existing.id);
+  }
+  if (existing.async) co_return accepted_reply(existing, false);
+  if (!store::is_terminal(existing.state)) {
+    co_return error_reply(err(ErrorClass::kConflict, "a call with this Idempotency-Key is still in progress"),
+                          existing.id);
+  }
+  co_return replay_stored_answer(existing);
+}
+
+asio::awaitable<http::ServerResponse> ApiHandler::accept_async(store::CallRecord rec, const CallOptions& o) {
+  rec.state = store::CallState::kQueued;
+  rec.async = true;
+  auto ins = co_await store_.insert(rec);
+  if (!ins) co_return error_reply(not_durable(ins.error()), rec.id);
+  if (!ins->inserted) co_return co_await replay(*ins->existing, rec.body_hash);
+  co_return accepted_reply(rec, o.prefer_async);
+}
+
+asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int worker, std::string_view capability) {
+  auto admitted = admit_caller(req, capability);
+  if (!admitted) co_return error_reply(admitted.error(), {});
+  const Admitted& a = *admitted;
+  const auto& cfg = a.rt->config();
+
+  Call call;
+  call.received_at = clock_.wall();
+  call.id = new_call_id(static_cast<std::uint64_t>(unix_millis(call.received_at)));
+  call.caller = a.caller->config->name;
+  call.capability = std::string(capability);
+
+  boost::system::error_code ec;
+  json::value body = json::parse(req.body, ec);
+  if (ec) co_return error_reply(err(ErrorClass::kBadRequest, "request body is not valid JSON"), call.id);
+  if (!body.is_object()) {
+    co_return error_reply(err(ErrorClass::kBadRequest, "request body must be a JSON object of params"), call.id);
+  }
+  call.params = std::move(body.get_object());
+  if (auto valid = validate_params(*a.cap->config, call.params); !valid) co_return error_reply(valid.error(), call.id);
+  auto options = parse_options(req, a);
+  if (!options) co_return error_reply(options.error(), call.id);
+  const CallOptions& o = *options;
+
+  store::CallRecord rec = new_record(a, call, o, req.body);
+  if (o.async()) co_return co_await accept_async(std::move(rec), o);
+
+  // Synchronous. With an Idempotency-Key the call is recorded (running) before any
+  // provider is contacted, so a concurrent repeat cannot send it twice.
+  const bool keyed = !o.idempotency_key.empty();
+  if (keyed) {
+    rec.state = store::CallState::kRunning;
+    rec.lease_owner = instance_;
+    auto ins = co_await store_.insert(rec);
+    if (!ins) co_return error_reply(not_durable(ins.error()), call.id);
+    if (!ins->inserted) co_return co_await replay(*ins->existing, rec.body_hash);
+  }
+
+  const Millis budget = std::min(o.deadline.value_or(a.cap->config->default_deadline), a.cap->config->max_deadline);
+  call.deadline = Deadline::after(clock_.now(), budget);
+  CallOutcome outcome = co_await engine_.execute(*a.cap, call, o.routing, *clients_[worker]);
+
+  rec.updated_ms = unix_millis(clock_.wall());
+  rec.attempts_json = json::serialize(attempts_json(outcome.attempts));
+  rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
+  if (!outcome.ok && outcome.retry_later && a.cap->config->async.fallback) {
+    // Nobody can serve it now, but it may be tried again: accept it durably
+    // instead of failing it, and let the runner finish it.
+    const Millis wait = std::max(outcome.error.retry_after,
+                                 policy::full_jitter_backoff(0, cfg.jobs.base_backoff, cfg.jobs.max_backoff,
+                                                             0.5 + 0.5 * random_unit()));
+    rec.state = store::CallState::kQueued;
+    rec.async = true;
+    rec.lease_owner.clear();
+    rec.not_before_ms = rec.updated_ms + wait.count();
+    rec.error_json = json::serialize(error_json(outcome.error));
+    Result<void> saved;
+    if (keyed) {
+      saved = co_await store_.update(rec);
+    } else {
+      auto ins = co_await store_.insert(rec);
+      if (!ins) saved = ins.error();
+    }
+    if (saved) co_return accepted_reply(rec, false);
+    // Could not queue it: answer with the failure as it was.
+  }
+
+  http::ServerResponse reply = outcome.ok ? success_reply(call.id, outcome)
+                                          : error_reply(outcome.error, call.id, &outcome.attempts);
+  if (keyed || cfg.store.record_sync_calls) {
+    rec.async = false;
+    rec.lease_owner.clear();
+    rec.state = outcome.ok ? store::CallState::kSucceeded : store::CallState::kFailed;
+    boost::system::error_code pec;
+    const json::value answer = json::parse(reply.response.body, pec);
+    const std::string stored = stored_answer(reply.response.status, pec ? json::object{} : answer.as_object());
+    (outcome.ok ? rec.result_json : rec.error_json) = stored;
+    if (keyed) {
+      // Durable before answering: a repeat after a crash must see this outcome.
+      auto saved = co_await store_.update(rec);
+      if (!saved) co_return error_reply(not_durable(saved.error()), call.id);
+    } else {
+      store_.record(std::move(rec));
+    }
+  }
+  co_return reply;
+}
+
+}  // namespace tollgate::engine

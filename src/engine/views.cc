@@ -1,0 +1,136 @@
+#include "engine/views.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/time_format.h"
+
+namespace tollgate::engine {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value parse_or_null(const std::string& text) {
+  if (text.empty()) return nullptr;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  return ec ? json::value(nullptr) : v;
+}
+
+}  // namespace
+
+std::string iso_ms(std::int64_t unix_ms) { return format_iso8601_ms(WallTime(std::chrono::milliseconds(unix_ms))); }
+
+json::array attempts_json(const std::vector<AttemptRecord>& attempts) {
+  json::array out;
+  out.reserve(attempts.size());
+  for (const auto& a : attempts) {
+    json::object o{{"provider", a.provider}, {"outcome", a.outcome}, {"duration_ms", a.duration.count()}};
+    if (!a.provider_code.empty()) o["provider_code"] = a.provider_code;
+    if (a.probe) o["probe"] = true;
+    if (a.hedge) o["hedge"] = true;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+json::object error_json(const Error& e) {
+  json::object err{{"code", to_string(e.cls)}, {"message", e.message}, {"retryable", is_retryable(e.cls)}};
+  if (!e.provider.empty()) err["provider"] = e.provider;
+  if (!e.provider_code.empty()) err["provider_code"] = e.provider_code;
+  return err;
+}
+
+http::ServerResponse json_reply(int status, const json::object& body, const std::string& id) {
+  HttpResponse r{status, {{"Content-Type", "application/json"}}, json::serialize(body)};
+  if (!id.empty()) r.headers.emplace_back("X-Request-Id", id);
+  return http::ServerResponse{std::move(r)};
+}
+
+http::ServerResponse error_reply(const Error& e, const std::string& id, const std::vector<AttemptRecord>* attempts) {
+  json::object body{{"error", error_json(e)}};
+  if (!id.empty()) body["id"] = id;
+  if (attempts && !attempts->empty()) body["attempts"] = attempts_json(*attempts);
+  auto reply = json_reply(http_status(e), body, id);
+  if (e.retry_after.count() > 0) {
+    reply.response.headers.emplace_back("Retry-After", std::to_string((e.retry_after.count() + 999) / 1000));
+  }
+  return reply;
+}
+
+http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome) {
+  return json_reply(200,
+                    {{"id", id},
+                     {"status", "succeeded"},
+                     {"provider", outcome.provider},
+                     {"result", outcome.result},
+                     {"attempts", attempts_json(outcome.attempts)}},
+                    id);
+}
+
+std::string stored_answer(int status, const json::object& body) {
+  return json::serialize(json::object{{"status", status}, {"body", body}});
+}
+
+http::ServerResponse replay_stored_answer(const store::CallRecord& rec) {
+  const json::value stored = parse_or_null(rec.error_json.empty() ? rec.result_json : rec.error_json);
+  int status = 200;
+  json::object body;
+  if (stored.is_object() && stored.as_object().contains("status") && stored.as_object().contains("body")) {
+    status = static_cast<int>(stored.at("status").to_number<std::int64_t>());
+    body = stored.at("body").as_object();
+  } else {
+    body = status_json(rec);
+  }
+  auto reply = json_reply(status, body, rec.id);
+  reply.response.headers.emplace_back("Idempotent-Replayed", "true");
+  return reply;
+}
+
+json::object status_json(const store::CallRecord& rec) {
+  json::object o{{"id", rec.id},
+                 {"capability", rec.capability},
+                 {"state", store::to_string(rec.state)},
+                 {"async", rec.async},
+                 {"created_at", iso_ms(rec.created_ms)},
+                 {"updated_at", iso_ms(rec.updated_ms)}};
+  if (rec.async) {
+    o["runs"] = rec.runs;
+    if (!store::is_terminal(rec.state)) o["not_before"] = iso_ms(rec.not_before_ms);
+  }
+  if (!rec.provider.empty()) o["provider"] = rec.provider;
+  // Stored answers of synchronous calls wrap the answer; async jobs store plain values.
+  json::value result = parse_or_null(rec.result_json);
+  json::value error = parse_or_null(rec.error_json);
+  if (result.is_object() && result.as_object().contains("body")) {
+    result = result.at("body").as_object().contains("result") ? result.at("body").at("result") : json::value(nullptr);
+  }
+  if (error.is_object() && error.as_object().contains("body")) {
+    error = error.at("body").as_object().contains("error") ? error.at("body").at("error") : json::value(nullptr);
+  }
+  if (!result.is_null()) o["result"] = result;
+  if (!error.is_null()) o["error"] = error;
+  o["attempts"] = parse_or_null(rec.attempts_json.empty() ? "[]" : rec.attempts_json);
+  if (!rec.callback_url.empty()) {
+    o["callback"] = json::object{{"url", rec.callback_url},
+                                 {"state", rec.callback_state == store::CallbackState::kNone
+                                               ? "waiting"
+                                               : std::string(store::to_string(rec.callback_state))},
+                                 {"tries", rec.callback_tries},
+                                 {"log", parse_or_null(rec.callback_log_json.empty() ? "[]" : rec.callback_log_json)}};
+  }
+  return o;
+}
+
+http::ServerResponse accepted_reply(const store::CallRecord& rec, bool prefer_applied) {
+  json::object body = status_json(rec);
+  body["status"] = store::to_string(rec.state);
+  body["links"] = json::object{{"self", "/v1/requests/" + rec.id}};
+  auto reply = json_reply(store::is_terminal(rec.state) ? 200 : 202, body, rec.id);
+  reply.response.headers.emplace_back("Location", "/v1/requests/" + rec.id);
+  if (prefer_applied) reply.response.headers.emplace_back("Preference-Applied", "respond-async");
+  return reply;
+}
+
+}  // namespace tollgate::engine

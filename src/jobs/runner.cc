@@ -1,0 +1,251 @@
+#include "jobs/runner.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "core/random.h"
+#include "core/time_format.h"
+#include "engine/views.h"
+
+namespace tollgate::jobs {
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto kPurgeEvery = std::chrono::seconds(60);
+
+// Equal jitter: half the exponential step, plus up to the other half at random,
+// so retries spread out but never come back at once.
+Millis job_backoff(int retry, const config::JobsConfig& jc) {
+  const int shift = std::clamp(retry, 0, 30);
+  const long long ceiling = std::min<long long>(jc.max_backoff.count(), jc.base_backoff.count() * (1LL << shift));
+  return Millis(ceiling / 2 + static_cast<long long>(random_unit() * static_cast<double>(ceiling / 2)));
+}
+
+json::array parse_array(const std::string& text) {
+  boost::system::error_code ec;
+  auto v = json::parse(text.empty() ? "[]" : text, ec);
+  return !ec && v.is_array() ? v.get_array() : json::array{};
+}
+
+engine::CallRouting parse_routing(const std::string& text) {
+  engine::CallRouting r;
+  if (text.empty()) return r;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec);
+  if (ec || !v.is_object()) return r;
+  if (const auto* p = v.get_object().if_contains("pin"); p && p->is_string()) r.pin = std::string(p->get_string());
+  if (const auto* ex = v.get_object().if_contains("exclude"); ex && ex->is_array()) {
+    for (const auto& e : ex->get_array()) {
+      if (e.is_string()) r.exclude.emplace_back(e.get_string());
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
+  Impl(http::Workers& w, std::vector<http::Client*> c, const engine::RuntimeHolder& rt, store::JobStore& s,
+       const Clock& clk, std::string inst)
+      : workers(w), clients(std::move(c)), runtime(rt), store(s), clock(clk), instance(std::move(inst)),
+        engine(clk), wake(w.context(0)) {}
+
+  http::Workers& workers;
+  std::vector<http::Client*> clients;
+  const engine::RuntimeHolder& runtime;
+  store::JobStore& store;
+  const Clock& clock;
+  const std::string instance;
+  engine::Engine engine;
+  asio::steady_timer wake;  // worker 0 only
+  std::unique_ptr<policy::Gcra> drain;  // worker 0 only
+  std::atomic<int> running{0};
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> next_worker{0};
+  SteadyTime next_purge{};
+
+  void poke() {
+    asio::post(workers.context(0), [self = shared_from_this()] { self->wake.cancel(); });
+  }
+
+  asio::awaitable<void> loop() {
+    auto self = shared_from_this();
+    while (!stopping.load()) {
+      const auto rt = runtime.get();
+      const auto& jc = rt->config().jobs;
+      if (!drain || drain->rate() != jc.drain_rps) {
+        drain = std::make_unique<policy::Gcra>(jc.drain_rps, std::max(1, static_cast<int>(jc.drain_rps / 10)));
+      }
+      const SteadyTime now = clock.now();
+      if (now >= next_purge) {
+        const auto wall = unix_millis(clock.wall());
+        (void)co_await store.purge(wall - rt->config().store.idempotency_ttl.count(),
+                                   wall - rt->config().store.retention.count());
+        next_purge = now + kPurgeEvery;
+      }
+      int want = 0;
+      const int capacity = jc.concurrency - running.load();
+      while (want < capacity && drain->try_acquire(now).count() == 0) ++want;
+      bool more = false;
+      if (want > 0) {
+        const auto now_ms = unix_millis(clock.wall());
+        auto claimed = co_await store.claim(now_ms, want, instance, now_ms + jc.lease.count());
+        const int got = claimed ? static_cast<int>(claimed->size()) : 0;
+        for (int i = got; i < want; ++i) drain->refund();
+        if (!claimed) spdlog::error("jobs: claim failed: {}", claimed.error().message);
+        if (claimed) {
+          for (auto& job : *claimed) {
+            running.fetch_add(1);
+            const int w = static_cast<int>(next_worker.fetch_add(1) % static_cast<std::uint64_t>(workers.size()));
+            asio::co_spawn(workers.context(w), run_job(std::move(job), w), [self](std::exception_ptr e) {
+              if (e) spdlog::error("jobs: a job run failed unexpectedly");
+              self->running.fetch_sub(1);
+              self->poke();
+            });
+          }
+        }
+        more = got == want && got > 0;
+      }
+      if (!more) {
+        wake.expires_after(jc.poll_interval);
+        co_await wake.async_wait(nothrow);
+      }
+    }
+  }
+
+  asio::awaitable<void> finish(store::CallRecord& job, store::CallState state, const Error* error) {
+    job.state = state;
+    job.lease_owner.clear();
+    job.lease_until_ms = 0;
+    job.updated_ms = unix_millis(clock.wall());
+    if (error) job.error_json = json::serialize(engine::error_json(*error));
+    if (store::is_terminal(state) && !job.callback_url.empty()) {
+      job.callback_state = store::CallbackState::kPending;
+      job.callback_next_ms = job.updated_ms;
+    }
+    auto saved = co_await store.update(job);
+    if (!saved) spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
+  }
+
+  asio::awaitable<void> run_job(store::CallRecord job, int worker) {
+    auto self = shared_from_this();
+    const auto rt = runtime.get();
+    const auto& jc = rt->config().jobs;
+    const auto* cap = rt->capability(job.capability);
+    if (!cap) {
+      const Error e = Error::make(ErrorClass::kNotFound, "capability " + job.capability + " is no longer configured");
+      co_await finish(job, store::CallState::kDead, &e);
+      co_return;
+    }
+    Call call;
+    call.id = job.id;
+    call.caller = job.caller;
+    call.capability = job.capability;
+    call.received_at = WallTime(std::chrono::milliseconds(job.created_ms));
+    boost::system::error_code ec;
+    auto params = json::parse(job.params_json, ec);
+    if (ec || !params.is_object()) {
+      const Error e = Error::make(ErrorClass::kInternal, "stored params are not a JSON object");
+      co_await finish(job, store::CallState::kFailed, &e);
+      co_return;
+    }
+    call.params = std::move(params.get_object());
+    call.deadline = Deadline::after(clock.now(), cap->config->default_deadline);
+    engine::CallRouting routing = parse_routing(job.routing_json);
+
+    // Taken over from a run that died: only send again where that cannot act twice.
+    if (job.resumed && !job.provider.empty()) {
+      const int idx = cap->candidate_index(job.provider);
+      const bool dedupes = idx >= 0 && cap->candidates[static_cast<size_t>(idx)].operation->dedupe();
+      if (dedupes) {
+        routing.pin = job.provider;  // only that provider can recognise the repeat
+      } else if (!cap->config->idempotent) {
+        const Error e = Error::make(ErrorClass::kInternal,
+                                    "tollgate stopped while " + job.provider +
+                                        " may have been processing this call; its outcome is unknown");
+        co_await finish(job, store::CallState::kFailed, &e);
+        co_return;
+      }
+    }
+
+    // Durably note which provider is about to receive the call, before it is sent.
+    engine::Engine::BeforeSend before_send = [&job, this](const std::string& provider) -> asio::awaitable<void> {
+      if (job.provider == provider) co_return;
+      job.provider = provider;
+      job.updated_ms = unix_millis(clock.wall());
+      auto saved = co_await store.update(job);
+      if (!saved) spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
+    };
+    engine::CallOutcome outcome = co_await engine.execute(*cap, call, routing, *clients[static_cast<size_t>(worker)],
+                                                          &before_send);
+
+    json::array attempts = parse_array(job.attempts_json);
+    for (auto& a : engine::attempts_json(outcome.attempts)) {
+      a.as_object()["run"] = job.runs;
+      attempts.push_back(std::move(a));
+    }
+    job.attempts_json = json::serialize(attempts);
+    if (outcome.ok) {
+      job.provider = outcome.provider;
+      job.result_json = json::serialize(outcome.result);
+      job.error_json.clear();
+      co_await finish(job, store::CallState::kSucceeded, nullptr);
+      co_return;
+    }
+    if (!outcome.error.provider.empty()) job.provider = outcome.error.provider;
+    const auto now_ms = unix_millis(clock.wall());
+    if (!outcome.retry_later) {
+      co_await finish(job, store::CallState::kFailed, &outcome.error);
+      co_return;
+    }
+    // A run in which no provider could even be tried (all breakers open, all
+    // throttled) does not count against max_attempts; only max_age bounds it.
+    if (outcome.attempts.empty()) --job.runs;
+    const bool too_old = now_ms - job.created_ms >= jc.max_age.count();
+    if (job.runs >= jc.max_attempts || too_old) {
+      Error e = outcome.error;
+      e.message = (too_old ? "gave up after jobs.max_age: " : "gave up after jobs.max_attempts runs: ") + e.message;
+      co_await finish(job, store::CallState::kDead, &e);
+      co_return;
+    }
+    const Millis wait = std::max(outcome.error.retry_after, job_backoff(std::max(0, job.runs - 1), jc));
+    job.not_before_ms = now_ms + wait.count();
+    co_await finish(job, store::CallState::kQueued, &outcome.error);
+  }
+};
+
+Runner::Runner(http::Workers& workers, std::vector<http::Client*> clients, const engine::RuntimeHolder& runtime,
+               store::JobStore& store, const Clock& clock, std::string instance)
+    : impl_(std::make_shared<Impl>(workers, std::move(clients), runtime, store, clock, std::move(instance))) {}
+
+Runner::~Runner() = default;
+
+void Runner::start() {
+  asio::co_spawn(impl_->workers.context(0), impl_->loop(), asio::detached);
+}
+
+void Runner::stop(Millis grace) {
+  impl_->stopping.store(true);
+  impl_->poke();
+  const auto end = std::chrono::steady_clock::now() + grace;
+  while (impl_->running.load() > 0 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+int Runner::running() const { return impl_->running.load(); }
+
+}  // namespace tollgate::jobs

@@ -1,0 +1,54 @@
+#pragma once
+// Runner: completes accepted (202) calls. It claims due jobs from the store with a
+// lease — so a crashed process's jobs are taken up again when the lease expires —
+// and runs each through the same Engine as live calls (same health, breakers,
+// limits, strategies), spread over the workers. Between runs a job waits an
+// exponential backoff with full jitter; after jobs.max_attempts runs or
+// jobs.max_age it is dead-lettered. Job starts are paced by jobs.drain_rps and
+// capped by jobs.concurrency, so a recovered provider sees a controlled drain,
+// not a stampede (and the planner still applies the provider's own limits).
+//
+// A job taken over from an interrupted run is pinned to the provider it was last
+// sent to when that provider deduplicates, so the retry cannot deliver twice; an
+// interrupted job whose operation is neither idempotent nor deduplicated is failed
+// as "outcome unknown" rather than sent again.
+//
+// The claim loop runs on worker 0; jobs run on every worker. Thread-safety: the
+// running count is atomic; the wake-up timer is touched on worker 0 only.
+
+#include <boost/asio/awaitable.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "engine/api.h"
+#include "engine/engine.h"
+#include "http/client.h"
+#include "http/workers.h"
+#include "policy/gcra.h"
+#include "store/job_store.h"
+
+namespace tollgate::jobs {
+
+class Runner {
+ public:
+  Runner(http::Workers& workers, std::vector<http::Client*> clients, const engine::RuntimeHolder& runtime,
+         store::JobStore& store, const Clock& clock, std::string instance);
+  ~Runner();
+
+  // Starts the claim loop (call after the workers run).
+  void start();
+  // Stops claiming and waits up to `grace` for running jobs to finish.
+  void stop(Millis grace);
+
+  int running() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace tollgate::jobs
