@@ -38,6 +38,8 @@ class SimState {
   // Notes a connection that carried a provider request (control calls do not count).
   void connection(std::uint64_t id);
   std::string stats_json() const;
+  // Every dedupe ref it delivered (sent a message for), as a JSON array.
+  std::string delivered_json() const;
   std::uint32_t ref_count(const std::string& ref) const;
   void reset();
 

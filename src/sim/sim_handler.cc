@@ -29,6 +29,7 @@ http::ServerResponse SimHandler::control(const HttpRequest& req) {
   const std::string_view path = req.path;
   if (path == "/_sim/health") return reply(200, R"({"status":"ok"})");
   if (path == "/_sim/stats" && req.method == "GET") return reply(200, state_.stats_json());
+  if (path == "/_sim/delivered" && req.method == "GET") return reply(200, state_.delivered_json());
   if (path.starts_with("/_sim/refs/") && req.method == "GET") {
     const std::string ref(path.substr(11));
     return reply(200, json::serialize(json::object{{"ref", ref}, {"received", state_.ref_count(ref)}}));

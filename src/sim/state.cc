@@ -70,6 +70,15 @@ std::string SimState::stats_json() const {
   return json::serialize(out);
 }
 
+std::string SimState::delivered_json() const {
+  namespace json = boost::json;
+  std::lock_guard lock(mu_);
+  json::array out;
+  out.reserve(answers_.size());
+  for (const auto& [ref, id] : answers_) out.push_back(json::value(ref));
+  return json::serialize(json::object{{"delivered", std::move(out)}});
+}
+
 void SimState::reset() {
   std::lock_guard lock(mu_);
   requests_ = 0;

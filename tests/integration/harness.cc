@@ -185,6 +185,20 @@ Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::stri
   if (port_) admin_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "admin_port");
 }
 
+void Gateway::crash() { proc_->signal(SIGKILL); proc_->wait(seconds(5)); }
+
+bool Gateway::restart() {
+  proc_->kill_now();
+  std::filesystem::remove(dir_.file("ready.json"));
+  proc_ = std::make_unique<Process>(
+      std::vector<std::string>{tollgate_bin(), "serve", "--config", dir_.file("tollgate.yaml"), "--ready-file",
+                               dir_.file("ready.json")},
+      dir_.file("tollgate"), std::map<std::string, std::string>{});
+  port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(10));
+  if (port_) admin_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "admin_port");
+  return port_ > 0;
+}
+
 Response Gateway::admin(const std::string& method, const std::string& path, const std::string& token) {
   return http(admin_port_, method, path, {},
               {{"Authorization", "Bearer " + (token.empty() ? std::string("admin-token-for-tests") : token)}});
@@ -222,6 +236,97 @@ Response Gateway::call(const std::string& capability_path, const std::string& bo
                        std::map<std::string, std::string> headers) {
   if (!headers.count("Authorization")) headers["Authorization"] = std::string("Bearer ") + kTestKey;
   return http(port_, "POST", capability_path, body, headers);
+}
+
+// --- CallbackReceiver ----------------------------------------------------------------
+
+CallbackReceiver::CallbackReceiver() {
+  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+  listen(listen_fd_, 64);
+  thread_ = std::thread([this] {
+    while (!stop_) {
+      pollfd p{listen_fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      const int fd = accept(listen_fd_, nullptr, nullptr);
+      if (fd >= 0) serve_one(fd);
+    }
+  });
+}
+
+CallbackReceiver::~CallbackReceiver() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  close(listen_fd_);
+}
+
+void CallbackReceiver::serve_one(int fd) {
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string buf;
+  char chunk[8192];
+  size_t head_end;
+  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
+    const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) {
+      close(fd);
+      return;
+    }
+    buf.append(chunk, static_cast<size_t>(n));
+  }
+  Received r;
+  std::istringstream head(buf.substr(0, head_end));
+  std::string line;
+  std::getline(head, line);
+  if (const auto sp = line.find(' '); sp != std::string::npos) r.target = line.substr(sp + 1, line.rfind(' ') - sp - 1);
+  while (std::getline(head, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    r.headers[name] = value;
+  }
+  const size_t length = r.headers.count("content-length") ? std::stoul(r.headers["content-length"]) : 0;
+  r.body = buf.substr(head_end + 4);
+  while (r.body.size() < length) {
+    const ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    r.body.append(chunk, static_cast<size_t>(n));
+  }
+  const int status = status_.load();
+  const std::string answer = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+  close(fd);
+  std::lock_guard lock(mu_);
+  received_.push_back(std::move(r));
+}
+
+std::vector<CallbackReceiver::Received> CallbackReceiver::received() const {
+  std::lock_guard lock(mu_);
+  return received_;
+}
+
+bool CallbackReceiver::wait_for(size_t n, milliseconds timeout) const {
+  const auto end = steady_clock::now() + timeout;
+  while (steady_clock::now() < end) {
+    {
+      std::lock_guard lock(mu_);
+      if (received_.size() >= n) return true;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return false;
 }
 
 // --- Load ----------------------------------------------------------------------------

@@ -95,6 +95,10 @@ class Gateway {
   boost::json::object route(const std::string& provider);
   // Re-reads the config file (SIGHUP) after replacing it.
   void reload(const std::string& config_yaml);
+  // Kills the process with SIGKILL (no shutdown at all).
+  void crash();
+  // Starts a new process on the same config and store; false if it did not come up.
+  bool restart();
   Process& process() { return *proc_; }
   const TempDir& dir() const { return dir_; }
 
@@ -105,6 +109,34 @@ class Gateway {
   std::unique_ptr<Process> proc_;
   int port_ = 0;
   int admin_port_ = 0;
+};
+
+// An HTTP endpoint that records what is POSTed to it (async callbacks) and
+// answers with `status` (changeable).
+class CallbackReceiver {
+ public:
+  struct Received {
+    std::map<std::string, std::string> headers;  // lower-case names
+    std::string target;
+    std::string body;
+  };
+  CallbackReceiver();
+  ~CallbackReceiver();
+  int port() const { return port_; }
+  void set_status(int status) { status_ = status; }
+  std::vector<Received> received() const;
+  // Waits until at least n requests arrived; false on timeout.
+  bool wait_for(size_t n, std::chrono::milliseconds timeout) const;
+
+ private:
+  void serve_one(int fd);
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> status_{200};
+  std::atomic<bool> stop_{false};
+  mutable std::mutex mu_;
+  std::vector<Received> received_;
+  std::thread thread_;
 };
 
 // Steady load from the test itself: `threads` keep-alive connections calling in a
