@@ -5,9 +5,17 @@ wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
 local auth = os.getenv("BENCH_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+-- BENCH_HEADERS: extra headers, "Name: value" separated by "|".
+local extra = os.getenv("BENCH_HEADERS")
+if extra and extra ~= "" then
+  for pair in string.gmatch(extra, "[^|]+") do
+    local name, value = string.match(pair, "^%s*([^:]+):%s*(.*)$")
+    if name then wrk.headers[name] = value end
+  end
+end
 
 function done(summary, latency, requests)
-  local non2xx = summary.errors.status
+  local non2xx = summary.errors.status  -- wrk counts statuses > 399 here
   io.write(string.format(
     'BENCH_JSON {"requests": %d, "duration_s": %.3f, "rps": %.1f, "p50_us": %d, "p90_us": %d, "p99_us": %d, ' ..
     '"max_us": %d, "socket_errors": %d, "non_2xx": %d}\n',

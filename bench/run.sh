@@ -9,7 +9,8 @@
 # process, and the ratios. Figures go to bench/out/<scenario>.json.
 #
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
-# BENCH_SKIP_FAILOVER=1 (throughput only), BENCH_PHASE (failover phase, default 6 s).
+# BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1 (skip those parts), BENCH_PHASE (failover
+# phase, default 6 s).
 set -euo pipefail
 build=${1:-build-bench}
 cd "$(dirname "$0")/.."
@@ -33,10 +34,16 @@ sim_pid=$!; pids+=($sim_pid)
 sim_port=$(wait_port_file "$tmp/sim.ready")
 
 export TOLLGATE_BENCH_SIM="http://127.0.0.1:$sim_port"
-sed "s|@SIM@|http://127.0.0.1:$sim_port|g" bench/tollgate.yaml >"$tmp/tollgate.yaml"
+sed "s|@SIM@|http://127.0.0.1:$sim_port|g; s|@STORE@|$tmp/tollgate.db|" bench/tollgate.yaml >"$tmp/tollgate.yaml"
 "$build/src/app/tollgate" serve --config "$tmp/tollgate.yaml" --ready-file "$tmp/tg.ready" >"$tmp/tg.log" 2>&1 &
 tg_pid=$!; pids+=($tg_pid)
 tg_port=$(wait_port_file "$tmp/tg.ready")
+# The same, without recording synchronous calls in the store (store.record_sync_calls).
+sed "s|@STORE@|$tmp/tollgate2.db|; s|  sync: full|  sync: full\n  record_sync_calls: false|" "$tmp/tollgate.yaml" \
+  | sed "s|$tmp/tollgate.db|$tmp/tollgate2.db|" >"$tmp/tollgate2.yaml"
+"$build/src/app/tollgate" serve --config "$tmp/tollgate2.yaml" --ready-file "$tmp/tg2.ready" >"$tmp/tg2.log" 2>&1 &
+tg2_pid=$!; pids+=($tg2_pid)
+tg2_port=$(wait_port_file "$tmp/tg2.ready")
 
 hap_port=$(free_port)
 cat >"$tmp/haproxy.cfg" <<CFG
@@ -74,7 +81,9 @@ run() {
   requests=$(echo "$result" | sed 's/.*"requests": \([0-9]*\).*/\1/')
   for p in "$@"; do
     local used=$(( $(cpu_ticks "$p") - before[i] ))
-    local label=$( [[ $p == "$sim_pid" ]] && echo sim || { [[ $p == "$tg_pid" ]] && echo tollgate || echo haproxy; } )
+    local label=haproxy
+    [[ $p == "$sim_pid" ]] && label=sim
+    [[ $p == "$tg_pid" || $p == "$tg2_pid" ]] && label=tollgate
     cpu+=$(awk -v t="$used" -v hz="$tick" -v n="$requests" -v l="$label" 'BEGIN{printf ", \"cpu_us_per_req_%s\": %.2f", l, (t/hz)*1e6/n}')
     i=$((i+1))
   done
@@ -87,16 +96,20 @@ run direct "http://127.0.0.1:$sim_port/json/v1/sms/send" "$sim_body" "Bearer sim
 run haproxy "http://127.0.0.1:$hap_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$hap_pid" "$sim_pid"
 run tollgate "http://127.0.0.1:$tg_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
 run tollgate_hmac "http://127.0.0.1:$tg_port/v1/sms/hmac" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
+run tollgate_norecord "http://127.0.0.1:$tg2_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg2_pid" "$sim_pid"
 
 field() { sed "s/.*\"$2\": \([0-9.]*\).*/\1/" "$out/$1.json"; }
 echo
 echo "== ratios (same run) =="
 awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hmac cpu_us_per_req_tollgate)" \
+    -v tn="$(field tollgate_norecord cpu_us_per_req_tollgate)" \
     -v hp="$(field haproxy cpu_us_per_req_haproxy)" -v sim="$(field direct cpu_us_per_req_sim)" \
     -v rt="$(field tollgate rps)" -v rh="$(field haproxy rps)" -v rd="$(field direct rps)" 'BEGIN{
-  printf "CPU per request: tollgate %.1f us, tollgate+hmac %.1f us, haproxy %.1f us, sim %.1f us\n", tg, th, hp, sim
+  printf "CPU per request: tollgate %.1f us, tollgate+hmac %.1f us, tollgate without recording %.1f us, haproxy %.1f us, sim %.1f us\n", tg, th, tn, hp, sim
   printf "tollgate CPU / haproxy CPU        = %.2f\n", tg / hp
+  printf "tollgate (no record) / haproxy    = %.2f\n", tn / hp
   printf "tollgate+hmac CPU / haproxy CPU   = %.2f\n", th / hp
   printf "req/s: direct %.0f, haproxy %.0f (%.2f of direct), tollgate %.0f (%.2f of direct)\n", rd, rh, rh/rd, rt, rt/rd
 }' | tee "$out/ratios.txt"
+[[ -n "${BENCH_SKIP_ASYNC:-}" ]] || bash bench/async.sh "$build"
 [[ -n "${BENCH_SKIP_FAILOVER:-}" ]] || bash bench/failover.sh "$build"

@@ -73,6 +73,13 @@ std::string new_call_id(std::uint64_t unix_ms) {
   return out;
 }
 
+std::string call_id_floor(std::uint64_t unix_ms) {
+  std::string out(26, '0');
+  // The first 10 digits carry the 48 time bits (the first digit only 3 of its 5).
+  for (int i = 0; i < 10; ++i) out[static_cast<size_t>(i)] = kCrockford[(unix_ms >> (5 * (9 - i))) & 31];
+  return out;
+}
+
 std::string new_nonce() {
   std::array<unsigned char, 16> bytes{};
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {

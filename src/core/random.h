@@ -18,6 +18,10 @@ std::uint64_t random_below(std::uint64_t n);
 // since the epoch, then 80 random bits) like a ULID, so ids sort by creation time.
 std::string new_call_id(std::uint64_t unix_ms);
 
+// The smallest call id that new_call_id(unix_ms) can return: ids created before
+// `unix_ms` sort below it.
+std::string call_id_floor(std::uint64_t unix_ms);
+
 // 32 hex characters of OS-quality randomness (signature nonces).
 std::string new_nonce();
 

@@ -19,6 +19,16 @@ TEST(Random, CallIdsAreUniqueAndTimeOrdered) {
   }
 }
 
+TEST(Random, CallIdFloorSortsBelowEveryIdOfThatMillisecond) {
+  const std::uint64_t ms = 1764162500123;
+  const std::string floor = call_id_floor(ms);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_LE(floor, new_call_id(ms));
+    EXPECT_GT(floor, new_call_id(ms - 1));
+  }
+  EXPECT_EQ(floor.substr(10), std::string(16, '0'));
+}
+
 TEST(Random, CallIdUsesCrockfordAlphabet) {
   const std::string id = new_call_id(1700000000000);
   EXPECT_EQ(id.find_first_not_of("0123456789ABCDEFGHJKMNPQRSTVWXYZ"), std::string::npos);

@@ -177,13 +177,15 @@ Result<CallOptions> ApiHandler::parse_options(const HttpRequest& req, const Admi
 }
 
 store::CallRecord ApiHandler::new_record(const Admitted& a, const Call& call, const CallOptions& o,
-                                         std::string_view body) const {
+                                         std::string_view body, bool payload) const {
   store::CallRecord r;
   r.id = call.id;
   r.caller = a.caller->config->name;
   r.capability = call.capability;
-  r.params_json = json::serialize(call.params);
-  r.body_hash = sha256_hex(body);
+  if (payload) {
+    r.params_json = json::serialize(call.params);
+    r.body_hash = sha256_hex(body);
+  }
   r.idempotency_key = o.idempotency_key;
   if (!o.routing.pin.empty() || !o.routing.exclude.empty()) {
     json::array ex;

@@ -63,8 +63,10 @@ class ApiHandler final : public http::Handler {
   Result<Admitted> admit_caller(const HttpRequest& req, std::string_view capability) const;
   Result<CallOptions> parse_options(const HttpRequest& req, const Admitted& a) const;
   Result<void> check_callback(const std::string& url, const config::CallerConfig& caller) const;
-  store::CallRecord new_record(const Admitted& a, const Call& call, const CallOptions& o,
-                               std::string_view body) const;
+  // A record for the call; params and body hash (costly) only when `payload`:
+  // async jobs and keyed calls need them, a plain synchronous call does not.
+  store::CallRecord new_record(const Admitted& a, const Call& call, const CallOptions& o, std::string_view body,
+                               bool payload) const;
 
   boost::asio::awaitable<http::ServerResponse> call(HttpRequest& req, int worker, std::string_view capability);
   boost::asio::awaitable<http::ServerResponse> accept_async(store::CallRecord rec, const CallOptions& o);

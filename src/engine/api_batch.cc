@@ -104,7 +104,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
         continue;
       }
     }
-    store::CallRecord rec = new_record(a, call, opt, json::serialize(item));
+    store::CallRecord rec = new_record(a, call, opt, json::serialize(item), true);
     rec.state = store::CallState::kQueued;
     rec.async = true;
     records.push_back(std::move(rec));

@@ -77,12 +77,12 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   if (!options) co_return error_reply(options.error(), call.id);
   const CallOptions& o = *options;
 
-  store::CallRecord rec = new_record(a, call, o, req.body);
+  const bool keyed = !o.idempotency_key.empty();
+  store::CallRecord rec = new_record(a, call, o, req.body, o.async() || keyed);
   if (o.async()) co_return co_await accept_async(std::move(rec), o);
 
   // Synchronous. With an Idempotency-Key the call is recorded (running) before any
   // provider is contacted, so a concurrent repeat cannot send it twice.
-  const bool keyed = !o.idempotency_key.empty();
   if (keyed) {
     rec.state = store::CallState::kRunning;
     rec.lease_owner = instance_;
@@ -96,9 +96,13 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   CallOutcome outcome = co_await engine_.execute(*a.cap, call, o.routing, *clients_[worker]);
 
   rec.updated_ms = unix_millis(clock_.wall());
-  rec.attempts_json = json::serialize(attempts_json(outcome.attempts));
   rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
   if (!outcome.ok && outcome.retry_later && a.cap->config->async.fallback) {
+    if (!keyed) {
+      rec.params_json = json::serialize(call.params);
+      rec.body_hash = sha256_hex(req.body);
+    }
+    rec.attempts_json = json::serialize(attempts_json(outcome.attempts));
     // Nobody can serve it now, but it may be tried again: accept it durably
     // instead of failing it, and let the runner finish it.
     const Millis wait = std::max(outcome.error.retry_after,
@@ -126,10 +130,8 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     rec.async = false;
     rec.lease_owner.clear();
     rec.state = outcome.ok ? store::CallState::kSucceeded : store::CallState::kFailed;
-    boost::system::error_code pec;
-    const json::value answer = json::parse(reply.response.body, pec);
-    const std::string stored = stored_answer(reply.response.status, pec ? json::object{} : answer.as_object());
-    (outcome.ok ? rec.result_json : rec.error_json) = stored;
+    rec.attempts_json.clear();  // they are in the stored answer
+    (outcome.ok ? rec.result_json : rec.error_json) = stored_answer(reply.response.status, reply.response.body);
     if (keyed) {
       // Durable before answering: a repeat after a crash must see this outcome.
       auto saved = co_await store_.update(rec);

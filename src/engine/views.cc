@@ -69,8 +69,12 @@ http::ServerResponse success_reply(const std::string& id, const CallOutcome& out
                     id);
 }
 
-std::string stored_answer(int status, const json::object& body) {
-  return json::serialize(json::object{{"status", status}, {"body", body}});
+std::string stored_answer(int status, std::string_view body) {
+  // The answer is already JSON: wrap it without parsing it again.
+  std::string out = "{\"status\":" + std::to_string(status) + ",\"body\":";
+  out += body.empty() ? std::string_view("{}") : body;
+  out += '}';
+  return out;
 }
 
 http::ServerResponse replay_stored_answer(const store::CallRecord& rec) {
@@ -103,15 +107,20 @@ json::object status_json(const store::CallRecord& rec) {
   // Stored answers of synchronous calls wrap the answer; async jobs store plain values.
   json::value result = parse_or_null(rec.result_json);
   json::value error = parse_or_null(rec.error_json);
-  if (result.is_object() && result.as_object().contains("body")) {
-    result = result.at("body").as_object().contains("result") ? result.at("body").at("result") : json::value(nullptr);
-  }
-  if (error.is_object() && error.as_object().contains("body")) {
-    error = error.at("body").as_object().contains("error") ? error.at("body").at("error") : json::value(nullptr);
+  json::value attempts = parse_or_null(rec.attempts_json.empty() ? "[]" : rec.attempts_json);
+  // A synchronous call stores its whole answer: take result, error and attempts from it.
+  for (json::value* stored : {&result, &error}) {
+    if (!stored->is_object() || !stored->as_object().contains("body")) continue;
+    const json::value body = stored->at("body");
+    const bool is_result = stored == &result;
+    *stored = body.is_object() && body.as_object().contains(is_result ? "result" : "error")
+                  ? body.at(is_result ? "result" : "error")
+                  : json::value(nullptr);
+    if (body.is_object() && body.as_object().contains("attempts")) attempts = body.at("attempts");
   }
   if (!result.is_null()) o["result"] = result;
   if (!error.is_null()) o["error"] = error;
-  o["attempts"] = parse_or_null(rec.attempts_json.empty() ? "[]" : rec.attempts_json);
+  o["attempts"] = attempts.is_null() ? json::value(json::array{}) : attempts;
   if (!rec.callback_url.empty()) {
     o["callback"] = json::object{{"url", rec.callback_url},
                                  {"state", rec.callback_state == store::CallbackState::kNone

@@ -28,7 +28,7 @@ http::ServerResponse success_reply(const std::string& id, const CallOutcome& out
 
 // What a finished synchronous call stores, so an idempotent repeat can answer
 // exactly as the first call did: {"status": HTTP status, "body": answer}.
-std::string stored_answer(int status, const boost::json::object& body);
+std::string stored_answer(int status, std::string_view body);
 http::ServerResponse replay_stored_answer(const store::CallRecord& rec);
 
 // The document GET /v1/requests/{id} returns.

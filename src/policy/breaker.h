@@ -88,7 +88,8 @@ class Breaker {
   // When an open breaker will next admit a probe (now if not open).
   SteadyTime next_probe_at(SteadyTime now) const;
   // Forces a probe through an open breaker (the least-bad provider when every
-  // breaker is open); at most one at a time.
+  // breaker is open): one at a time, and at most one per quarter of the base open
+  // period (at least 50 ms apart) — a probe-sized share, not a stream.
   Admission force_probe(SteadyTime now);
 
   // Set by the breaker when it closes, so the owner can reset its health window.
@@ -115,6 +116,7 @@ class Breaker {
   int probes_in_flight_ = 0;
   int probe_successes_ = 0;
   int probe_failures_ = 0;
+  SteadyTime last_forced_probe_{};
   std::string last_reason_;
   bool closed_event_ = false;
 };

@@ -211,8 +211,13 @@ TEST(Breaker, ForcedProbeLetsOneCallThroughAnOpenBreaker) {
   const auto p = r.breaker.force_probe(t0 + Millis(10));
   EXPECT_TRUE(p.admitted && p.probe);
   EXPECT_FALSE(r.breaker.force_probe(t0 + Millis(10)).admitted);  // one at a time
-  r.breaker.on_result(t0 + Millis(20), true, Verdict::kSuccess, Millis(10), r.health.snapshot(t0));
-  EXPECT_EQ(r.breaker.state(t0 + Millis(20)), BreakerState::kHalfOpen);
+  r.breaker.on_result(t0 + Millis(12), true, Verdict::kFailure, Millis(2), r.health.snapshot(t0));
+  // A fast failure does not let the next call straight through: probes are spaced.
+  EXPECT_FALSE(r.breaker.force_probe(t0 + Millis(20)).admitted);
+  const auto again = r.breaker.force_probe(t0 + Millis(10) + Millis(250));
+  ASSERT_TRUE(again.admitted && again.probe);
+  r.breaker.on_result(t0 + Millis(270), true, Verdict::kSuccess, Millis(10), r.health.snapshot(t0));
+  EXPECT_EQ(r.breaker.state(t0 + Millis(270)), BreakerState::kHalfOpen);
 }
 
 TEST(Breaker, ASlowProbeAfterALatencyTripDoesNotClose) {

@@ -110,8 +110,9 @@ class JobStore {
   // Startup: synchronous calls left running by a previous process (whose outcome
   // is unknown) are marked failed, except those of `owner`.
   virtual boost::asio::awaitable<Result<int>> fail_orphaned_sync_calls(std::string owner, std::int64_t now_ms) = 0;
-  // Forgets idempotency keys older than `keys_before_ms` and terminal records older
-  // than `records_before_ms`.
+  // Forgets idempotency keys of calls created before `keys_before_ms`, and
+  // succeeded or failed calls created before `records_before_ms` (dead letters
+  // stay until replayed).
   virtual boost::asio::awaitable<Result<void>> purge(std::int64_t keys_before_ms, std::int64_t records_before_ms) = 0;
 };
 

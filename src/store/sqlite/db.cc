@@ -1,5 +1,7 @@
 #include "store/sqlite/db.h"
 
+#include "core/random.h"
+
 namespace tollgate::store {
 
 namespace {
@@ -35,7 +37,6 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE UNIQUE INDEX IF NOT EXISTS calls_idem ON calls(caller, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS calls_jobs ON calls(state, not_before_ms) WHERE async = 1;
 CREATE INDEX IF NOT EXISTS calls_callbacks ON calls(callback_next_ms) WHERE callback_state = 1;
-CREATE INDEX IF NOT EXISTS calls_updated ON calls(updated_ms);
 )sql";
 
 constexpr const char* kCols =
@@ -323,8 +324,10 @@ Result<void> SqliteStore::Db::purge(std::int64_t keys_before, std::int64_t recor
   Stmt keys(db_, "UPDATE calls SET idem_key=NULL WHERE idem_key IS NOT NULL AND created_ms<?1");
   keys.bind(1, keys_before);
   if (keys.step() != SQLITE_DONE) return error("purge failed");
-  Stmt old(db_, "DELETE FROM calls WHERE state IN (2,3) AND callback_state!=1 AND updated_ms<?1");
-  old.bind(1, records_before);
+  // Ids begin with their creation time (ULID-like, sortable), so the primary key
+  // finds old records without an index of its own.
+  Stmt old(db_, "DELETE FROM calls WHERE id<?1 AND state IN (2,3) AND callback_state!=1");
+  old.bind(1, call_id_floor(static_cast<std::uint64_t>(std::max<std::int64_t>(0, records_before))));
   if (old.step() != SQLITE_DONE) return error("purge failed");
   return ok();
 }

@@ -11,6 +11,11 @@ namespace tollgate::store {
 
 namespace asio = boost::asio;
 
+namespace {
+// How long a fire-and-forget record may wait for company before it is committed.
+constexpr auto kRecordDelay = std::chrono::milliseconds(5);
+}  // namespace
+
 // One queued operation: runs on the store thread inside the batch's transaction,
 // completes (on its caller's executor) after the commit.
 struct SqliteStore::OpBase {
@@ -18,6 +23,8 @@ struct SqliteStore::OpBase {
   // False when the operation failed (its savepoint is rolled back).
   virtual bool execute(Db& db) = 0;
   virtual void complete(const Error* commit_error) = 0;
+  // Someone waits for it: commit soon, and durably.
+  virtual bool urgent() const { return true; }
 };
 
 namespace {
@@ -45,6 +52,7 @@ struct DetachedOp final : SqliteStore::OpBase {
   explicit DetachedOp(Fn f) : fn(std::move(f)) {}
   bool execute(SqliteStore::Db& db) override { return fn(db).ok(); }
   void complete(const Error*) override {}
+  bool urgent() const override { return false; }
   Fn fn;
 };
 
@@ -80,26 +88,47 @@ SqliteStore::~SqliteStore() {
 }
 
 void SqliteStore::enqueue(std::unique_ptr<OpBase> op) {
+  bool wake;
   {
     std::lock_guard lock(mu_);
+    // Records nobody waits for ride along with the next commit (or the next
+    // kRecordDelay tick); only a waiter, or a full batch, wakes the writer.
+    if (op->urgent()) ++urgent_queued_;
     queue_.push_back(std::move(op));
+    wake = urgent_queued_ > 0 || static_cast<int>(queue_.size()) >= options_.max_batch;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void SqliteStore::run() {
   std::vector<std::unique_ptr<OpBase>> batch;
   for (;;) {
+    bool durable = false;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty() && stopping_) return;
+      if (urgent_queued_ == 0 && !stopping_) {
+        cv_.wait_for(lock, kRecordDelay, [&] {
+          return stopping_ || urgent_queued_ > 0 || static_cast<int>(queue_.size()) >= options_.max_batch;
+        });
+      }
       while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+        if (queue_.front()->urgent()) {
+          --urgent_queued_;
+          durable = true;
+        }
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    // Group commit: everything queued shares one transaction and one fsync.
+    // Group commit: everything queued shares one transaction and one fsync. A
+    // batch of fire-and-forget records only needs crash safety (no fsync).
+    const bool want_full = durable && options_.sync_full;
+    if (want_full != full_sync_now_) {
+      db_->exec(want_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+      full_sync_now_ = want_full;
+    }
     std::optional<Error> failed;
     if (!db_->exec("BEGIN IMMEDIATE")) failed = db_->error("begin failed");
     if (!failed) {

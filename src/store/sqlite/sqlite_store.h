@@ -6,7 +6,10 @@
 // in its own savepoint, so one failure does not undo the others), commits — one
 // fsync for the whole batch with sync: full (group commit) — and only then
 // completes each waiting coroutine on its own executor. So a 202 is sent only
-// after its record is on disk, and thousands of accepts share one fsync.
+// after its record is on disk, and thousands of accepts share one fsync. Records
+// nobody waits for (plain synchronous calls) are batched for up to 5 ms and, when
+// a batch holds only them, committed without fsync (WAL: safe against a crash of
+// the process, not against power loss).
 //
 // Thread-safety: all public methods may be called from any thread.
 
@@ -71,7 +74,9 @@ class SqliteStore final : public JobStore {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<OpBase>> queue_;
+  int urgent_queued_ = 0;
   bool stopping_ = false;
+  bool full_sync_now_ = true;  // writer thread only: the connection's synchronous mode
   Stats stats_;
   std::thread thread_;
 };

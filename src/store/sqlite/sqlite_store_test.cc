@@ -8,6 +8,8 @@
 
 #include <filesystem>
 
+#include "core/random.h"
+
 namespace tollgate::store {
 namespace {
 
@@ -165,12 +167,14 @@ TEST_F(SqliteStoreTest, OrphanedSyncCallsAreMarkedFailed) {
 }
 
 TEST_F(SqliteStoreTest, PurgeForgetsOldKeysAndRecordsButNotDeadLetters) {
-  auto a = job("a");
+  // Real call ids: they carry their creation time, which purge relies on.
+  const std::string old_id = new_call_id(100), dead_id = new_call_id(100);
+  auto a = job(old_id);
   a.idempotency_key = "k";
   a.state = CallState::kSucceeded;
   a.created_ms = a.updated_ms = 100;
   store_->record(a);
-  auto d = job("d");
+  auto d = job(dead_id);
   d.state = CallState::kDead;
   d.updated_ms = 100;
   store_->record(d);
@@ -179,8 +183,10 @@ TEST_F(SqliteStoreTest, PurgeForgetsOldKeysAndRecordsButNotDeadLetters) {
   b.idempotency_key = "k";
   EXPECT_TRUE(run(store_->insert(b))->inserted);  // the key was forgotten
   ASSERT_TRUE(run(store_->purge(200, 200)));
-  EXPECT_FALSE(run(store_->get("a"))->has_value());
-  EXPECT_TRUE(run(store_->get("d"))->has_value());
+  EXPECT_FALSE(run(store_->get(old_id))->has_value());
+  EXPECT_TRUE(run(store_->get(dead_id))->has_value());
+  ASSERT_TRUE(run(store_->purge(200, 50)));  // created after 50: kept
+  EXPECT_TRUE(run(store_->get(b.id))->has_value());
 }
 
 }  // namespace
