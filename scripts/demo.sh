@@ -37,7 +37,8 @@ done
 wait_ready "$state/a.ready" $! acme
 "$sim" --listen 127.0.0.1:9102 --ready-file "$state/b.ready" >"$state/zeta.log" 2>&1 & pids+=($!)
 wait_ready "$state/b.ready" $! zeta
-"$gw" serve --config examples/demo.yaml --ready-file "$state/tg.ready" >"$state/tollgate.log" 2>&1 & pids+=($!)
+TOLLGATE_STORE="$state/tollgate.db" \
+  "$gw" serve --config examples/demo.yaml --ready-file "$state/tg.ready" >"$state/tollgate.log" 2>&1 & pids+=($!)
 wait_ready "$state/tg.ready" $! tollgate
 
 cat <<'TXT'
@@ -68,10 +69,19 @@ serves it. After 5 such calls (or, under load, as soon as most calls in flight a
   curl -s http://127.0.0.1:9101/_sim/behavior -d '{"faults":[{"kind":"hang"}]}'
 Heal it: the breaker half-opens, probes, closes, and traffic ramps back over 10 s:
   curl -s -X POST http://127.0.0.1:9101/_sim/reset
-Break both: callers get a clear 503 (retryable, with Retry-After) within their deadline:
+Break both: sms.send allows async fallback, so callers get 202 with an id instead of an
+error, and tollgate sends the SMS once a provider recovers (GET the id to follow it):
   curl -s http://127.0.0.1:9101/_sim/behavior -d '{"faults":[{"kind":"http_503"}]}'
   curl -s http://127.0.0.1:9102/_sim/behavior -d '{"faults":[{"kind":"http_503"}]}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -d '{"to":"+8613800000000","template":"T"}'
   curl -s -X POST http://127.0.0.1:9101/_sim/reset; curl -s -X POST http://127.0.0.1:9102/_sim/reset
+  curl -s http://127.0.0.1:8080/v1/requests/<id> -H 'Authorization: Bearer demo-key'
+Ask for async explicitly, or schedule, or send with an idempotency key:
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'Prefer: respond-async' -d '{"to":"+8613800000000","template":"T"}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Not-Before: 2030-01-01T09:00:00Z' -d '{"to":"+8613800000000","template":"T"}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'Idempotency-Key: order-42' -d '{"to":"+8613800000000","template":"T"}'
+Jobs and dead letters on the admin API:
+  curl -s http://127.0.0.1:8081/admin/jobs/counts -H 'Authorization: Bearer demo-admin-token'
 What reached each vendor:
   curl -s http://127.0.0.1:9101/_sim/stats
 

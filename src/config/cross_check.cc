@@ -93,6 +93,12 @@ void cross_check(YamlReader& r, const Config& cfg) {
     }
   }
   for (const auto& [name, cap] : cfg.capabilities) {
+    // A job's run must end before its lease does, or another process takes it over.
+    if ((cap.async.allow || cap.async.fallback) && cap.default_deadline >= cfg.jobs.lease) {
+      r.error(cap.mark, "capability '" + name + "' runs async jobs with a " +
+                            std::to_string(cap.default_deadline.count()) + "ms deadline, not shorter than jobs.lease (" +
+                            std::to_string(cfg.jobs.lease.count()) + "ms)");
+    }
     for (const auto& pname : cap.providers) {
       const ProviderConfig* p = cfg.provider(pname);
       if (!p) {
