@@ -195,6 +195,17 @@ TEST(ConfigLoader, MergeKeysShareSettings) {
   EXPECT_EQ(out.config->provider("alpha")->port, 9101);          // the anchor is untouched
 }
 
+TEST(ConfigLoader, AsyncJobsMustFitTheirLease) {
+  std::string s = kValid;
+  s.replace(s.find("    deadline: 1500ms"), 20, "    deadline: 1500ms\n    async: {allow: true}");
+  s += "jobs:\n  lease: 1s\n";
+  auto out = load_config_text(s, "t.yaml", fake_env);
+  ASSERT_FALSE(out.ok());
+  EXPECT_NE(out.problems[0].message.find("not shorter than jobs.lease"), std::string::npos) << out.problems[0].message;
+  s.replace(s.find("lease: 1s"), 9, "lease: 2s");
+  EXPECT_TRUE(load_config_text(s, "t.yaml", fake_env).ok());
+}
+
 TEST(ConfigLoader, SyntaxErrorHasLine) {
   auto out = load_config_text("server:\n  listen: [oops\n", "t.yaml", fake_env);
   ASSERT_EQ(out.problems.size(), 1u);

@@ -336,7 +336,11 @@ TEST(Async, NothingAcceptedIsLostAcrossCrashes) {
   a.behave(R"({"latency":{"dist":"uniform","min_ms":5,"max_ms":40}})");
   b.behave(R"({"latency":{"dist":"uniform","min_ms":5,"max_ms":40}})");
   ProviderSpec pa{"acme", "json", a.url()}, pb{"zeta", "form", b.url()};
-  Gateway gw(async_config({pa, pb}, 0, "  lease: 1s\n  concurrency: 32\n  drain_rps: 500\n"));
+  // A short lease, so jobs orphaned by a crash are taken over quickly (a job's
+  // deadline must be shorter than the lease).
+  std::string yaml = async_config({pa, pb}, 0, "  lease: 1s\n  concurrency: 32\n  drain_rps: 500\n");
+  yaml.replace(yaml.find("deadline: 3s"), 12, "deadline: 800ms");
+  Gateway gw(yaml);
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
 
   std::mutex mu;
