@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "admin/dashboard.h"
+#include "admin/routing_metrics.h"
 #include "admin/views.h"
 #include "core/crypto.h"
 #include "core/time_format.h"
@@ -28,17 +30,63 @@ http::ServerResponse error(int status, std::string_view code, std::string messag
 }  // namespace
 
 AdminHandler::AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry,
-                           store::JobStore& store, const Clock& clock)
-    : runtime_(runtime), registry_(registry), store_(store), clock_(clock) {}
+                           store::JobStore& store, const Clock& clock, metrics::Registry* metrics, Reload reload)
+    : runtime_(runtime), registry_(registry), store_(store), clock_(clock), metrics_(metrics),
+      reload_(std::move(reload)) {}
+
+boost::asio::awaitable<http::ServerResponse> AdminHandler::metrics_text() {
+  std::string text = metrics_ ? metrics_->render() : std::string();
+  metrics::SampleWriter w(text);
+  const auto rt = runtime_.get();
+  collect_routing(*rt, clock_.now(), clock_.wall(), w);
+  if (auto c = co_await store_.counts()) {
+    w.family("tollgate_jobs", "Async jobs by state.", metrics::Type::kGauge);
+    w.sample("tollgate_jobs", {{"state", "queued"}}, static_cast<double>(c->queued));
+    w.sample("tollgate_jobs", {{"state", "running"}}, static_cast<double>(c->running));
+    w.sample("tollgate_jobs", {{"state", "dead"}}, static_cast<double>(c->dead));
+    w.family("tollgate_callbacks_pending", "Callbacks waiting to be delivered.", metrics::Type::kGauge);
+    w.sample("tollgate_callbacks_pending", {}, static_cast<double>(c->callbacks_pending));
+  }
+  co_return http::ServerResponse{HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
+                                              std::move(text)}};
+}
 
 boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest req, const http::RequestContext&) {
   if (req.path == "/healthz") co_return reply(200, {{"status", "ok"}});
+  if (req.path == "/readyz") {
+    // Ready when a config is loaded and the store answers.
+    auto c = co_await store_.counts();
+    if (!c) co_return error(503, "unavailable", "the store does not answer: " + c.error().message);
+    co_return reply(200, {{"status", "ready"}});
+  }
+  if (req.path == "/metrics" && req.method == "GET") co_return co_await metrics_text();
+  if (req.path == "/dashboard" || req.path == "/") {
+    co_return http::ServerResponse{HttpResponse{200,
+                                                {{"Content-Type", "text/html; charset=utf-8"},
+                                                 {"Cache-Control", "no-store"},
+                                                 {"Content-Security-Policy",
+                                                  "default-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"}},
+                                                std::string(dashboard_html())}};
+  }
   const auto rt = runtime_.get();
   const std::string_view auth = req.header("Authorization");
   if (!auth.starts_with("Bearer ") || !constant_time_equals(auth.substr(7), rt->config().admin.token)) {
     co_return error(401, "unauthorized", "admin requests need 'Authorization: Bearer <admin token>'");
   }
   if (req.path.starts_with("/admin/providers")) co_return providers(req, *rt);
+  if (req.path == "/admin/overview" && req.method == "GET") co_return co_await overview(*rt);
+  if (req.path == "/admin/config/reload" && req.method == "POST") {
+    if (!reload_) co_return error(404, "not_found", "reload is not available");
+    const ReloadOutcome r = reload_();
+    if (!r.applied) {
+      json::array problems;
+      for (const auto& p : r.problems) problems.push_back(json::value(p));
+      co_return reply(422, {{"error", {{"code", "invalid_request"},
+                                       {"message", "the config file has problems; the previous config keeps serving"}}},
+                            {"problems", std::move(problems)}});
+    }
+    co_return reply(200, {{"reloaded", true}});
+  }
   if (req.path.starts_with("/admin/jobs") || req.path.starts_with("/admin/requests/")) co_return co_await jobs(req);
   co_return error(404, "not_found", "no such admin endpoint: " + req.method + " " + req.path);
 }
@@ -64,6 +112,17 @@ http::ServerResponse AdminHandler::providers(const HttpRequest& req, const engin
     }
   }
   return error(404, "not_found", "no such admin endpoint: " + req.method + " " + req.path);
+}
+
+boost::asio::awaitable<http::ServerResponse> AdminHandler::overview(const engine::Runtime& rt) {
+  json::object out = overview_json(rt, clock_.now(), clock_.wall());
+  if (auto c = co_await store_.counts()) {
+    out["jobs"] = json::object{{"queued", c->queued},
+                               {"running", c->running},
+                               {"dead", c->dead},
+                               {"callbacks_pending", c->callbacks_pending}};
+  }
+  co_return reply(200, out);
 }
 
 boost::asio::awaitable<http::ServerResponse> AdminHandler::jobs(const HttpRequest& req) {

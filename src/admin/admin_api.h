@@ -10,30 +10,50 @@
 //   POST /admin/jobs/{id}/replay           a dead letter back to the queue
 //   POST /admin/jobs/replay-dead           every dead letter back to the queue
 //   GET  /admin/requests/{id}              any call's status
-//   GET  /healthz                          (no token needed)
+//   GET  /admin/overview                   capabilities, routes, costs, queue: the dashboard's data
+//   POST /admin/config/reload              re-read the config file (422 with problems if invalid)
+//   GET  /dashboard                        the live dashboard page (its data calls need the token)
+//   GET  /metrics                          Prometheus text format (no token needed)
+//   GET  /healthz, /readyz                 (no token needed)
 // Runs on the worker that owns the connection; reads shared state only.
 
 #include "engine/api.h"
 #include "engine/state.h"
+#include <functional>
+#include <string>
+#include <vector>
+
 #include "http/server.h"
+#include "metrics/registry.h"
 #include "store/job_store.h"
 
 namespace tollgate::admin {
 
 class AdminHandler final : public http::Handler {
  public:
+  // What a reload returned: the problems of a rejected file (empty when applied).
+  struct ReloadOutcome {
+    bool applied = false;
+    std::vector<std::string> problems;
+  };
+  using Reload = std::function<ReloadOutcome()>;
+
   AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry, store::JobStore& store,
-               const Clock& clock);
+               const Clock& clock, metrics::Registry* metrics = nullptr, Reload reload = nullptr);
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
  private:
   http::ServerResponse providers(const HttpRequest& req, const engine::Runtime& rt);
   boost::asio::awaitable<http::ServerResponse> jobs(const HttpRequest& req);
+  boost::asio::awaitable<http::ServerResponse> metrics_text();
+  boost::asio::awaitable<http::ServerResponse> overview(const engine::Runtime& rt);
 
   const engine::RuntimeHolder& runtime_;
   engine::StateRegistry& registry_;
   store::JobStore& store_;
   const Clock& clock_;
+  metrics::Registry* metrics_;
+  Reload reload_;
 };
 
 }  // namespace tollgate::admin

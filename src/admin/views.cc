@@ -102,6 +102,52 @@ json::object provider_json(const engine::Runtime& rt, const engine::ProviderRunt
   return o;
 }
 
+json::object overview_json(const engine::Runtime& rt, SteadyTime now, WallTime wall) {
+  std::vector<std::string> names;
+  for (const auto& [name, c] : rt.capabilities()) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  json::array caps;
+  for (const auto& name : names) {
+    const auto& cap = *rt.capability(name);
+    std::uint64_t total = 0, successes = 0;
+    double cost = 0;
+    std::vector<policy::HealthSnapshot> snaps;
+    for (const auto& c : cap.candidates) {
+      snaps.push_back(c.route->health.snapshot(now, true));
+      total += traffic(snaps.back());
+      successes += snaps.back().successes;
+      cost += c.provider->config().price * static_cast<double>(snaps.back().successes);
+    }
+    json::array routes;
+    for (size_t i = 0; i < cap.candidates.size(); ++i) {
+      const auto& c = cap.candidates[i];
+      const auto& h = snaps[i];
+      const auto b = c.route->breaker.info(now);
+      json::object r{{"provider", c.provider->name()},
+                     {"disabled", c.provider->state->disabled.load()},
+                     {"throttled_for_ms", c.provider->state->throttle_left(now).count()},
+                     {"price", c.provider->config().price},
+                     {"breaker",
+                      {{"state", policy::to_string(b.state)},
+                       {"reason", b.last_reason},
+                       {"open_for_ms", b.open_for.count()},
+                       {"ramp", b.ramp},
+                       {"total_trips", b.total_trips}}},
+                     {"health", health_json(h, c.route->health_cfg)},
+                     {"traffic_share", total ? static_cast<double>(traffic(h)) / static_cast<double>(total) : 0.0}};
+      json::object limits = limits_json(c.provider->state->limits, wall);
+      if (!limits.empty()) r["limits"] = std::move(limits);
+      routes.push_back(std::move(r));
+    }
+    caps.push_back(json::object{{"name", name},
+                                {"strategy", policy::to_string(cap.config->strategy)},
+                                {"successes", successes},
+                                {"cost_per_success", successes ? cost / static_cast<double>(successes) : 0.0},
+                                {"routes", std::move(routes)}});
+  }
+  return json::object{{"capabilities", std::move(caps)}};
+}
+
 json::object providers_json(const engine::Runtime& rt, SteadyTime now, WallTime wall) {
   std::vector<std::string> names;
   for (const auto& [name, p] : rt.providers()) names.push_back(name);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <mutex>
 #include <iostream>
 #include <thread>
 
@@ -14,6 +15,10 @@
 #include <unistd.h>
 
 #include "admin/admin_api.h"
+#include "app/logging.h"
+#include "engine/metrics.h"
+#include "jobs/metrics.h"
+#include "metrics/registry.h"
 #include "core/crypto.h"
 #include "core/random.h"
 #include "core/time_format.h"
@@ -68,6 +73,10 @@ int serve(const std::string& path, const std::string& ready_file) {
   }
   const auto& cfg = loaded.runtime->config();
   engine::RuntimeHolder holder(loaded.runtime);
+  app::setup_logging(cfg.log);
+  metrics::Registry registry_metrics;
+  engine::EngineMetrics engine_metrics(registry_metrics);
+  jobs::JobsMetrics jobs_metrics(registry_metrics);
 
   // The store is opened once; its settings are not reloaded.
   auto opened = store::SqliteStore::open({cfg.store.path, cfg.store.sync_full});
@@ -95,7 +104,29 @@ int serve(const std::string& path, const std::string& ready_file) {
     clients.push_back(std::make_unique<http::Client>(pool.context(i)));
     client_ptrs.push_back(clients.back().get());
   }
-  engine::ApiHandler api(holder, SystemClock::instance(), client_ptrs, *store, instance);
+  engine::ApiHandler api(holder, SystemClock::instance(), client_ptrs, *store, instance, &engine_metrics);
+
+  // One way to reload, from SIGHUP or the admin API: validate, then swap; a bad
+  // file changes nothing.
+  std::mutex reload_mu;
+  auto reload = [&]() -> admin::AdminHandler::ReloadOutcome {
+    std::lock_guard lock(reload_mu);
+    auto next = engine::load_runtime(path, workers, registry);
+    admin::AdminHandler::ReloadOutcome out;
+    if (!next.runtime) {
+      for (const auto& p : next.problems) out.problems.push_back(config::format_problem(path, p));
+      spdlog::error("config reload rejected, still serving the previous config: {} problems", out.problems.size());
+      for (const auto& p : out.problems) spdlog::error("{}", p);
+      engine_metrics.reloads.with({"rejected"}).inc();
+      return out;
+    }
+    holder.set(next.runtime);
+    app::apply_log_level(next.runtime->config().log);
+    engine_metrics.reloads.with({"applied"}).inc();
+    spdlog::info("config reloaded from {}", path);
+    out.applied = true;
+    return out;
+  };
 
   http::ServerOptions opts;
   opts.max_header_bytes = cfg.server.max_header_bytes;
@@ -111,7 +142,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   server.start();
 
   // The admin listener: its own socket (127.0.0.1 by default), same workers.
-  admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance());
+  admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance(), &registry_metrics, reload);
   std::unique_ptr<http::Server> admin_server;
   std::uint16_t admin_port = 0;
   if (cfg.admin.enabled) {
@@ -127,8 +158,9 @@ int serve(const std::string& path, const std::string& ready_file) {
     admin_server->start();
   }
   pool.start();
-  jobs::Runner runner(pool, client_ptrs, holder, *store, SystemClock::instance(), instance);
-  jobs::Callbacks callbacks(pool, *client_ptrs[0], holder, *store, SystemClock::instance(), instance);
+  jobs::Runner runner(pool, client_ptrs, holder, *store, SystemClock::instance(), instance, &engine_metrics,
+                      &jobs_metrics);
+  jobs::Callbacks callbacks(pool, *client_ptrs[0], holder, *store, SystemClock::instance(), instance, &jobs_metrics);
   runner.start();
   callbacks.start();
   spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
@@ -144,14 +176,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   for (;;) {
     const int sig = wait_for_signal();
     if (sig != SIGHUP) break;
-    auto next = engine::load_runtime(path, workers, registry);
-    if (!next.runtime) {
-      spdlog::error("config reload rejected, still serving the previous config: {} problems", next.problems.size());
-      for (const auto& p : next.problems) spdlog::error("{}", config::format_problem(path, p));
-      continue;
-    }
-    holder.set(next.runtime);
-    spdlog::info("config reloaded from {}", path);
+    reload();
   }
   spdlog::info("shutting down: no new connections, finishing calls in flight");
   server.stop_accepting();

@@ -45,6 +45,12 @@ struct AdminConfig {
   std::string token;                      // bearer token for every admin request (required)
 };
 
+struct LogConfig {
+  std::string level = "info";   // debug | info | warn | error (reloadable)
+  bool json = true;             // format: json (one object per line) or text; read at start
+  bool calls = true;            // one line per call
+};
+
 struct StoreConfig {
   std::string path = "tollgate.db";      // the SQLite file (WAL mode; -wal and -shm beside it)
   bool sync_full = true;                 // full: fsync every group commit; normal: crash-safe only
@@ -244,6 +250,7 @@ struct ProviderConfig {
   policy::BreakerConfig breaker;
   LimitsConfig limits;
   Millis throttle_default{1000}; // how long to leave a throttling provider alone without Retry-After
+  bool forward_trace = false;    // send the caller's W3C traceparent to this provider
   std::map<std::string, OperationConfig> operations;  // by capability name
   SourceMark mark;
 };
@@ -252,6 +259,7 @@ struct Config {
   std::string source;  // the file it came from
   ServerConfig server;
   AdminConfig admin;
+  LogConfig log;
   StoreConfig store;
   JobsConfig jobs;
   std::vector<CallerConfig> callers;

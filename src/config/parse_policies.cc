@@ -78,6 +78,20 @@ void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out) {
   out.record_sync_calls = r.bool_field(n, "record_sync_calls", "store", out.record_sync_calls);
 }
 
+void parse_log(YamlReader& r, const YAML::Node& n, LogConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "log")) return;
+  r.only_keys(n, "log", {"level", "format", "calls"});
+  out.level = r.string_field(n, "level", "log", out.level);
+  if (out.level != "debug" && out.level != "info" && out.level != "warn" && out.level != "error") {
+    r.error(n["level"], "log.level must be debug, info, warn or error");
+  }
+  const std::string format = r.string_field(n, "format", "log", "json");
+  if (format != "json" && format != "text") r.error(n["format"], "log.format must be json or text");
+  out.json = format == "json";
+  out.calls = r.bool_field(n, "calls", "log", out.calls);
+}
+
 void parse_jobs(YamlReader& r, const YAML::Node& n, JobsConfig& out) {
   if (!n) return;
   if (!r.is_map(n, "jobs")) return;

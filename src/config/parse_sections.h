@@ -21,6 +21,7 @@ void cross_check(YamlReader& r, const Config& cfg);
 // Policy settings shared by several sections (parse_policies.cc).
 void parse_admin(YamlReader& r, const YAML::Node& n, AdminConfig& out);
 void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out);
+void parse_log(YamlReader& r, const YAML::Node& n, LogConfig& out);
 void parse_jobs(YamlReader& r, const YAML::Node& n, JobsConfig& out);
 void parse_callbacks(YamlReader& r, const YAML::Node& n, const std::string& what, CallbackConfig& out);
 void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out);

@@ -32,13 +32,20 @@ bool prefers_async(std::string_view prefer) {
 }  // namespace
 
 ApiHandler::ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients,
-                       store::JobStore& store, std::string instance)
+                       store::JobStore& store, std::string instance, EngineMetrics* metrics)
     : runtime_(runtime),
       clock_(clock),
-      engine_(clock),
+      engine_(clock, metrics),
       clients_(std::move(clients)),
       store_(store),
-      instance_(std::move(instance)) {}
+      instance_(std::move(instance)),
+      metrics_(metrics) {}
+
+std::string ApiHandler::caller_name(const HttpRequest& req) const {
+  const std::string_view auth = req.header("Authorization");
+  const auto* c = auth.starts_with("Bearer ") ? runtime_.get()->caller_by_key(auth.substr(7)) : nullptr;
+  return c ? c->config->name : "unknown";
+}
 
 asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, const http::RequestContext& ctx) {
   if (req.path == "/healthz") co_return json_reply(200, {{"status", "ok"}});

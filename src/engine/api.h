@@ -49,7 +49,7 @@ class ApiHandler final : public http::Handler {
  public:
   // `clients[i]` belongs to worker i. `instance` names this process in leases.
   ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients,
-             store::JobStore& store, std::string instance);
+             store::JobStore& store, std::string instance, EngineMetrics* metrics = nullptr);
 
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
@@ -62,6 +62,8 @@ class ApiHandler final : public http::Handler {
   // 401 / 404 / 403 / 429 checks shared by every call endpoint.
   Result<Admitted> admit_caller(const HttpRequest& req, std::string_view capability) const;
   Result<CallOptions> parse_options(const HttpRequest& req, const Admitted& a) const;
+  // The caller named by the request's key (for metrics), "unknown" when none.
+  std::string caller_name(const HttpRequest& req) const;
   Result<void> check_callback(const std::string& url, const config::CallerConfig& caller) const;
   // A record for the call; params and body hash (costly) only when `payload`:
   // async jobs and keyed calls need them, a plain synchronous call does not.
@@ -80,6 +82,7 @@ class ApiHandler final : public http::Handler {
   std::vector<http::Client*> clients_;
   store::JobStore& store_;
   const std::string instance_;
+  EngineMetrics* metrics_;
 };
 
 }  // namespace tollgate::engine

@@ -8,6 +8,7 @@
 #include "core/random.h"
 #include "core/time_format.h"
 #include "engine/api.h"
+#include "engine/metrics.h"
 #include "engine/validator.h"
 #include "engine/views.h"
 
@@ -131,6 +132,10 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
       out["status"] = store::to_string(rec.state);
       if (!result.inserted) out["replayed"] = true;
       ++accepted;
+      if (metrics_ && result.inserted) {
+        const auto [cap_label, op_label] = split_capability(capability);
+        metrics_->accepted.with({cap_label, op_label, "batch"}).inc();
+      }
     }
   }
   json::array list;

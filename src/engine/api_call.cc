@@ -8,6 +8,8 @@
 #include "core/random.h"
 #include "core/time_format.h"
 #include "engine/api.h"
+#include "engine/call_log.h"
+#include "engine/metrics.h"
 #include "engine/validator.h"
 #include "engine/views.h"
 #include "policy/backoff.h"
@@ -54,8 +56,18 @@ asio::awaitable<http::ServerResponse> ApiHandler::accept_async(store::CallRecord
 }
 
 asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int worker, std::string_view capability) {
+  const SteadyTime started = clock_.now();
   auto admitted = admit_caller(req, capability);
-  if (!admitted) co_return error_reply(admitted.error(), {});
+  if (!admitted) {
+    if (metrics_) {
+      if (admitted.error().cls == ErrorClass::kRateLimited) {
+        metrics_->caller_rate_limited.with({caller_name(req)}).inc();
+      } else {
+        metrics_->rejected.with({to_string(admitted.error().cls)}).inc();
+      }
+    }
+    co_return error_reply(admitted.error(), {});
+  }
   const Admitted& a = *admitted;
   const auto& cfg = a.rt->config();
 
@@ -64,22 +76,50 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   call.id = new_call_id(static_cast<std::uint64_t>(unix_millis(call.received_at)));
   call.caller = a.caller->config->name;
   call.capability = std::string(capability);
+  call.trace = start_trace(parse_traceparent(req.header("traceparent")));
+
+  // Every way out: metrics, the call log line, the trace header.
+  const std::vector<AttemptRecord> no_attempts;
+  auto finish = [&](http::ServerResponse reply, std::string_view outcome, const Error* error,
+                    const std::vector<AttemptRecord>& attempts) {
+    const Millis took = std::chrono::duration_cast<Millis>(clock_.now() - started);
+    if (metrics_) {
+      const auto [cap_label, op_label] = split_capability(call.capability);
+      const std::string_view traffic = to_string(call.traffic);
+      metrics_->calls.with({cap_label, op_label, call.caller, outcome, traffic}).inc();
+      metrics_->call_duration.with({cap_label, op_label, traffic})
+          .observe(std::chrono::duration<double>(clock_.now() - started).count());
+    }
+    if (cfg.log.calls) {
+      log_call(CallLogEntry{&call, a.cap->config, outcome, reply.response.status, error, &attempts, took});
+    }
+    reply.response.headers.emplace_back("traceparent", call.trace.header(call.trace.span_id));
+    return reply;
+  };
+  auto fail = [&](const Error& e) { return finish(error_reply(e, call.id), to_string(e.cls), &e, no_attempts); };
 
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
-  if (ec) co_return error_reply(err(ErrorClass::kBadRequest, "request body is not valid JSON"), call.id);
-  if (!body.is_object()) {
-    co_return error_reply(err(ErrorClass::kBadRequest, "request body must be a JSON object of params"), call.id);
-  }
+  if (ec) co_return fail(err(ErrorClass::kBadRequest, "request body is not valid JSON"));
+  if (!body.is_object()) co_return fail(err(ErrorClass::kBadRequest, "request body must be a JSON object of params"));
   call.params = std::move(body.get_object());
-  if (auto valid = validate_params(*a.cap->config, call.params); !valid) co_return error_reply(valid.error(), call.id);
+  if (auto valid = validate_params(*a.cap->config, call.params); !valid) co_return fail(valid.error());
   auto options = parse_options(req, a);
-  if (!options) co_return error_reply(options.error(), call.id);
+  if (!options) co_return fail(options.error());
   const CallOptions& o = *options;
 
   const bool keyed = !o.idempotency_key.empty();
   store::CallRecord rec = new_record(a, call, o, req.body, o.async() || keyed);
-  if (o.async()) co_return co_await accept_async(std::move(rec), o);
+  rec.trace_id = call.trace.trace_id;
+  if (o.async()) {
+    auto reply = co_await accept_async(std::move(rec), o);
+    if (metrics_ && reply.response.status == 202) {
+      const auto [cap_label, op_label] = split_capability(call.capability);
+      metrics_->accepted.with({cap_label, op_label, o.prefer_async ? "requested" : "scheduled"}).inc();
+    }
+    const std::string_view label = reply.response.status == 202 ? "queued" : "replayed";
+    co_return finish(std::move(reply), label, nullptr, no_attempts);
+  }
 
   // Synchronous. With an Idempotency-Key the call is recorded (running) before any
   // provider is contacted, so a concurrent repeat cannot send it twice.
@@ -87,8 +127,8 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     rec.state = store::CallState::kRunning;
     rec.lease_owner = instance_;
     auto ins = co_await store_.insert(rec);
-    if (!ins) co_return error_reply(not_durable(ins.error()), call.id);
-    if (!ins->inserted) co_return co_await replay(*ins->existing, rec.body_hash);
+    if (!ins) co_return fail(not_durable(ins.error()));
+    if (!ins->inserted) co_return finish(co_await replay(*ins->existing, rec.body_hash), "replayed", nullptr, no_attempts);
   }
 
   const Millis budget = std::min(o.deadline.value_or(a.cap->config->default_deadline), a.cap->config->max_deadline);
@@ -120,7 +160,13 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
       auto ins = co_await store_.insert(rec);
       if (!ins) saved = ins.error();
     }
-    if (saved) co_return accepted_reply(rec, false);
+    if (saved) {
+      if (metrics_) {
+        const auto [cap_label, op_label] = split_capability(call.capability);
+        metrics_->accepted.with({cap_label, op_label, "fallback"}).inc();
+      }
+      co_return finish(accepted_reply(rec, false), "queued", &outcome.error, outcome.attempts);
+    }
     // Could not queue it: answer with the failure as it was.
   }
 
@@ -135,12 +181,13 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     if (keyed) {
       // Durable before answering: a repeat after a crash must see this outcome.
       auto saved = co_await store_.update(rec);
-      if (!saved) co_return error_reply(not_durable(saved.error()), call.id);
+      if (!saved) co_return fail(not_durable(saved.error()));
     } else {
       store_.record(std::move(rec));
     }
   }
-  co_return reply;
+  co_return finish(std::move(reply), outcome.ok ? std::string_view("succeeded") : to_string(outcome.error.cls),
+                   outcome.ok ? nullptr : &outcome.error, outcome.attempts);
 }
 
 }  // namespace tollgate::engine

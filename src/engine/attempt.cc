@@ -8,7 +8,7 @@ namespace asio = boost::asio;
 
 asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap, const Call& call,
                                             int number, Admitted admitted, http::Client& client,
-                                            http::CancelToken* cancel) {
+                                            http::CancelToken* cancel, EngineMetrics* metrics) {
   const CandidateRuntime& cand = cap.candidates[static_cast<size_t>(admitted.index)];
   ProviderState& provider = *cand.provider->state;
   RouteState& route = *cand.route;
@@ -24,6 +24,11 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
   bool delivered = false;
   auto request = cand.operation->encode(
       call, provider::AttemptInfo{number, clock.wall(), cand.operation->uses_nonce() ? new_nonce() : std::string()});
+  if (request && pcfg.forward_trace && !call.trace.trace_id.empty()) {
+    // Opt-in per provider: a new child span per attempt.
+    const std::string span = new_nonce().substr(0, 16);
+    request->headers.emplace_back("traceparent", call.trace.header(span));
+  }
   if (request) {
     const SteadyTime attempt_deadline = std::min(call.deadline.at(), start + pcfg.attempt_timeout);
     auto response = co_await client.send(cand.provider->endpoint, std::move(*request), attempt_deadline, cancel);
@@ -67,6 +72,17 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
     provider.throttle_until(end + (out.error.retry_after.count() > 0 ? out.error.retry_after : pcfg.throttle_default));
   }
   release(cap, admitted, delivered, clock.wall());
+  if (metrics) {
+    const auto [capability, operation] = split_capability(cap.config->name);
+    const std::string_view traffic = to_string(call.traffic);
+    const std::string_view outcome = out.ok ? "success" : out.cancelled ? "cancelled" : "failure";
+    const std::string_view error_class = out.ok ? "none" : to_string(out.error.cls);
+    metrics->attempts.with({pcfg.name, capability, operation, outcome, error_class, traffic}).inc();
+    metrics->attempt_duration.with({pcfg.name, capability, operation, traffic})
+        .observe(std::chrono::duration<double>(end - start).count());
+    if (verdict == policy::Verdict::kThrottled) metrics->provider_throttled.with({pcfg.name}).inc();
+    if (out.ok && pcfg.price > 0) metrics->cost.with({pcfg.name}).inc(pcfg.price);
+  }
   co_return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/call.h"
 #include "core/clock.h"
+#include "engine/metrics.h"
 #include "engine/planner.h"
 #include "engine/runtime.h"
 #include "http/client.h"
@@ -28,6 +29,7 @@ struct AttemptOutcome {
 
 boost::asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap,
                                                    const Call& call, int number, Admitted admitted,
-                                                   http::Client& client, http::CancelToken* cancel);
+                                                   http::Client& client, http::CancelToken* cancel,
+                                                   EngineMetrics* metrics);
 
 }  // namespace tollgate::engine

@@ -90,6 +90,7 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<in
         return out;
       }
       const auto& b = std::get<Blocked>(r);
+      if (metrics_) metrics_->admission_denied.with({name, denial_label(b.reason)}).inc();
       out.blocked += (out.blocked.empty() ? "" : "; ") + name + ": " + b.reason;
       if (b.breaker_open) {
         open.push_back(i);
@@ -121,7 +122,7 @@ asio::awaitable<std::vector<AttemptOutcome>> Engine::hedged(const CapabilityRunt
   const auto executor = co_await asio::this_coro::executor;
   auto race = std::make_shared<Race>(executor);
   auto spawn = [&](int leg, Admitted admitted) {
-    asio::co_spawn(executor, run_attempt(clock_, cap, call, number + leg, std::move(admitted), client, &race->tokens[leg]),
+    asio::co_spawn(executor, run_attempt(clock_, cap, call, number + leg, std::move(admitted), client, &race->tokens[leg], metrics_),
                    [race, leg, index = admitted.index](std::exception_ptr e, AttemptOutcome o) {
                      if (e) {
                        o = AttemptOutcome{};
@@ -228,7 +229,8 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
     if (cfg.hedge.enabled && attempts == 0 && n > 1) {
       results = co_await hedged(cap, call, *order, tried, not_before, attempts + 1, std::move(admitted), client);
     } else {
-      results.push_back(co_await run_attempt(clock_, cap, call, attempts + 1, std::move(admitted), client, nullptr));
+      results.push_back(
+          co_await run_attempt(clock_, cap, call, attempts + 1, std::move(admitted), client, nullptr, metrics_));
     }
     attempts += static_cast<int>(results.size());
     const AttemptOutcome* failure = nullptr;

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "engine/attempt.h"
+#include "engine/metrics.h"
 #include "engine/planner.h"
 #include "engine/runtime.h"
 #include "http/client.h"
@@ -50,7 +51,7 @@ struct CallOutcome {
 
 class Engine {
  public:
-  explicit Engine(const Clock& clock) : clock_(clock) {}
+  explicit Engine(const Clock& clock, EngineMetrics* metrics = nullptr) : clock_(clock), metrics_(metrics) {}
 
   // Called (and awaited) before each attempt is sent, with the provider's name:
   // lets the async runner record durably which provider a job is about to reach.
@@ -72,6 +73,7 @@ class Engine {
                                                              http::Client& client) const;
 
   const Clock& clock_;
+  EngineMetrics* metrics_;
 };
 
 // Whether a failed attempt may be tried again (here or on another provider).

@@ -68,8 +68,9 @@ std::string callback_signature(std::string_view secret, std::string_view timesta
 
 struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
   Impl(http::Workers& w, http::Client& c, const engine::RuntimeHolder& rt, store::JobStore& s, const Clock& clk,
-       std::string inst)
-      : workers(w), client(c), runtime(rt), store(s), clock(clk), instance(std::move(inst)), wake(w.context(0)) {}
+       std::string inst, JobsMetrics* m)
+      : workers(w), client(c), runtime(rt), store(s), clock(clk), instance(std::move(inst)), metrics(m),
+        wake(w.context(0)) {}
 
   http::Workers& workers;
   http::Client& client;
@@ -77,6 +78,7 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
   store::JobStore& store;
   const Clock& clock;
   const std::string instance;
+  JobsMetrics* metrics;
   asio::steady_timer wake;
   std::atomic<bool> stopping{false};
   std::map<std::string, std::shared_ptr<const http::Endpoint>> endpoints;  // worker 0 only
@@ -104,11 +106,16 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
     rec.callback_log_json = json::serialize(log);
     ++rec.callback_tries;
     const auto now_ms = unix_millis(clock.wall());
+    const char* result = "retry";
     if (delivered) {
       rec.callback_state = store::CallbackState::kDelivered;
+      result = "delivered";
     } else if (rec.callback_tries >= jc.callback_max_tries) {
       rec.callback_state = store::CallbackState::kFailed;
-    } else {
+      result = "failed";
+    }
+    if (metrics) metrics->callbacks.with({result}).inc();
+    if (!delivered && rec.callback_state != store::CallbackState::kFailed) {
       const long long wait = std::min<long long>(300'000, 1000LL << std::min(rec.callback_tries - 1, 20));
       rec.callback_next_ms = now_ms + wait;
     }
@@ -174,8 +181,8 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
 };
 
 Callbacks::Callbacks(http::Workers& workers, http::Client& client, const engine::RuntimeHolder& runtime,
-                     store::JobStore& store, const Clock& clock, std::string instance)
-    : impl_(std::make_shared<Impl>(workers, client, runtime, store, clock, std::move(instance))) {}
+                     store::JobStore& store, const Clock& clock, std::string instance, JobsMetrics* metrics)
+    : impl_(std::make_shared<Impl>(workers, client, runtime, store, clock, std::move(instance), metrics)) {}
 
 Callbacks::~Callbacks() = default;
 

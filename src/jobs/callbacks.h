@@ -17,6 +17,7 @@
 #include "engine/api.h"
 #include "http/client.h"
 #include "http/workers.h"
+#include "jobs/metrics.h"
 #include "store/job_store.h"
 
 namespace tollgate::jobs {
@@ -27,7 +28,7 @@ std::string callback_signature(std::string_view secret, std::string_view timesta
 class Callbacks {
  public:
   Callbacks(http::Workers& workers, http::Client& client, const engine::RuntimeHolder& runtime,
-            store::JobStore& store, const Clock& clock, std::string instance);
+            store::JobStore& store, const Clock& clock, std::string instance, JobsMetrics* metrics = nullptr);
   ~Callbacks();
   void start();
   void stop();

@@ -14,6 +14,7 @@
 
 #include "core/random.h"
 #include "core/time_format.h"
+#include "engine/metrics.h"
 #include "engine/views.h"
 
 namespace tollgate::jobs {
@@ -59,9 +60,9 @@ engine::CallRouting parse_routing(const std::string& text) {
 
 struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   Impl(http::Workers& w, std::vector<http::Client*> c, const engine::RuntimeHolder& rt, store::JobStore& s,
-       const Clock& clk, std::string inst)
+       const Clock& clk, std::string inst, engine::EngineMetrics* em, JobsMetrics* jm)
       : workers(w), clients(std::move(c)), runtime(rt), store(s), clock(clk), instance(std::move(inst)),
-        engine(clk), wake(w.context(0)) {}
+        engine(clk, em), metrics(jm), wake(w.context(0)) {}
 
   http::Workers& workers;
   std::vector<http::Client*> clients;
@@ -70,6 +71,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   const Clock& clock;
   const std::string instance;
   engine::Engine engine;
+  JobsMetrics* metrics;
   asio::steady_timer wake;  // worker 0 only
   std::unique_ptr<policy::Gcra> drain;  // worker 0 only
   std::atomic<int> running{0};
@@ -127,6 +129,10 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   }
 
   asio::awaitable<void> finish(store::CallRecord& job, store::CallState state, const Error* error) {
+    if (metrics) {
+      const auto [cap, op] = engine::split_capability(job.capability);
+      metrics->runs.with({cap, op, state == store::CallState::kQueued ? "requeued" : store::to_string(state)}).inc();
+    }
     job.state = state;
     job.lease_owner.clear();
     job.lease_until_ms = 0;
@@ -228,8 +234,10 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
 };
 
 Runner::Runner(http::Workers& workers, std::vector<http::Client*> clients, const engine::RuntimeHolder& runtime,
-               store::JobStore& store, const Clock& clock, std::string instance)
-    : impl_(std::make_shared<Impl>(workers, std::move(clients), runtime, store, clock, std::move(instance))) {}
+               store::JobStore& store, const Clock& clock, std::string instance,
+               engine::EngineMetrics* engine_metrics, JobsMetrics* metrics)
+    : impl_(std::make_shared<Impl>(workers, std::move(clients), runtime, store, clock, std::move(instance),
+                                   engine_metrics, metrics)) {}
 
 Runner::~Runner() = default;
 

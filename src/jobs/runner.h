@@ -28,6 +28,7 @@
 #include "engine/engine.h"
 #include "http/client.h"
 #include "http/workers.h"
+#include "jobs/metrics.h"
 #include "policy/gcra.h"
 #include "store/job_store.h"
 
@@ -36,7 +37,8 @@ namespace tollgate::jobs {
 class Runner {
  public:
   Runner(http::Workers& workers, std::vector<http::Client*> clients, const engine::RuntimeHolder& runtime,
-         store::JobStore& store, const Clock& clock, std::string instance);
+         store::JobStore& store, const Clock& clock, std::string instance,
+         engine::EngineMetrics* engine_metrics = nullptr, JobsMetrics* metrics = nullptr);
   ~Runner();
 
   // Starts the claim loop (call after the workers run).

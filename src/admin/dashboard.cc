@@ -1,0 +1,173 @@
+#include "admin/dashboard.h"
+
+namespace tollgate::admin {
+
+namespace {
+
+constexpr std::string_view kPage = R"HTML(<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>tollgate</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  :root { --ok: #1a7f37; --warn: #9a6700; --bad: #cf222e; --off: #6e7781; --line: #d0d7de; --bg: #f6f8fa; }
+  body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #fff; }
+  header { display: flex; align-items: center; gap: 24px; padding: 12px 20px; border-bottom: 1px solid var(--line); background: var(--bg); }
+  header h1 { font-size: 18px; margin: 0; }
+  .stat { font-variant-numeric: tabular-nums; }
+  .stat b { font-size: 16px; }
+  main { padding: 8px 20px 24px; }
+  h2 { font-size: 15px; margin: 20px 0 6px; }
+  h2 small { font-weight: normal; color: var(--off); margin-left: 8px; }
+  table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
+  th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
+  th { font-weight: 600; font-size: 12px; color: #57606a; text-transform: uppercase; letter-spacing: .03em; }
+  td.num { text-align: right; }
+  .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; font-weight: 600; }
+  .closed { background: var(--ok); } .half_open { background: var(--warn); } .open { background: var(--bad); } .disabled { background: var(--off); }
+  .throttled { background: var(--warn); }
+  .reason { color: #57606a; font-size: 12px; }
+  .errors span { display: inline-block; margin-right: 8px; }
+  .bar { height: 6px; background: #eaeef2; border-radius: 3px; min-width: 60px; }
+  .bar > div { height: 6px; background: #0969da; border-radius: 3px; }
+  button { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
+  button:hover { background: var(--bg); }
+  #status { margin-left: auto; color: var(--off); font-size: 12px; }
+  #status.error { color: var(--bad); }
+  form#login { padding: 40px 20px; }
+</style>
+</head>
+<body>
+<header>
+  <h1>tollgate</h1>
+  <span class="stat">queued <b id="queued">–</b></span>
+  <span class="stat">running <b id="running">–</b></span>
+  <span class="stat">dead letters <b id="dead">–</b></span>
+  <button id="replay" title="Put every dead letter back in the queue">Replay dead letters</button>
+  <span id="status">connecting…</span>
+</header>
+<main id="main"></main>
+<form id="login" hidden>
+  <p>Admin token: <input id="token" type="password" size="40" autocomplete="off"> <button type="submit">Open</button></p>
+</form>
+<script>
+"use strict";
+let token = new URLSearchParams(location.hash.slice(1)).get("token") || sessionStorage.getItem("tollgate-token") || "";
+if (location.hash) history.replaceState(null, "", location.pathname);
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const pct = (x) => (100 * x).toFixed(1) + "%";
+const ms = (x) => x >= 100 ? x.toFixed(0) : x.toFixed(1);
+
+async function api(method, path) {
+  const r = await fetch(path, {method, headers: {Authorization: "Bearer " + token}, cache: "no-store"});
+  if (r.status === 401) { showLogin(); throw new Error("the admin token was refused"); }
+  if (!r.ok) throw new Error(method + " " + path + ": HTTP " + r.status);
+  return r.json();
+}
+
+function showLogin() {
+  $("login").hidden = false;
+  $("main").hidden = true;
+}
+
+$("login").addEventListener("submit", (e) => {
+  e.preventDefault();
+  token = $("token").value;
+  sessionStorage.setItem("tollgate-token", token);
+  $("login").hidden = true;
+  $("main").hidden = false;
+  refresh();
+});
+
+function stateBadge(r) {
+  if (r.disabled) return '<span class="badge disabled" data-state="disabled">disabled</span>';
+  const s = r.breaker.state;
+  let html = '<span class="badge ' + s + '" data-state="' + s + '">' + s.replace("_", "-") + "</span>";
+  if (r.throttled_for_ms > 0) html += ' <span class="badge throttled">throttled</span>';
+  if (s === "closed" && r.breaker.ramp < 1) html += ' <span class="reason">ramping ' + pct(r.breaker.ramp) + "</span>";
+  if (s !== "closed" && r.breaker.reason) html += '<div class="reason">' + esc(r.breaker.reason) + "</div>";
+  return html;
+}
+
+function errors(h) {
+  const e = Object.entries(h.errors || {});
+  if (!e.length) return "–";
+  return '<span class="errors">' + e.map(([k, v]) => "<span>" + esc(k) + " " + v + "</span>").join("") + "</span>";
+}
+
+function quota(r) {
+  const l = r.limits || {};
+  const parts = [];
+  if (l.daily_quota) parts.push(l.daily_used + "/" + l.daily_quota + " today");
+  if (l.monthly_quota) parts.push(l.monthly_used + "/" + l.monthly_quota + " month");
+  return parts.join("<br>") || "–";
+}
+
+function render(o) {
+  const jobs = o.jobs || {};
+  $("queued").textContent = jobs.queued ?? "–";
+  $("running").textContent = jobs.running ?? "–";
+  $("dead").textContent = jobs.dead ?? "–";
+  let html = "";
+  for (const c of o.capabilities) {
+    html += "<h2>" + esc(c.name) + "<small>" + esc(c.strategy) + " · " + c.successes + " successes in window · cost per successful call " +
+            c.cost_per_success.toFixed(4) + "</small></h2>";
+    html += "<table><thead><tr><th>provider</th><th>state</th><th>success</th><th>calls</th><th>errors by class</th>" +
+            "<th>p50 / p95 / p99 ms</th><th>share</th><th>price</th><th>quota</th><th></th></tr></thead><tbody>";
+    for (const r of c.routes) {
+      const h = r.health, l = h.latency_ms;
+      html += '<tr data-provider="' + esc(r.provider) + '">' +
+              "<td><b>" + esc(r.provider) + "</b></td>" +
+              '<td class="state">' + stateBadge(r) + "</td>" +
+              '<td class="num">' + (h.calls ? pct(h.success_rate) : "–") + "</td>" +
+              '<td class="num">' + h.calls + (h.in_flight ? " (+" + h.in_flight + " in flight)" : "") + "</td>" +
+              "<td>" + errors(h) + "</td>" +
+              '<td class="num">' + ms(l.p50) + " / " + ms(l.p95) + " / " + ms(l.p99) + "</td>" +
+              '<td><div class="bar"><div style="width:' + (100 * r.traffic_share).toFixed(0) + '%"></div></div>' + pct(r.traffic_share) + "</td>" +
+              '<td class="num">' + r.price + "</td>" +
+              "<td>" + quota(r) + "</td>" +
+              '<td><button data-act="' + (r.disabled ? "enable" : "disable") + '" data-p="' + esc(r.provider) + '">' +
+              (r.disabled ? "enable" : "disable") + "</button></td></tr>";
+    }
+    html += "</tbody></table>";
+  }
+  $("main").innerHTML = html;
+}
+
+async function refresh() {
+  try {
+    render(await api("GET", "/admin/overview"));
+    $("status").textContent = "updated " + new Date().toLocaleTimeString();
+    $("status").className = "";
+  } catch (e) {
+    $("status").textContent = e.message;
+    $("status").className = "error";
+  }
+}
+
+$("main").addEventListener("click", async (e) => {
+  const b = e.target.closest("button[data-act]");
+  if (!b) return;
+  await api("POST", "/admin/providers/" + encodeURIComponent(b.dataset.p) + "/" + b.dataset.act).catch(() => {});
+  refresh();
+});
+$("replay").addEventListener("click", async () => {
+  const r = await api("POST", "/admin/jobs/replay-dead").catch(() => null);
+  if (r) $("status").textContent = r.replayed + " dead letters replayed";
+  refresh();
+});
+
+if (token) refresh(); else showLogin();
+setInterval(() => { if (token && $("login").hidden) refresh(); }, 1000);
+</script>
+</body>
+</html>
+)HTML";
+
+}  // namespace
+
+std::string_view dashboard_html() { return kPage; }
+
+}  // namespace tollgate::admin
