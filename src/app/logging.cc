@@ -40,9 +40,10 @@ spdlog::level::level_enum level_of(const std::string& s) {
 }  // namespace
 
 void setup_logging(const config::LogConfig& cfg) {
-  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-  auto main = std::make_shared<spdlog::logger>("tollgate", sink);
-  auto calls = std::make_shared<spdlog::logger>("calls", sink);
+  // One sink each: a formatter belongs to a sink. (stdio locks stdout per write,
+  // so lines of the two never interleave.)
+  auto main = std::make_shared<spdlog::logger>("tollgate", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  auto calls = std::make_shared<spdlog::logger>("calls", std::make_shared<spdlog::sinks::stdout_sink_mt>());
   if (cfg.json) {
     auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     f->add_flag<JsonMessage>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");

@@ -58,6 +58,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
   std::vector<store::CallRecord> records;
   std::vector<size_t> record_item;
   const WallTime now = clock_.wall();
+  const TraceContext trace = start_trace(parse_traceparent(req.header("traceparent")));
   for (size_t i = 0; i < items->size(); ++i) {
     results[i]["index"] = i;
     auto fail = [&](const Error& e) { results[i]["error"] = error_json(e); };
@@ -108,6 +109,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
     store::CallRecord rec = new_record(a, call, opt, json::serialize(item), true);
     rec.state = store::CallState::kQueued;
     rec.async = true;
+    rec.trace_id = trace.trace_id;
     records.push_back(std::move(rec));
     record_item.push_back(i);
   }

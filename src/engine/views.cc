@@ -104,6 +104,7 @@ json::object status_json(const store::CallRecord& rec) {
     if (!store::is_terminal(rec.state)) o["not_before"] = iso_ms(rec.not_before_ms);
   }
   if (!rec.provider.empty()) o["provider"] = rec.provider;
+  if (!rec.trace_id.empty()) o["trace_id"] = rec.trace_id;
   // Stored answers of synchronous calls wrap the answer; async jobs store plain values.
   json::value result = parse_or_null(rec.result_json);
   json::value error = parse_or_null(rec.error_json);

@@ -170,6 +170,14 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
     }
     call.params = std::move(params.get_object());
     call.deadline = Deadline::after(clock.now(), cap->config->default_deadline);
+    // The job continues the trace of the request that created it.
+    if (!job.trace_id.empty()) {
+      TraceContext parent;
+      parent.trace_id = job.trace_id;
+      call.trace = start_trace(parent);
+    } else {
+      call.trace = start_trace(std::nullopt);
+    }
     engine::CallRouting routing = parse_routing(job.routing_json);
 
     // Taken over from a run that died: only send again where that cannot act twice.

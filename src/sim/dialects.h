@@ -28,6 +28,9 @@ class SimState {
  public:
   // A provider request arrived (counted at once, before any latency or fault).
   void received(const std::string& dialect, const std::string& ref);
+  // Keeps the last provider request (method, path, headers) for GET /_sim/last.
+  void remember_last(const HttpRequest& req);
+  std::string last_json() const;
   // What the sim did with it.
   void outcome(const std::string& outcome);
   // Records a nonce; false when it was seen before (replay).
@@ -52,6 +55,7 @@ class SimState {
   std::unordered_map<std::string, std::string> answers_;
   std::unordered_set<std::string> nonces_;
   std::unordered_set<std::uint64_t> connections_;
+  HttpRequest last_;
 };
 
 class Dialect {

@@ -30,6 +30,7 @@ http::ServerResponse SimHandler::control(const HttpRequest& req) {
   if (path == "/_sim/health") return reply(200, R"({"status":"ok"})");
   if (path == "/_sim/stats" && req.method == "GET") return reply(200, state_.stats_json());
   if (path == "/_sim/delivered" && req.method == "GET") return reply(200, state_.delivered_json());
+  if (path == "/_sim/last" && req.method == "GET") return reply(200, state_.last_json());
   if (path.starts_with("/_sim/refs/") && req.method == "GET") {
     const std::string ref(path.substr(11));
     return reply(200, json::serialize(json::object{{"ref", ref}, {"received", state_.ref_count(ref)}}));
@@ -62,6 +63,7 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
   state_.connection(ctx.connection_id);
   const Decision decision = behavior_.decide();
   state_.received(std::string(dialect->name()), dialect->ref(req));
+  state_.remember_last(req);
   if (decision.fault && decision.fault->kind == FaultKind::kHang) {
     state_.outcome("hang");
     co_return http::ServerResponse{{}, http::ResponseMode::kHang};

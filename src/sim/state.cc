@@ -1,5 +1,7 @@
 #include <boost/json.hpp>
 
+#include <cctype>
+
 #include "sim/dialects.h"
 
 namespace tollgate::sim {
@@ -9,6 +11,31 @@ void SimState::received(const std::string& dialect, const std::string& ref) {
   ++requests_;
   ++by_dialect_[dialect];
   if (!ref.empty()) ++refs_[ref];
+}
+
+void SimState::remember_last(const HttpRequest& req) {
+  std::lock_guard lock(mu_);
+  last_.method = req.method;
+  last_.path = req.path;
+  last_.query = req.query;
+  last_.headers = req.headers;
+  last_.body = req.body;
+}
+
+std::string SimState::last_json() const {
+  namespace json = boost::json;
+  std::lock_guard lock(mu_);
+  json::object headers;
+  for (const auto& [k, v] : last_.headers) {
+    std::string key = k;
+    for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    headers[key] = v;
+  }
+  return json::serialize(json::object{{"method", last_.method},
+                                      {"path", last_.path},
+                                      {"query", last_.query},
+                                      {"headers", std::move(headers)},
+                                      {"body", last_.body}});
 }
 
 void SimState::outcome(const std::string& outcome) {

@@ -95,6 +95,8 @@ class Gateway {
   boost::json::object route(const std::string& provider);
   // Re-reads the config file (SIGHUP) after replacing it.
   void reload(const std::string& config_yaml);
+  // Replaces the config file without telling the process.
+  void reload_file_only(const std::string& config_yaml) { write_config(config_yaml); }
   // Kills the process with SIGKILL (no shutdown at all).
   void crash();
   // Starts a new process on the same config and store; false if it did not come up.
