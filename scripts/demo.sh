@@ -85,6 +85,9 @@ Jobs and dead letters on the admin API:
 What reached each vendor:
   curl -s http://127.0.0.1:9101/_sim/stats
 
+Watch it all live on the dashboard: http://127.0.0.1:8081/dashboard#token=demo-admin-token
+Prometheus metrics: curl -s http://127.0.0.1:8081/metrics
+
 The admin API (token: demo-admin-token) shows each provider's health, breaker, limits
 and traffic share, and takes a provider out of rotation by hand:
   curl -s http://127.0.0.1:8081/admin/providers -H 'Authorization: Bearer demo-admin-token'

@@ -14,7 +14,12 @@ packages=(
   libgtest-dev libgmock-dev
   curl
   tinyproxy                                # a real HTTP CONNECT proxy for the proxy tests
+  prometheus                               # promtool, to check /metrics
+  chromium                                 # the dashboard's browser test (headless)
 )
+# Node.js drives the browser test; use the machine's if it has one.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk haproxy libbenchmark-dev)
 fi
@@ -25,11 +30,22 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts packaged daemons it installs; tests start their own.
+  for svc in prometheus tinyproxy haproxy; do
+    $sudo systemctl stop "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
 
-echo "installing: ${missing[*]}"
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# playwright-core for the browser test (pinned in tests/browser/package-lock.json).
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
+  echo "installing playwright-core (npm ci in tests/browser)"
+  (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
