@@ -328,6 +328,30 @@ TEST(Async, SyncCallsHaveAStatusToo) {
   EXPECT_EQ(status_of(gw, "01NOSUCHID0000000000000000").size(), 0u);
 }
 
+TEST(Async, GracefulShutdownLetsRunningJobsFinish) {
+  Sim sim;
+  sim.behave(R"({"latency":{"dist":"fixed","ms":400}})");
+  Gateway gw(async_config({{"acme", "json", sim.url()}}));
+  ASSERT_TRUE(gw.started());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    auto r = gw.call("/v1/sms/send", kSmsBody, {{"Prefer", "respond-async"}});
+    ASSERT_EQ(r.status, 202);
+    ids.emplace_back(r.json().at("id").as_string());
+  }
+  // Wait until jobs are running (their provider calls take 400 ms), then SIGTERM.
+  for (int i = 0; i < 100 && sim.requests() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_GT(sim.requests(), 0);
+  gw.process().signal(SIGTERM);
+  ASSERT_TRUE(gw.process().wait(std::chrono::seconds(15)));
+  // Restart on the same store: whatever had not started runs now; nothing was
+  // left running with a lease, and nothing was sent twice.
+  ASSERT_TRUE(gw.restart());
+  for (const auto& id : ids) EXPECT_EQ(wait_state(gw, id).at("state").as_string(), "succeeded") << id;
+  EXPECT_EQ(sim.stats().at("delivered").as_int64(), 8);
+  EXPECT_EQ(sim.stats().at("refs_repeated").as_int64(), 0);
+}
+
 // Crash safety: async load while tollgate is SIGKILLed and restarted on the same
 // store. Every id that got a 202 must reach a terminal state, and no call may be
 // delivered twice (the adapters send the call id, which the providers dedupe on).
