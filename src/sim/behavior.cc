@@ -27,12 +27,6 @@ std::string_view fault_name(FaultKind k) {
   return "?";
 }
 
-double standard_normal() {
-  // Box-Muller on two uniforms in (0, 1].
-  const double u1 = 1.0 - random_unit();
-  const double u2 = random_unit();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-}
 
 Result<double> number(const json::object& o, std::string_view key, double fallback) {
   const auto* v = o.if_contains(key);
@@ -113,22 +107,6 @@ Result<Fault> parse_fault(const json::value& v) {
 
 }  // namespace
 
-Millis sample_latency(const Latency& l) {
-  double ms = 0;
-  switch (l.kind) {
-    case Latency::Kind::kFixed: ms = l.a; break;
-    case Latency::Kind::kUniform: ms = l.a + (l.b - l.a) * random_unit(); break;
-    case Latency::Kind::kNormal: ms = l.a + l.b * standard_normal(); break;
-    case Latency::Kind::kLogNormal: {
-      const double mu = std::log(l.a);
-      const double sigma = (std::log(l.b) - mu) / 2.3263478740408408;  // z(0.99)
-      ms = std::exp(mu + sigma * standard_normal());
-      break;
-    }
-  }
-  return Millis(static_cast<long>(std::max(0.0, std::round(ms))));
-}
-
 Result<void> Behavior::set(const json::value& spec) {
   if (!spec.is_object()) return Error::make(ErrorClass::kInvalidRequest, "behaviour must be a JSON object");
   const auto& o = spec.get_object();
@@ -188,7 +166,7 @@ std::string Behavior::to_json() const {
 Decision Behavior::decide() {
   std::lock_guard lock(mu_);
   Decision d;
-  d.delay = sample_latency(latency_);
+  d.delay = latency_.sample(random_unit(), random_unit());
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
     if (it->rate < 1.0 && random_unit() >= it->rate) continue;
     d.fault = *it;

@@ -12,14 +12,11 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "policy/latency_model.h"
 
 namespace tollgate::sim {
 
-struct Latency {
-  enum class Kind { kFixed, kUniform, kNormal, kLogNormal } kind = Kind::kFixed;
-  double a = 0;  // fixed: ms | uniform: min | normal: mean | lognormal: median
-  double b = 0;  // uniform: max | normal: stddev | lognormal: p99
-};
+using Latency = policy::LatencyModel;
 
 enum class FaultKind {
   kHttp500,
@@ -64,6 +61,5 @@ class Behavior {
   std::vector<Fault> faults_;
 };
 
-Millis sample_latency(const Latency& l);
 
 }  // namespace tollgate::sim
