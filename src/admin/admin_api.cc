@@ -1,11 +1,13 @@
 #include "admin/admin_api.h"
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <cstdlib>
 
 #include "admin/dashboard.h"
+#include "admin/recordings.h"
 #include "admin/routing_metrics.h"
 #include "admin/views.h"
 #include "core/crypto.h"
@@ -88,6 +90,17 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest re
     co_return reply(200, {{"reloaded", true}});
   }
   if (req.path.starts_with("/admin/jobs") || req.path.starts_with("/admin/requests/")) co_return co_await jobs(req);
+  if (req.path == "/admin/recordings" && req.method == "GET") {
+    co_return reply(200, export_recordings(*rt, clock_.now()));
+  }
+  if (req.path == "/admin/recordings" && req.method == "POST") {
+    boost::system::error_code ec;
+    const json::value doc = json::parse(req.body, ec);
+    if (ec) co_return error(400, "invalid_request", "body is not JSON: " + ec.message());
+    auto imported = import_recordings(*rt, doc);
+    if (!imported) co_return error(422, "invalid_request", imported.error().message);
+    co_return reply(200, {{"imported", *imported}});
+  }
   co_return error(404, "not_found", "no such admin endpoint: " + req.method + " " + req.path);
 }
 

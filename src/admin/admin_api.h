@@ -11,6 +11,8 @@
 //   POST /admin/jobs/replay-dead           every dead letter back to the queue
 //   GET  /admin/requests/{id}              any call's status
 //   GET  /admin/overview                   capabilities, routes, costs, queue: the dashboard's data
+//   GET  /admin/recordings                 recorded latency/outcome mix per route (for stress traffic)
+//   POST /admin/recordings                 import such an export (422, nothing changed, if invalid)
 //   POST /admin/config/reload              re-read the config file (422 with problems if invalid)
 //   GET  /dashboard                        the live dashboard page (its data calls need the token)
 //   GET  /metrics                          Prometheus text format (no token needed)

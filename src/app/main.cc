@@ -23,6 +23,7 @@
 #include "core/random.h"
 #include "core/time_format.h"
 #include "jobs/callbacks.h"
+#include "jobs/recordings.h"
 #include "jobs/runner.h"
 #include "store/sqlite/sqlite_store.h"
 #include "core/process.h"
@@ -98,6 +99,10 @@ int serve(const std::string& path, const std::string& ready_file) {
   }
 
   http::Workers pool(workers);
+  // What the last process learned about providers' latency and outcomes
+  // answers stress traffic from the first call.
+  jobs::Recordings recordings(pool, holder, registry, *store, SystemClock::instance());
+  if (const int n = recordings.load(); n > 0) spdlog::info("loaded {} saved provider recordings", n);
   std::vector<std::unique_ptr<http::Client>> clients;
   std::vector<http::Client*> client_ptrs;
   for (int i = 0; i < pool.size(); ++i) {
@@ -163,6 +168,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   jobs::Callbacks callbacks(pool, *client_ptrs[0], holder, *store, SystemClock::instance(), instance, &jobs_metrics);
   runner.start();
   callbacks.start();
+  recordings.start();
   spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
                *port, workers, cfg.capabilities.size(), cfg.providers.size());
   if (admin_server) spdlog::info("admin API on {}:{}", cfg.admin.host, admin_port);
@@ -184,6 +190,8 @@ int serve(const std::string& path, const std::string& ready_file) {
   // Running jobs finish (their deadlines bound them); nothing new is claimed.
   runner.stop(std::chrono::seconds(10));
   callbacks.stop();
+  recordings.stop();
+  recordings.save_now();
   const auto grace_end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (server.connections_open() > 0 && std::chrono::steady_clock::now() < grace_end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -12,8 +12,10 @@
 #include <vector>
 
 #include "config/template_syntax.h"
+#include "core/call.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "policy/latency_model.h"
 #include "policy/breaker.h"
 #include "policy/health_window.h"
 #include "policy/retry_budget.h"
@@ -49,6 +51,17 @@ struct LogConfig {
   std::string level = "info";   // debug | info | warn | error (reloadable)
   bool json = true;             // format: json (one object per line) or text; read at start
   bool calls = true;            // one line per call
+};
+
+// Debug and stress traffic (never sent to providers).
+struct TestTrafficConfig {
+  std::string header = "X-Tollgate-Traffic";  // request header choosing live | debug | stress
+  bool apply_provider_limits = true;   // stress calls meet providers' rate and concurrency limits
+                                       // (their own counters, not live's); quotas never apply
+  bool record_health = false;          // stress outcomes enter live health windows and breakers
+  Millis horizon{3'600'000};           // recordings of live traffic cover this long
+  Millis snapshot_every{60'000};       // recordings are saved to the store this often
+  int min_samples = 50;                // recorded answers needed before shadows use them
 };
 
 struct StoreConfig {
@@ -87,6 +100,9 @@ struct CallerConfig {
   double rps = 0;                         // caller rate limit; 0: none
   int burst = 0;                          // default: max(1, rps)
   CallbackConfig callbacks;               // where async results may be POSTed
+  // Traffic classes this caller may send; the first is used when the request does
+  // not say (so [debug] makes a debug-only caller). Default: live, debug, stress.
+  std::vector<Traffic> traffic = {Traffic::kLive, Traffic::kDebug, Traffic::kStress};
   SourceMark mark;
 
   bool allows(std::string_view capability) const;
@@ -251,6 +267,8 @@ struct ProviderConfig {
   LimitsConfig limits;
   Millis throttle_default{1000}; // how long to leave a throttling provider alone without Retry-After
   bool forward_trace = false;    // send the caller's W3C traceparent to this provider
+  // Stress answers' latency until enough live traffic is recorded.
+  policy::LatencyModel shadow_latency{policy::LatencyModel::Kind::kLogNormal, 50, 500};
   std::map<std::string, OperationConfig> operations;  // by capability name
   SourceMark mark;
 };
@@ -260,6 +278,7 @@ struct Config {
   ServerConfig server;
   AdminConfig admin;
   LogConfig log;
+  TestTrafficConfig test_traffic;
   StoreConfig store;
   JobsConfig jobs;
   std::vector<CallerConfig> callers;

@@ -69,7 +69,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     return out;
   }
   r.only_keys(root, "the config file",
-              {"server", "admin", "log", "store", "jobs", "callers", "capabilities", "providers"});
+              {"server", "admin", "log", "test_traffic", "store", "jobs", "callers", "capabilities", "providers"});
 
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
@@ -77,6 +77,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
   detail::parse_admin(r, root["admin"], cfg->admin);
   detail::parse_store(r, root["store"], cfg->store);
   detail::parse_log(r, root["log"], cfg->log);
+  detail::parse_test_traffic(r, root["test_traffic"], cfg->test_traffic);
   detail::parse_jobs(r, root["jobs"], cfg->jobs);
   detail::parse_callers(r, root["callers"], cfg->callers);
   detail::parse_capabilities(r, root["capabilities"], cfg->capabilities);

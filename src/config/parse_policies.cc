@@ -78,6 +78,52 @@ void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out) {
   out.record_sync_calls = r.bool_field(n, "record_sync_calls", "store", out.record_sync_calls);
 }
 
+std::optional<Traffic> parse_traffic(std::string_view s) {
+  if (s == "live") return Traffic::kLive;
+  if (s == "debug") return Traffic::kDebug;
+  if (s == "stress") return Traffic::kStress;
+  return std::nullopt;
+}
+
+void parse_test_traffic(YamlReader& r, const YAML::Node& n, TestTrafficConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "test_traffic")) return;
+  r.only_keys(n, "test_traffic",
+              {"header", "apply_provider_limits", "record_health", "horizon", "snapshot_every", "min_samples"});
+  out.header = r.string_field(n, "header", "test_traffic", out.header);
+  out.apply_provider_limits = r.bool_field(n, "apply_provider_limits", "test_traffic", out.apply_provider_limits);
+  out.record_health = r.bool_field(n, "record_health", "test_traffic", out.record_health);
+  out.horizon = r.duration_field(n, "horizon", "test_traffic", out.horizon, Millis(10000));
+  out.snapshot_every = r.duration_field(n, "snapshot_every", "test_traffic", out.snapshot_every, Millis(100));
+  out.min_samples = static_cast<int>(r.int_field(n, "min_samples", "test_traffic", out.min_samples, 1, 1000000));
+}
+
+void parse_latency_model(YamlReader& r, const YAML::Node& n, const std::string& what, policy::LatencyModel& out) {
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  const std::string dist = r.string_field(n, "dist", what, "lognormal");
+  using K = policy::LatencyModel::Kind;
+  auto need = [&](const char* key) {
+    auto v = r.duration_field(n, key, what, Millis(-1), Millis(0));
+    if (v.count() < 0) r.error(n, what + "." + key + " is required for dist " + dist);
+    return static_cast<double>(v.count());
+  };
+  if (dist == "fixed") {
+    r.only_keys(n, what, {"dist", "latency"});
+    out = {K::kFixed, need("latency"), 0};
+  } else if (dist == "uniform") {
+    r.only_keys(n, what, {"dist", "min", "max"});
+    out = {K::kUniform, need("min"), need("max")};
+    if (out.b < out.a) r.error(n, what + ": max is below min");
+  } else if (dist == "lognormal") {
+    r.only_keys(n, what, {"dist", "median", "p99"});
+    out = {K::kLogNormal, need("median"), need("p99")};
+    if (out.a <= 0 || out.b < out.a) r.error(n, what + ": lognormal needs 0 < median <= p99");
+  } else {
+    r.error(n["dist"], what + ".dist must be fixed, uniform or lognormal");
+  }
+}
+
 void parse_log(YamlReader& r, const YAML::Node& n, LogConfig& out) {
   if (!n) return;
   if (!r.is_map(n, "log")) return;

@@ -231,7 +231,11 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
   if (!r.is_map(n, what)) return;
   r.only_keys(n, what,
               {"base_url", "timeouts", "max_connections", "tls", "proxy", "credentials", "signer",
-               "operations", "weight", "price", "health", "breaker", "limits", "throttle", "forward_trace"});
+               "operations", "weight", "price", "health", "breaker", "limits", "throttle", "forward_trace", "shadow"});
+  if (const YAML::Node& sh = n["shadow"]; sh && r.is_map(sh, what + ".shadow")) {
+    r.only_keys(sh, what + ".shadow", {"latency"});
+    parse_latency_model(r, sh["latency"], what + ".shadow.latency", p.shadow_latency);
+  }
   p.forward_trace = r.bool_field(n, "forward_trace", what, false);
   if (auto w = r.number_field(n, "weight", what)) {
     if (*w < 0) r.error(n["weight"], what + ".weight must not be negative");

@@ -106,7 +106,18 @@ void parse_callers(YamlReader& r, const YAML::Node& n, std::vector<CallerConfig>
     if (!r.is_map(item, "caller")) continue;
     c.name = r.string_field(item, "name", "caller", "");
     const std::string what = "caller '" + c.name + "'";
-    r.only_keys(item, what, {"name", "key_sha256", "capabilities", "rate_limit", "callbacks"});
+    r.only_keys(item, what, {"name", "key_sha256", "capabilities", "rate_limit", "callbacks", "traffic"});
+    if (item["traffic"]) {
+      c.traffic.clear();
+      for (const auto& t : r.string_list(item, "traffic", what)) {
+        if (auto tc = parse_traffic(t)) {
+          c.traffic.push_back(*tc);
+        } else {
+          r.error(item["traffic"], what + ".traffic: '" + t + "' is not live, debug or stress");
+        }
+      }
+      if (c.traffic.empty()) r.error(item["traffic"], what + ".traffic must list at least one class");
+    }
     parse_callbacks(r, item["callbacks"], what + ".callbacks", c.callbacks);
     if (c.name.empty()) r.error(item, "caller.name is required");
     c.key_sha256 = r.string_field(item, "key_sha256", what, "");

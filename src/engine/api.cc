@@ -177,6 +177,24 @@ Result<CallOptions> ApiHandler::parse_options(const HttpRequest& req, const Admi
     }
     o.deadline = Millis(ms);
   }
+  const auto& allowed = a.caller->config->traffic;
+  o.traffic = allowed.front();
+  if (const std::string_view th = req.header(cfg.test_traffic.header); !th.empty()) {
+    const Traffic* found = nullptr;
+    static constexpr Traffic kAll[] = {Traffic::kLive, Traffic::kDebug, Traffic::kStress};
+    for (const auto& t : kAll) {
+      if (to_string(t) == th) found = &t;
+    }
+    if (!found) return err(ErrorClass::kBadRequest, cfg.test_traffic.header + " must be live, debug or stress");
+    if (std::find(allowed.begin(), allowed.end(), *found) == allowed.end()) {
+      return err(ErrorClass::kForbidden, "caller '" + a.caller->config->name + "' may not send " +
+                                             std::string(th) + " traffic");
+    }
+    o.traffic = *found;
+  }
+  if (o.traffic != Traffic::kLive && o.async()) {
+    return err(ErrorClass::kInvalidRequest, "debug and stress calls are answered synchronously; they cannot be queued");
+  }
   if (o.async() && !a.cap->config->async.allow) {
     return err(ErrorClass::kInvalidRequest, a.cap->config->name + " does not accept asynchronous calls");
   }

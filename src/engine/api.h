@@ -42,6 +42,7 @@ struct CallOptions {
   std::optional<WallTime> not_before;      // X-Tollgate-Not-Before (RFC 3339)
   CallRouting routing;                     // X-Tollgate-Provider / X-Tollgate-Exclude
   std::optional<Millis> deadline;          // server.deadline_header
+  Traffic traffic = Traffic::kLive;        // test_traffic.header, or the caller's default
   bool async() const { return prefer_async || not_before.has_value(); }
 };
 

@@ -41,6 +41,10 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
   if (!a.cap->config->async.allow) {
     co_return error_reply(invalid(a.cap->config->name + " does not accept asynchronous calls"), {});
   }
+  if (const std::string_view th = req.header(cfg.test_traffic.header); (!th.empty() && th != "live") ||
+                                                                        a.caller->config->traffic.front() != Traffic::kLive) {
+    co_return error_reply(invalid("debug and stress calls are answered synchronously; a batch is queued"), {});
+  }
   boost::system::error_code ec;
   json::value body = json::parse(req.body, ec);
   if (ec) co_return error_reply(Error::make(ErrorClass::kBadRequest, "request body is not valid JSON"), {});

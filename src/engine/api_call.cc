@@ -107,6 +107,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   auto options = parse_options(req, a);
   if (!options) co_return fail(options.error());
   const CallOptions& o = *options;
+  call.traffic = o.traffic;
 
   const bool keyed = !o.idempotency_key.empty();
   store::CallRecord rec = new_record(a, call, o, req.body, o.async() || keyed);
@@ -137,7 +138,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
 
   rec.updated_ms = unix_millis(clock_.wall());
   rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
-  if (!outcome.ok && outcome.retry_later && a.cap->config->async.fallback) {
+  if (!outcome.ok && outcome.retry_later && a.cap->config->async.fallback && call.traffic == Traffic::kLive) {
     if (!keyed) {
       rec.params_json = json::serialize(call.params);
       rec.body_hash = sha256_hex(req.body);
@@ -170,7 +171,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     // Could not queue it: answer with the failure as it was.
   }
 
-  http::ServerResponse reply = outcome.ok ? success_reply(call.id, outcome)
+  http::ServerResponse reply = outcome.ok ? success_reply(call.id, outcome, call.traffic)
                                           : error_reply(outcome.error, call.id, &outcome.attempts);
   if (keyed || cfg.store.record_sync_calls) {
     rec.async = false;

@@ -9,6 +9,9 @@ namespace asio = boost::asio;
 asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap, const Call& call,
                                             int number, Admitted admitted, http::Client& client,
                                             http::CancelToken* cancel, EngineMetrics* metrics) {
+  if (call.traffic != Traffic::kLive) {
+    co_return co_await run_shadow_attempt(clock, cap, call, std::move(admitted), cancel, metrics);
+  }
   const CandidateRuntime& cand = cap.candidates[static_cast<size_t>(admitted.index)];
   ProviderState& provider = *cand.provider->state;
   RouteState& route = *cand.route;
@@ -59,6 +62,8 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
       out.cancelled || !request ? policy::Verdict::kNeutral : policy::verdict_for(out.ok, out.error.cls);
   route.health.finish(route_token, end, verdict, out.error.cls);
   provider.health.finish(provider_token, end, verdict, out.error.cls);
+  // What the provider answered, and how fast, is what stress traffic will see.
+  if (request && !out.cancelled) route.recorder.record(end, out.duration, out.ok, out.error.cls);
   if (verdict == policy::Verdict::kNeutral && admitted.probe) {
     route.breaker.release_probe();
   } else {

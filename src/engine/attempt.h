@@ -27,6 +27,11 @@ struct AttemptOutcome {
   bool cancelled = false;  // lost a hedge race and was abandoned
 };
 
+// A debug or stress attempt (shadow_attempt.cc): never reaches the provider.
+boost::asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, const CapabilityRuntime& cap,
+                                                          const Call& call, Admitted admitted,
+                                                          http::CancelToken* cancel, EngineMetrics* metrics);
+
 boost::asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap,
                                                    const Call& call, int number, Admitted admitted,
                                                    http::Client& client, http::CancelToken* cancel,

@@ -64,8 +64,8 @@ struct Engine::Choice {
 };
 
 Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<int>& order,
-                              const std::vector<bool>& tried, const std::vector<SteadyTime>& not_before,
-                              int skip) const {
+                              const std::vector<bool>& tried, const std::vector<SteadyTime>& not_before, int skip,
+                              Traffic traffic) const {
   Choice out;
   const SteadyTime now = clock_.now();
   const WallTime wall = clock_.wall();
@@ -84,13 +84,13 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<in
         ++others_blocked;
         continue;
       }
-      auto r = admit(cap, i, now, wall);
+      auto r = admit(cap, i, now, wall, traffic);
       if (auto* a = std::get_if<Admitted>(&r)) {
         out.admitted = std::move(*a);
         return out;
       }
       const auto& b = std::get<Blocked>(r);
-      if (metrics_) metrics_->admission_denied.with({name, denial_label(b.reason)}).inc();
+      if (metrics_ && traffic == Traffic::kLive) metrics_->admission_denied.with({name, denial_label(b.reason)}).inc();
       out.blocked += (out.blocked.empty() ? "" : "; ") + name + ": " + b.reason;
       if (b.breaker_open) {
         open.push_back(i);
@@ -101,8 +101,9 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<in
       }
     }
   }
-  // Every candidate's breaker is open: the least bad one still gets a probe.
-  if (!open.empty() && others_blocked == 0) {
+  // Every candidate's breaker is open: the least bad one still gets a probe
+  // (live traffic only: test traffic never probes).
+  if (!open.empty() && others_blocked == 0 && traffic == Traffic::kLive) {
     if (auto probe = force_probe(cap, least_bad(cap, open, now), now)) out.admitted = std::move(*probe);
   }
   return out;
@@ -151,8 +152,8 @@ asio::awaitable<std::vector<AttemptOutcome>> Engine::hedged(const CapabilityRunt
   std::vector<AttemptOutcome> out;
   std::optional<Admitted> second;
   if (!race->results[0] && clock_.now() + kMinAttemptBudget < call.deadline.at() &&
-      cap.state->budget.try_spend(clock_.now())) {
-    Choice c = choose(cap, order, tried, not_before, first_index);
+      (call.traffic != Traffic::kLive || cap.state->budget.try_spend(clock_.now()))) {
+    Choice c = choose(cap, order, tried, not_before, first_index, call.traffic);
     if (c.admitted) {
       second = std::move(c.admitted);
     }
@@ -198,12 +199,14 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
   bool budget_spent = false;
   int attempts = 0;
   int backoffs = 0;
-  cap.state->budget.on_call(clock_.now());
+  // Test traffic neither feeds nor spends the live retry budget.
+  const bool budgeted = call.traffic == Traffic::kLive;
+  if (budgeted) cap.state->budget.on_call(clock_.now());
 
   while (attempts < cfg.retry.max_attempts) {
     const SteadyTime now = clock_.now();
     if (call.deadline.remaining(now) < kMinAttemptBudget) break;
-    Choice choice = choose(cap, *order, tried, not_before, -1);
+    Choice choice = choose(cap, *order, tried, not_before, -1, call.traffic);
     if (!choice.admitted) {
       blocked = choice.blocked;
       retry_hint = choice.wait.count() > 0 ? choice.wait : choice.next_probe;
@@ -214,7 +217,7 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
       break;
     }
     Admitted admitted = std::move(*choice.admitted);
-    if (attempts > 0 && !cap.state->budget.try_spend(now)) {
+    if (attempts > 0 && budgeted && !cap.state->budget.try_spend(now)) {
       release(cap, admitted, false, clock_.wall());
       if (admitted.probe) cap.candidates[static_cast<size_t>(admitted.index)].route->breaker.release_probe();
       budget_spent = true;

@@ -64,7 +64,7 @@ class Engine {
  private:
   struct Choice;
   Choice choose(const CapabilityRuntime& cap, const std::vector<int>& order, const std::vector<bool>& tried,
-                const std::vector<SteadyTime>& not_before, int skip) const;
+                const std::vector<SteadyTime>& not_before, int skip, Traffic traffic) const;
   boost::asio::awaitable<std::vector<AttemptOutcome>> hedged(const CapabilityRuntime& cap, const Call& call,
                                                              const std::vector<int>& order,
                                                              const std::vector<bool>& tried,

@@ -52,12 +52,26 @@ Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRout
   return order;
 }
 
-std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall) {
+std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall,
+                                      Traffic traffic) {
   const CandidateRuntime& c = cap.candidates[static_cast<size_t>(index)];
   ProviderState& provider = *c.provider->state;
   RouteState& route = *c.route;
   if (provider.disabled.load(std::memory_order_relaxed)) return Blocked{"disabled by an operator"};
   if (provider.throttled(now)) return Blocked{"throttled by the provider", provider.throttle_left(now)};
+  if (traffic != Traffic::kLive) {
+    if (route.breaker.state(now) == policy::BreakerState::kOpen) {
+      const auto wait = std::chrono::ceil<Millis>(route.breaker.next_probe_at(now) - now);
+      return Blocked{"circuit open", std::max(wait, Millis(1)), true};
+    }
+    Admitted out{index, false, true, {}, {}};
+    if (traffic == Traffic::kStress && (!cap.test_traffic || cap.test_traffic->apply_provider_limits)) {
+      if (auto denied = provider.shadow_limits.try_acquire(now, wall, out.provider_ticket)) {
+        return Blocked{denied->reason, denied->wait};
+      }
+    }
+    return out;
+  }
 
   std::int64_t last = route.last_full_check.load(std::memory_order_relaxed);
   if (ns(now) - last > std::chrono::duration_cast<std::chrono::nanoseconds>(kFullCheckEvery).count() &&
@@ -69,7 +83,7 @@ std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, S
     const auto wait = std::chrono::ceil<Millis>(route.breaker.next_probe_at(now) - now);
     return Blocked{"circuit open", std::max(wait, Millis(1)), true};
   }
-  Admitted out{index, a.probe, {}, {}};
+  Admitted out{index, a.probe, false, {}, {}};
   if (a.probe) return out;  // probes are never starved by limits
   if (auto denied = provider.limits.try_acquire(now, wall, out.provider_ticket)) {
     return Blocked{denied->reason, denied->wait};
@@ -86,7 +100,7 @@ std::optional<Admitted> force_probe(const CapabilityRuntime& cap, int index, Ste
   if (c.provider->state->disabled.load(std::memory_order_relaxed)) return std::nullopt;
   const policy::Admission a = c.route->breaker.force_probe(now);
   if (!a.admitted) return std::nullopt;
-  return Admitted{index, a.probe, {}, {}};
+  return Admitted{index, a.probe, false, {}, {}};
 }
 
 int least_bad(const CapabilityRuntime& cap, const std::vector<int>& indices, SteadyTime now) {
@@ -108,6 +122,10 @@ int least_bad(const CapabilityRuntime& cap, const std::vector<int>& indices, Ste
 
 void release(const CapabilityRuntime& cap, Admitted& a, bool delivered, WallTime wall) {
   const CandidateRuntime& c = cap.candidates[static_cast<size_t>(a.index)];
+  if (a.shadow) {
+    c.provider->state->shadow_limits.release(a.provider_ticket, true, wall);
+    return;
+  }
   c.provider->state->limits.release(a.provider_ticket, delivered, wall);
   c.route->limits.release(a.route_ticket, delivered, wall);
 }

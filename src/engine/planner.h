@@ -28,6 +28,7 @@ struct CallRouting {
 struct Admitted {
   int index = -1;  // into CapabilityRuntime::candidates
   bool probe = false;
+  bool shadow = false;  // a debug/stress attempt: its ticket is on the shadow limits
   LimitTicket provider_ticket;
   LimitTicket route_ticket;
 };
@@ -42,8 +43,11 @@ struct Blocked {
 // pin names no candidate or the exclusions leave none.
 Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing, SteadyTime now);
 
-// Tries to admit an attempt on candidate `index` now.
-std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall);
+// Tries to admit an attempt on candidate `index` now. Debug and stress attempts
+// only read the breaker (they never probe, trip or take a live slot) and use the
+// provider's shadow rate/concurrency limits when test_traffic says so; never quotas.
+std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall,
+                                      Traffic traffic = Traffic::kLive);
 
 // Lets one probe through an open breaker (when every candidate's breaker is open,
 // the least-bad provider still gets a probe-sized share).

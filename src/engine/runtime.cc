@@ -49,11 +49,12 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
     rt->callers_by_hash_.emplace(caller.key_sha256, CallerRuntime{&caller, registry.caller(caller)});
   }
   for (const auto& [name, cap] : c.capabilities) {
-    CapabilityRuntime cr{&cap, {}, registry.capability(cap)};
+    CapabilityRuntime cr{&cap, {}, registry.capability(cap), &c.test_traffic};
     for (const auto& pname : cap.providers) {
       const ProviderRuntime* p = rt->provider(pname);
       cr.candidates.push_back(
-          CandidateRuntime{p, p->adapter->operation(name), registry.route(p->config(), p->config().operations.at(name))});
+          CandidateRuntime{p, p->adapter->operation(name),
+                           registry.route(p->config(), p->config().operations.at(name), c.test_traffic.horizon)});
     }
     rt->capabilities_.emplace(name, std::move(cr));
   }

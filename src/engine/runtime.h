@@ -36,6 +36,7 @@ struct CapabilityRuntime {
   const config::CapabilityConfig* config = nullptr;
   std::vector<CandidateRuntime> candidates;  // in configured order
   std::shared_ptr<CapabilityState> state;
+  const config::TestTrafficConfig* test_traffic = nullptr;
   int candidate_index(std::string_view provider) const;
 };
 

@@ -61,8 +61,20 @@ void Limits::release(LimitTicket& t, bool delivered, WallTime wall) {
   t = LimitTicket{};
 }
 
+namespace {
+config::LimitsConfig without_quotas(config::LimitsConfig l) {
+  l.daily_quota = l.monthly_quota = 0;
+  return l;
+}
+}  // namespace
+
 ProviderState::ProviderState(const config::ProviderConfig& cfg)
-    : name(cfg.name), health_cfg(cfg.health), limits_cfg(cfg.limits), health(cfg.health), limits(cfg.limits) {}
+    : name(cfg.name),
+      health_cfg(cfg.health),
+      limits_cfg(cfg.limits),
+      health(cfg.health),
+      limits(cfg.limits),
+      shadow_limits(without_quotas(cfg.limits)) {}
 
 bool ProviderState::throttled(SteadyTime now) const { return throttled_until.load(std::memory_order_relaxed) > ns(now); }
 
@@ -78,7 +90,7 @@ void ProviderState::throttle_until(SteadyTime t) {
   }
 }
 
-RouteState::RouteState(const config::ProviderConfig& p, const config::OperationConfig& op)
+RouteState::RouteState(const config::ProviderConfig& p, const config::OperationConfig& op, Millis h)
     : provider(p.name),
       capability(op.capability),
       health_cfg(p.health),
@@ -86,7 +98,9 @@ RouteState::RouteState(const config::ProviderConfig& p, const config::OperationC
       limits_cfg(op.limits),
       health(p.health),
       breaker(p.breaker, p.health.slow_call),
-      limits(op.limits) {}
+      limits(op.limits),
+      horizon(h),
+      recorder(h) {}
 
 CapabilityState::CapabilityState(const config::CapabilityConfig& cfg)
     : strategy(cfg.strategy),
@@ -111,14 +125,25 @@ std::shared_ptr<ProviderState> StateRegistry::provider(const config::ProviderCon
   return slot;
 }
 
-std::shared_ptr<RouteState> StateRegistry::route(const config::ProviderConfig& p, const config::OperationConfig& op) {
+std::shared_ptr<RouteState> StateRegistry::route(const config::ProviderConfig& p, const config::OperationConfig& op,
+                                                 Millis horizon) {
   std::lock_guard lock(mu_);
   auto& slot = routes_[{p.name, op.capability}];
   if (!slot || !(slot->health_cfg == p.health) || !(slot->breaker_cfg == p.breaker) ||
-      !(slot->limits_cfg == op.limits)) {
-    slot = std::make_shared<RouteState>(p, op);
+      !(slot->limits_cfg == op.limits) || slot->horizon != horizon) {
+    auto next = std::make_shared<RouteState>(p, op, horizon);
+    // What was learned about the provider's latency survives a settings change.
+    if (slot) next->recorder.import(slot->recorder.snapshot(std::chrono::steady_clock::now()));
+    slot = std::move(next);
   }
   return slot;
+}
+
+std::vector<std::shared_ptr<RouteState>> StateRegistry::routes() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<RouteState>> out;
+  for (const auto& [key, r] : routes_) out.push_back(r);
+  return out;
 }
 
 std::shared_ptr<CapabilityState> StateRegistry::capability(const config::CapabilityConfig& cfg) {

@@ -26,6 +26,7 @@
 #include "policy/quota.h"
 #include "policy/retry_budget.h"
 #include "policy/strategy.h"
+#include "shadow/recorder.h"
 
 namespace tollgate::engine {
 
@@ -75,6 +76,7 @@ struct ProviderState {
   std::atomic<std::int64_t> throttled_until{0};  // steady ns: the provider asked for a pause
   policy::HealthWindow health;                   // all its operations together
   Limits limits;
+  Limits shadow_limits;                          // stress traffic's own rate/concurrency (no quotas)
 
   bool throttled(SteadyTime now) const;
   Millis throttle_left(SteadyTime now) const;
@@ -82,7 +84,7 @@ struct ProviderState {
 };
 
 struct RouteState {
-  RouteState(const config::ProviderConfig& p, const config::OperationConfig& op);
+  RouteState(const config::ProviderConfig& p, const config::OperationConfig& op, Millis horizon);
 
   const std::string provider;
   const std::string capability;
@@ -93,6 +95,8 @@ struct RouteState {
   policy::Breaker breaker;
   Limits limits;                                 // per-operation limits
   std::atomic<std::int64_t> last_full_check{0};  // steady ns of the last drift evaluation
+  const Millis horizon;
+  shadow::Recorder recorder;                     // live latency and outcomes, for stress answers
 };
 
 struct CapabilityState {
@@ -115,7 +119,10 @@ struct CallerState {
 class StateRegistry {
  public:
   std::shared_ptr<ProviderState> provider(const config::ProviderConfig& cfg);
-  std::shared_ptr<RouteState> route(const config::ProviderConfig& p, const config::OperationConfig& op);
+  std::shared_ptr<RouteState> route(const config::ProviderConfig& p, const config::OperationConfig& op,
+                                    Millis horizon);
+  // Every route ever built (for recordings' export and snapshots).
+  std::vector<std::shared_ptr<RouteState>> routes() const;
   std::shared_ptr<CapabilityState> capability(const config::CapabilityConfig& cfg);
   std::shared_ptr<CallerState> caller(const config::CallerConfig& cfg);
 

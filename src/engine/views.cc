@@ -59,14 +59,14 @@ http::ServerResponse error_reply(const Error& e, const std::string& id, const st
   return reply;
 }
 
-http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome) {
-  return json_reply(200,
-                    {{"id", id},
-                     {"status", "succeeded"},
-                     {"provider", outcome.provider},
-                     {"result", outcome.result},
-                     {"attempts", attempts_json(outcome.attempts)}},
-                    id);
+http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome, Traffic traffic) {
+  json::object body{{"id", id},
+                    {"status", "succeeded"},
+                    {"provider", outcome.provider},
+                    {"result", outcome.result},
+                    {"attempts", attempts_json(outcome.attempts)}};
+  if (traffic != Traffic::kLive) body["traffic"] = to_string(traffic);
+  return json_reply(200, body, id);
 }
 
 std::string stored_answer(int status, std::string_view body) {

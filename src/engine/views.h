@@ -24,7 +24,9 @@ http::ServerResponse json_reply(int status, const boost::json::object& body, con
 http::ServerResponse error_reply(const Error& e, const std::string& id,
                                  const std::vector<AttemptRecord>* attempts = nullptr);
 // 200 with {id, status: succeeded, provider, result, attempts}.
-http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome);
+// Debug and stress answers carry "traffic" so nobody mistakes them for real ones.
+http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome,
+                                   Traffic traffic = Traffic::kLive);
 
 // What a finished synchronous call stores, so an idempotent repeat can answer
 // exactly as the first call did: {"status": HTTP status, "body": answer}.

@@ -107,6 +107,11 @@ class JobStore {
   virtual boost::asio::awaitable<Result<int>> replay(std::string id, std::int64_t now_ms) = 0;
   virtual boost::asio::awaitable<Result<StateCounts>> counts() = 0;
 
+  // Recordings of providers' behaviour (shadow answers): key -> JSON text. Saving
+  // does not wait (committed with the next batch); loading is for start-up.
+  virtual void save_recordings(std::vector<std::pair<std::string, std::string>> items) = 0;
+  virtual boost::asio::awaitable<Result<std::vector<std::pair<std::string, std::string>>>> load_recordings() = 0;
+
   // Startup: synchronous calls left running by a previous process (whose outcome
   // is unknown) are marked failed, except those of `owner`.
   virtual boost::asio::awaitable<Result<int>> fail_orphaned_sync_calls(std::string owner, std::int64_t now_ms) = 0;

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS calls (
 CREATE UNIQUE INDEX IF NOT EXISTS calls_idem ON calls(caller, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS calls_jobs ON calls(state, not_before_ms) WHERE async = 1;
 CREATE INDEX IF NOT EXISTS calls_callbacks ON calls(callback_next_ms) WHERE callback_state = 1;
+CREATE TABLE IF NOT EXISTS recordings (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 constexpr const char* kCols =
@@ -318,6 +319,26 @@ Result<int> SqliteStore::Db::fail_orphans(const std::string& owner, std::int64_t
   s.bind(1, owner).bind(2, now);
   if (s.step() != SQLITE_DONE) return error("recovery failed");
   return sqlite3_changes(db_);
+}
+
+Result<void> SqliteStore::Db::save_recordings(const std::vector<std::pair<std::string, std::string>>& items) {
+  Stmt s(db_, "INSERT OR REPLACE INTO recordings (key, data) VALUES (?1, ?2)");
+  for (const auto& [key, data] : items) {
+    s.bind(1, key).bind(2, data);
+    const int rc = s.step();
+    s.reset();
+    if (rc != SQLITE_DONE) return error("saving recordings failed");
+  }
+  return ok();
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::Db::load_recordings() {
+  Stmt s(db_, "SELECT key, data FROM recordings");
+  std::vector<std::pair<std::string, std::string>> out;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
+  if (rc != SQLITE_DONE) return error("loading recordings failed");
+  return out;
 }
 
 Result<void> SqliteStore::Db::purge(std::int64_t keys_before, std::int64_t records_before) {

@@ -56,6 +56,8 @@ class SqliteStore::Db {
   Result<StateCounts> counts();
   Result<int> fail_orphans(const std::string& owner, std::int64_t now);
   Result<void> purge(std::int64_t keys_before, std::int64_t records_before);
+  Result<void> save_recordings(const std::vector<std::pair<std::string, std::string>>& items);
+  Result<std::vector<std::pair<std::string, std::string>>> load_recordings();
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}

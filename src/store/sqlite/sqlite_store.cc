@@ -218,6 +218,15 @@ asio::awaitable<Result<int>> SqliteStore::fail_orphaned_sync_calls(std::string o
   return submit<int>([owner = std::move(owner), now_ms](Db& db) { return db.fail_orphans(owner, now_ms); });
 }
 
+void SqliteStore::save_recordings(std::vector<std::pair<std::string, std::string>> items) {
+  auto fn = [items = std::move(items)](Db& db) { return db.save_recordings(items); };
+  enqueue(std::make_unique<DetachedOp<decltype(fn)>>(std::move(fn)));
+}
+
+asio::awaitable<Result<std::vector<std::pair<std::string, std::string>>>> SqliteStore::load_recordings() {
+  return submit<std::vector<std::pair<std::string, std::string>>>([](Db& db) { return db.load_recordings(); });
+}
+
 asio::awaitable<Result<void>> SqliteStore::purge(std::int64_t keys_before_ms, std::int64_t records_before_ms) {
   return submit<void>([=](Db& db) { return db.purge(keys_before_ms, records_before_ms); });
 }

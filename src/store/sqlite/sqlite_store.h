@@ -49,6 +49,8 @@ class SqliteStore final : public JobStore {
   boost::asio::awaitable<Result<int>> replay(std::string id, std::int64_t now_ms) override;
   boost::asio::awaitable<Result<StateCounts>> counts() override;
   boost::asio::awaitable<Result<int>> fail_orphaned_sync_calls(std::string owner, std::int64_t now_ms) override;
+  void save_recordings(std::vector<std::pair<std::string, std::string>> items) override;
+  boost::asio::awaitable<Result<std::vector<std::pair<std::string, std::string>>>> load_recordings() override;
   boost::asio::awaitable<Result<void>> purge(std::int64_t keys_before_ms, std::int64_t records_before_ms) override;
 
   // Operations committed so far and transactions used (group commit ratio).
