@@ -10,6 +10,7 @@ namespace tollgate {
 using SteadyTime = std::chrono::steady_clock::time_point;
 using WallTime = std::chrono::system_clock::time_point;
 using Millis = std::chrono::milliseconds;
+using Micros = std::chrono::microseconds;
 
 class Clock {
  public:

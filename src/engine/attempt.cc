@@ -63,7 +63,7 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
   route.health.finish(route_token, end, verdict, out.error.cls);
   provider.health.finish(provider_token, end, verdict, out.error.cls);
   // What the provider answered, and how fast, is what stress traffic will see.
-  if (request && !out.cancelled) route.recorder.record(end, out.duration, out.ok, out.error.cls);
+  if (request && !out.cancelled) route.recorder.record(end, std::chrono::duration_cast<Micros>(end - start), out.ok, out.error.cls);
   if (verdict == policy::Verdict::kNeutral && admitted.probe) {
     route.breaker.release_probe();
   } else {

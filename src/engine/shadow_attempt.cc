@@ -26,7 +26,7 @@ asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, const Cap
   const SteadyTime start = clock.now();
   const shadow::Answer answer =
       shadow::decide(call.traffic, route.recorder, pcfg.shadow_latency, tt ? static_cast<std::uint64_t>(tt->min_samples) : 50, start);
-  const Millis budget = std::chrono::duration_cast<Millis>(std::min(call.deadline.at(), start + pcfg.attempt_timeout) - start);
+  const Micros budget = std::chrono::duration_cast<Micros>(std::min(call.deadline.at(), start + pcfg.attempt_timeout) - start);
   const bool times_out = answer.delay >= budget;
   if (answer.delay.count() > 0) {
     asio::steady_timer timer(co_await asio::this_coro::executor);

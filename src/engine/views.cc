@@ -48,10 +48,12 @@ http::ServerResponse json_reply(int status, const json::object& body, const std:
   return http::ServerResponse{std::move(r)};
 }
 
-http::ServerResponse error_reply(const Error& e, const std::string& id, const std::vector<AttemptRecord>* attempts) {
+http::ServerResponse error_reply(const Error& e, const std::string& id, const std::vector<AttemptRecord>* attempts,
+                                 Traffic traffic) {
   json::object body{{"error", error_json(e)}};
   if (!id.empty()) body["id"] = id;
   if (attempts && !attempts->empty()) body["attempts"] = attempts_json(*attempts);
+  if (traffic != Traffic::kLive) body["traffic"] = to_string(traffic);
   auto reply = json_reply(http_status(e), body, id);
   if (e.retry_after.count() > 0) {
     reply.response.headers.emplace_back("Retry-After", std::to_string((e.retry_after.count() + 999) / 1000));

@@ -21,10 +21,11 @@ boost::json::array attempts_json(const std::vector<AttemptRecord>& attempts);
 boost::json::object error_json(const Error& e);
 
 http::ServerResponse json_reply(int status, const boost::json::object& body, const std::string& id = {});
-http::ServerResponse error_reply(const Error& e, const std::string& id,
-                                 const std::vector<AttemptRecord>* attempts = nullptr);
-// 200 with {id, status: succeeded, provider, result, attempts}.
 // Debug and stress answers carry "traffic" so nobody mistakes them for real ones.
+http::ServerResponse error_reply(const Error& e, const std::string& id,
+                                 const std::vector<AttemptRecord>* attempts = nullptr,
+                                 Traffic traffic = Traffic::kLive);
+// 200 with {id, status: succeeded, provider, result, attempts}.
 http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome,
                                    Traffic traffic = Traffic::kLive);
 

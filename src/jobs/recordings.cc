@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/time_format.h"
+
 namespace tollgate::jobs {
 
 namespace asio = boost::asio;
@@ -31,15 +33,39 @@ struct Recordings::Impl : std::enable_shared_from_this<Recordings::Impl> {
   asio::steady_timer wake;
   std::atomic<bool> stopping{false};
 
+  // Saved as {"saved_at_ms", "live", "seeded"}: the live part is dropped at
+  // load when older than the horizon, the seeded (imported) part is kept.
   void save() {
     std::vector<std::pair<std::string, std::string>> items;
     const SteadyTime now = clock.now();
+    const auto saved_at = unix_millis(clock.wall());
     for (const auto& r : registry.routes()) {
-      const auto snap = r->recorder.snapshot(now);
-      if (snap.samples() == 0) continue;
-      items.emplace_back(recording_key(*r), json::serialize(shadow::to_json(snap)));
+      const auto live = r->recorder.live(now);
+      const auto seeded = r->recorder.seeded();
+      if (live.samples() == 0 && seeded.samples() == 0) continue;
+      items.emplace_back(recording_key(*r),
+                         json::serialize(json::object{{"saved_at_ms", saved_at},
+                                                      {"live", shadow::to_json(live)},
+                                                      {"seeded", shadow::to_json(seeded)}}));
     }
     if (!items.empty()) store.save_recordings(std::move(items));
+  }
+
+  // Restores one saved route; false when the data is unreadable.
+  bool restore(engine::RouteState& route, std::string_view data, Millis horizon) {
+    boost::system::error_code ec;
+    const auto v = json::parse(data, ec);
+    if (ec || !v.is_object()) return false;
+    const auto* at = v.as_object().if_contains("saved_at_ms");
+    const auto* live = v.as_object().if_contains("live");
+    const auto* seeded = v.as_object().if_contains("seeded");
+    if (!at || !at->is_int64() || !live || !seeded) return false;
+    auto l = shadow::from_json(*live);
+    auto s = shadow::from_json(*seeded);
+    if (!l || !s) return false;
+    const bool fresh = unix_millis(clock.wall()) - at->as_int64() < horizon.count();
+    route.recorder.restore(clock.now(), fresh ? *l : shadow::Recording{}, *s);
+    return true;
   }
 
   asio::awaitable<void> loop() {
@@ -67,16 +93,15 @@ int Recordings::load() {
     spdlog::error("cannot load saved recordings: {}", saved.error().message);
     return 0;
   }
+  const Millis horizon = impl_->runtime.get()->config().test_traffic.horizon;
   int loaded = 0;
   for (const auto& r : impl_->registry.routes()) {
     for (const auto& [key, data] : *saved) {
       if (key != recording_key(*r)) continue;
-      boost::system::error_code ec;
-      auto v = json::parse(data, ec);
-      auto rec = ec ? Result<shadow::Recording>(Error::make(ErrorClass::kInternal, "not JSON")) : shadow::from_json(v);
-      if (rec) {
-        r->recorder.import(*rec);
+      if (impl_->restore(*r, data, horizon)) {
         ++loaded;
+      } else {
+        spdlog::warn("ignoring an unreadable saved recording for {}", key);
       }
     }
   }

@@ -16,7 +16,7 @@ constexpr double kZ99 = 2.3263478740408408;  // the standard normal's 0.99 quant
 
 }  // namespace
 
-Millis LatencyModel::sample(double u1, double u2) const {
+Micros LatencyModel::sample(double u1, double u2) const {
   double ms = 0;
   switch (kind) {
     case Kind::kFixed: ms = a; break;
@@ -29,7 +29,7 @@ Millis LatencyModel::sample(double u1, double u2) const {
       break;
     }
   }
-  return Millis(static_cast<long long>(std::max(0.0, std::round(ms))));
+  return Micros(static_cast<long long>(std::max(0.0, std::round(ms * 1000.0))));
 }
 
 }  // namespace tollgate::policy

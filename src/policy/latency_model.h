@@ -14,7 +14,7 @@ struct LatencyModel {
   double b = 0;  // uniform: max | normal: stddev | lognormal: p99
 
   // u1, u2: independent uniform draws in [0, 1).
-  Millis sample(double u1, double u2) const;
+  Micros sample(double u1, double u2) const;
   bool operator==(const LatencyModel&) const = default;
 };
 

@@ -23,24 +23,44 @@ void Recording::merge(const Recording& other) {
 Recorder::Recorder(Millis horizon, int buckets)
     : width_(std::max(Millis(1), horizon / std::max(1, buckets))), ring_(static_cast<size_t>(std::max(1, buckets))) {}
 
-void Recorder::record(SteadyTime now, Millis latency, bool ok, ErrorClass cls) {
-  const std::int64_t epoch = std::chrono::duration_cast<Millis>(now.time_since_epoch()).count() / width_.count();
+void Recorder::record(SteadyTime now, Micros latency, bool ok, ErrorClass cls) {
+  const std::int64_t epoch = epoch_of(now);
   std::lock_guard lock(mu_);
   Bucket& b = ring_[static_cast<size_t>(epoch % static_cast<std::int64_t>(ring_.size()))];
   if (b.epoch != epoch) b = Bucket{epoch, {}};
-  b.data.latency.add(std::chrono::duration_cast<std::chrono::microseconds>(latency));
+  b.data.latency.add(latency);
   ++b.data.outcomes[static_cast<size_t>(outcome_index(ok, cls))];
 }
 
-Recording Recorder::snapshot(SteadyTime now) const {
-  const std::int64_t epoch = std::chrono::duration_cast<Millis>(now.time_since_epoch()).count() / width_.count();
-  std::lock_guard lock(mu_);
-  Recording out = imported_;
+std::int64_t Recorder::epoch_of(SteadyTime t) const {
+  return std::chrono::duration_cast<Millis>(t.time_since_epoch()).count() / width_.count();
+}
+
+Recording Recorder::live_locked(SteadyTime now) const {
+  const std::int64_t epoch = epoch_of(now);
+  Recording out;
   for (const auto& b : ring_) {
     if (b.epoch < 0 || b.epoch <= epoch - static_cast<std::int64_t>(ring_.size()) || b.epoch > epoch) continue;
     out.merge(b.data);
   }
   return out;
+}
+
+Recording Recorder::snapshot(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  Recording out = live_locked(now);
+  out.merge(imported_);
+  return out;
+}
+
+Recording Recorder::live(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  return live_locked(now);
+}
+
+Recording Recorder::seeded() const {
+  std::lock_guard lock(mu_);
+  return imported_;
 }
 
 void Recorder::import(const Recording& r) {
@@ -49,8 +69,16 @@ void Recorder::import(const Recording& r) {
   for (auto& b : ring_) b = Bucket{};
 }
 
-Millis sample_latency(const LogHistogram& h, double u_bucket, double u_within) {
-  if (h.total() == 0) return Millis(0);
+void Recorder::restore(SteadyTime now, const Recording& live, const Recording& seeded) {
+  const std::int64_t epoch = epoch_of(now);
+  std::lock_guard lock(mu_);
+  imported_ = seeded;
+  for (auto& b : ring_) b = Bucket{};
+  ring_[static_cast<size_t>(epoch % static_cast<std::int64_t>(ring_.size()))] = Bucket{epoch, live};
+}
+
+Micros sample_latency(const LogHistogram& h, double u_bucket, double u_within) {
+  if (h.total() == 0) return Micros(0);
   const double target = u_bucket * static_cast<double>(h.total());
   double seen = 0;
   for (int i = 0; i < LogHistogram::kBuckets; ++i) {
@@ -62,10 +90,10 @@ Millis sample_latency(const LogHistogram& h, double u_bucket, double u_within) {
       const double lo = i == 0 ? LogHistogram::kFirstUs / LogHistogram::kGrowth : LogHistogram::upper_us(i - 1);
       const double hi = LogHistogram::upper_us(i);
       const double us = lo * std::pow(hi / lo, u_within);
-      return Millis(static_cast<long long>(std::llround(us / 1000.0)));
+      return Micros(std::llround(us));
     }
   }
-  return Millis(static_cast<long long>(LogHistogram::upper_us(LogHistogram::kBuckets - 1) / 1000));
+  return Micros(static_cast<long long>(LogHistogram::upper_us(LogHistogram::kBuckets - 1)));
 }
 
 std::optional<Sample> Recorder::sample(SteadyTime now, std::uint64_t min_samples, double u1, double u2,

@@ -35,7 +35,7 @@ struct Recording {
 };
 
 struct Sample {
-  Millis delay{0};
+  Micros delay{0};
   bool ok = true;
   ErrorClass cls = ErrorClass::kInternal;
 };
@@ -45,21 +45,30 @@ class Recorder {
   // horizon split into `buckets` time buckets (default 1 h in 12).
   explicit Recorder(Millis horizon = Millis(3'600'000), int buckets = 12);
 
-  void record(SteadyTime now, Millis latency, bool ok, ErrorClass cls);
+  void record(SteadyTime now, Micros latency, bool ok, ErrorClass cls);
   // Everything within the horizon plus what was imported.
   Recording snapshot(SteadyTime now) const;
+  // The two parts of a snapshot: recorded within the horizon, and imported.
+  Recording live(SteadyTime now) const;
+  Recording seeded() const;
   // Draws a delay and an outcome from the snapshot; nullopt with fewer than
   // `min_samples` recorded. u1, u2, u3: uniform draws in [0, 1).
   std::optional<Sample> sample(SteadyTime now, std::uint64_t min_samples, double u1, double u2, double u3) const;
 
   // Replaces the imported part (seeding) and forgets live buckets.
   void import(const Recording& r);
+  // After a restart: the saved imported part back as imported, the saved live
+  // part as if recorded at `now` (so it ages out with the horizon).
+  void restore(SteadyTime now, const Recording& live, const Recording& seeded);
 
  private:
   struct Bucket {
     std::int64_t epoch = -1;
     Recording data;
   };
+  std::int64_t epoch_of(SteadyTime t) const;
+  Recording live_locked(SteadyTime now) const;
+
   const Millis width_;
   mutable std::mutex mu_;
   std::vector<Bucket> ring_;
@@ -67,7 +76,7 @@ class Recorder {
 };
 
 // Draws a latency from a histogram: a bucket by count, then a log-uniform point in it.
-Millis sample_latency(const policy::LogHistogram& h, double u_bucket, double u_within);
+Micros sample_latency(const policy::LogHistogram& h, double u_bucket, double u_within);
 
 // JSON form used by export/import and the store:
 // {"latency":{"first_us":100,"growth":1.15,"counts":[...]},"outcomes":{"success":n,"unavailable":m,...}}

@@ -37,7 +37,7 @@ TEST(Recorder, SampledLatenciesFollowTheRecordedDistribution) {
   const policy::LatencyModel truth{policy::LatencyModel::Kind::kLogNormal, 40, 300};
   std::vector<double> recorded;
   for (int i = 0; i < 4000; ++i) {
-    const Millis l = truth.sample(random_unit(), random_unit());
+    const Micros l = truth.sample(random_unit(), random_unit());
     recorded.push_back(static_cast<double>(l.count()));
     r.record(t0, l, true, ErrorClass::kInternal);
   }
@@ -80,6 +80,21 @@ TEST(Recorder, SlidingHorizonForgetsButImportsStay) {
   seed.outcomes[0] = 10;
   r.import(seed);
   EXPECT_EQ(r.snapshot(t0 + hours(3)).samples(), 10u);
+}
+
+TEST(Recorder, RestoredLiveDataAgesOutButRestoredSeedsStay) {
+  Recorder before(Millis(60000), 6);
+  for (int i = 0; i < 7; ++i) before.record(t0, Millis(10), true, ErrorClass::kInternal);
+  Recording seed;
+  seed.latency.add(milliseconds(50), 3);
+  seed.outcomes[0] = 3;
+  Recorder after(Millis(60000), 6);
+  after.restore(t0 + hours(1), before.live(t0), seed);
+  EXPECT_EQ(after.live(t0 + hours(1)).samples(), 7u);
+  EXPECT_EQ(after.seeded().samples(), 3u);
+  EXPECT_EQ(after.snapshot(t0 + hours(1)).samples(), 10u);
+  // A horizon later only the seed is left.
+  EXPECT_EQ(after.snapshot(t0 + hours(1) + seconds(70)).samples(), 3u);
 }
 
 TEST(Recorder, JsonRoundTripAndValidation) {

@@ -22,7 +22,7 @@
 namespace tollgate::shadow {
 
 struct Answer {
-  Millis delay{0};
+  Micros delay{0};
   bool ok = true;
   ErrorClass cls = ErrorClass::kInternal;
   bool recorded = false;  // sampled from a recording (not the configured model)

@@ -41,7 +41,7 @@ struct Fault {
 };
 
 struct Decision {
-  Millis delay{0};
+  Micros delay{0};
   std::optional<Fault> fault;
 };
 

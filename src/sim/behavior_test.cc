@@ -16,7 +16,7 @@ namespace {
 TEST(SimBehavior, LogNormalMatchesMedianAndP99) {
   Latency l{Latency::Kind::kLogNormal, 50, 400};
   std::vector<long> v;
-  for (int i = 0; i < 20000; ++i) v.push_back(l.sample(random_unit(), random_unit()).count());
+  for (int i = 0; i < 20000; ++i) v.push_back(std::chrono::duration_cast<Millis>(l.sample(random_unit(), random_unit())).count());
   std::sort(v.begin(), v.end());
   EXPECT_NEAR(v[v.size() / 2], 50, 5);
   EXPECT_NEAR(v[v.size() * 99 / 100], 400, 60);

@@ -354,6 +354,7 @@ Load::Load(int port, int threads, std::string body, std::map<std::string, std::s
             if (const auto* p = o.if_contains("provider")) rec.provider = std::string(p->as_string());
             if (const auto* e = o.if_contains("error")) rec.error_code = std::string(e->at("code").as_string());
             if (const auto* a = o.if_contains("attempts")) rec.attempts = a->as_array();
+            if (const auto* t = o.if_contains("traffic")) rec.traffic = std::string(t->as_string());
           }
         }
         {
@@ -375,11 +376,54 @@ void Load::stop() {
   }
 }
 
+bool Load::wait_for(size_t n, milliseconds timeout) const {
+  const auto end = steady_clock::now() + timeout;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (records_.size() >= n) return true;
+    }
+    if (steady_clock::now() >= end) return false;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+}
+
 double Load::elapsed_s() const { return duration<double>(steady_clock::now() - start_).count(); }
 
 std::vector<CallRecord> Load::records() const {
   std::lock_guard lock(mu_);
   return records_;
+}
+
+double metric_value(const std::string& text, const std::string& name, const std::vector<std::string>& label_parts) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with(name + "{") && !line.starts_with(name + " ")) continue;
+    bool all = true;
+    for (const auto& part : label_parts) all = all && line.find(part) != std::string::npos;
+    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return -1;
+}
+
+std::string metrics_of(Gateway& gw) { return http(gw.admin_port(), "GET", "/metrics").body; }
+
+std::vector<boost::json::object> call_lines(Gateway& gw, size_t at_least) {
+  std::vector<boost::json::object> out;
+  for (int i = 0; i < 150; ++i) {
+    out.clear();
+    std::istringstream in(gw.process().stdout_text());
+    std::string line;
+    while (std::getline(in, line)) {
+      boost::system::error_code ec;
+      auto v = boost::json::parse(line, ec);
+      if (!ec && v.is_object() && v.as_object().contains("msg") && v.at("msg") == "call") out.push_back(v.as_object());
+    }
+    if (out.size() >= at_least) break;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return out;
 }
 
 }  // namespace tollgate::testing

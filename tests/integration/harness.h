@@ -149,6 +149,7 @@ struct CallRecord {
   int status = 0;
   std::string provider;       // who served it (200)
   std::string error_code;     // error.code otherwise
+  std::string traffic;        // "debug" / "stress" on test-traffic answers
   boost::json::array attempts;
 };
 
@@ -158,6 +159,8 @@ class Load {
        std::chrono::milliseconds pause = std::chrono::milliseconds(5));
   ~Load();
   void stop();
+  // Waits until at least n calls finished; false on timeout.
+  bool wait_for(size_t n, std::chrono::milliseconds timeout) const;
   double elapsed_s() const;
   std::vector<CallRecord> records() const;
 
@@ -173,6 +176,14 @@ class Load {
 // (`key` picks another field of the file, e.g. "control_port".)
 int wait_for_port(const std::string& path, Process& proc, std::chrono::milliseconds timeout,
                   const char* key = "port");
+
+// The value of one Prometheus sample whose line holds every label part, e.g.
+// metric_value(text, "tollgate_calls_total", {"outcome=\"succeeded\""}); -1 if absent.
+double metric_value(const std::string& text, const std::string& name, const std::vector<std::string>& label_parts);
+// The gateway's /metrics text.
+std::string metrics_of(Gateway& gw);
+// The JSON call-log lines the gateway wrote, waiting up to 3 s for at least `at_least`.
+std::vector<boost::json::object> call_lines(Gateway& gw, size_t at_least);
 
 std::string tollgate_bin();
 std::string sim_bin();

@@ -15,39 +15,6 @@ namespace {
 
 using namespace std::chrono;
 
-// The value of one sample, e.g. value(text, "tollgate_calls_total", "outcome=\"succeeded\""); -1 if absent.
-double value(const std::string& text, const std::string& name, const std::vector<std::string>& label_parts) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with(name + "{") && !line.starts_with(name + " ")) continue;
-    bool all = true;
-    for (const auto& part : label_parts) all = all && line.find(part) != std::string::npos;
-    if (all) return std::stod(line.substr(line.rfind(' ') + 1));
-  }
-  return -1;
-}
-
-std::string metrics_of(Gateway& gw) { return http(gw.admin_port(), "GET", "/metrics").body; }
-
-// Collects the JSON call-log lines the gateway wrote (flushed at least every second).
-std::vector<boost::json::object> call_lines(Gateway& gw, size_t at_least) {
-  std::vector<boost::json::object> out;
-  for (int i = 0; i < 150; ++i) {
-    out.clear();
-    std::istringstream in(gw.process().stdout_text());
-    std::string line;
-    while (std::getline(in, line)) {
-      boost::system::error_code ec;
-      auto v = boost::json::parse(line, ec);
-      if (!ec && v.is_object() && v.as_object().contains("msg") && v.at("msg") == "call") out.push_back(v.as_object());
-    }
-    if (out.size() >= at_least) break;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return out;
-}
-
 class Observability : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -81,19 +48,19 @@ TEST_F(Observability, MetricsPassPromtoolAndCountKnownTraffic) {
   EXPECT_EQ(rc, 0) << promtool_said;
 
   const std::string cap = "capability=\"sms\",operation=\"send\",caller=\"tester\"";
-  EXPECT_EQ(value(text, "tollgate_calls_total", {cap, "outcome=\"succeeded\"", "traffic=\"live\""}), 4);
-  EXPECT_EQ(value(text, "tollgate_calls_total", {cap, "outcome=\"invalid_request\""}), 1);
-  EXPECT_EQ(value(text, "tollgate_requests_rejected_total", {"reason=\"unauthorized\""}), 1);
-  EXPECT_EQ(value(text, "tollgate_provider_attempts_total",
+  EXPECT_EQ(metric_value(text, "tollgate_calls_total", {cap, "outcome=\"succeeded\"", "traffic=\"live\""}), 4);
+  EXPECT_EQ(metric_value(text, "tollgate_calls_total", {cap, "outcome=\"invalid_request\""}), 1);
+  EXPECT_EQ(metric_value(text, "tollgate_requests_rejected_total", {"reason=\"unauthorized\""}), 1);
+  EXPECT_EQ(metric_value(text, "tollgate_provider_attempts_total",
                   {"provider=\"acme\"", "outcome=\"success\"", "error_class=\"none\""}), 3);
-  EXPECT_EQ(value(text, "tollgate_provider_attempts_total",
+  EXPECT_EQ(metric_value(text, "tollgate_provider_attempts_total",
                   {"provider=\"acme\"", "outcome=\"failure\"", "error_class=\"unavailable\""}), 1);
-  EXPECT_EQ(value(text, "tollgate_provider_attempts_total", {"provider=\"zeta\"", "outcome=\"success\""}), 1);
-  EXPECT_NEAR(value(text, "tollgate_provider_cost_total", {"provider=\"acme\""}), 0.15, 1e-9);
-  EXPECT_NEAR(value(text, "tollgate_provider_cost_total", {"provider=\"zeta\""}), 0.03, 1e-9);
-  EXPECT_EQ(value(text, "tollgate_call_duration_seconds_count", {"capability=\"sms\""}), 5);
-  EXPECT_EQ(value(text, "tollgate_breaker_state", {"provider=\"acme\""}), 0);
-  EXPECT_EQ(value(text, "tollgate_jobs", {"state=\"queued\""}), 0);
+  EXPECT_EQ(metric_value(text, "tollgate_provider_attempts_total", {"provider=\"zeta\"", "outcome=\"success\""}), 1);
+  EXPECT_NEAR(metric_value(text, "tollgate_provider_cost_total", {"provider=\"acme\""}), 0.15, 1e-9);
+  EXPECT_NEAR(metric_value(text, "tollgate_provider_cost_total", {"provider=\"zeta\""}), 0.03, 1e-9);
+  EXPECT_EQ(metric_value(text, "tollgate_call_duration_seconds_count", {"capability=\"sms\""}), 5);
+  EXPECT_EQ(metric_value(text, "tollgate_breaker_state", {"provider=\"acme\""}), 0);
+  EXPECT_EQ(metric_value(text, "tollgate_jobs", {"state=\"queued\""}), 0);
   // No per-call values in any label.
   EXPECT_EQ(text.find("+8613800000000"), std::string::npos);
   EXPECT_EQ(text.find("acme-secret-token-value"), std::string::npos);
@@ -173,8 +140,8 @@ TEST_F(Observability, ReadyzAndReloadThroughTheAdminApi) {
   EXPECT_EQ(applied.status, 200) << applied.body;
   EXPECT_EQ(gw_->admin("GET", "/admin/providers/acme").json().at("weight").as_double(), 7);
   const std::string text = metrics_of(*gw_);
-  EXPECT_EQ(value(text, "tollgate_config_reloads_total", {"result=\"rejected\""}), 1);
-  EXPECT_EQ(value(text, "tollgate_config_reloads_total", {"result=\"applied\""}), 1);
+  EXPECT_EQ(metric_value(text, "tollgate_config_reloads_total", {"result=\"rejected\""}), 1);
+  EXPECT_EQ(metric_value(text, "tollgate_config_reloads_total", {"result=\"applied\""}), 1);
 }
 
 TEST_F(Observability, TenReloadsUnderLoadLoseNoCall) {
@@ -198,7 +165,7 @@ TEST_F(Observability, TenReloadsUnderLoadLoseNoCall) {
   // The manual disable survived every reload.
   EXPECT_TRUE(gw_->admin("GET", "/admin/providers/zeta").json().at("disabled").as_bool());
   EXPECT_EQ(sim_b_.requests(), 0);
-  EXPECT_EQ(value(metrics_of(*gw_), "tollgate_config_reloads_total", {"result=\"applied\""}), 10);
+  EXPECT_EQ(metric_value(metrics_of(*gw_), "tollgate_config_reloads_total", {"result=\"applied\""}), 10);
 }
 
 }  // namespace
