@@ -5,6 +5,8 @@
 #   tollgate  tollgate -> tollgate-sim, json dialect (JSON parse, validation,
 #             template, bearer signer, response mapping),
 #   tollgate_hmac  the same through the form dialect (form encoding + HMAC-SHA256),
+#   tollgate_norecord  tollgate without recording synchronous calls in the store,
+#   tollgate_debug     debug traffic on that gateway: the pipeline without the provider hop,
 # all in one run, printing req/s, p50/p99 and CPU microseconds per request of each
 # process, and the ratios. Figures go to bench/out/<scenario>.json.
 #
@@ -97,18 +99,24 @@ run haproxy "http://127.0.0.1:$hap_port/json/v1/sms/send" "$sim_body" "Bearer si
 run tollgate "http://127.0.0.1:$tg_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
 run tollgate_hmac "http://127.0.0.1:$tg_port/v1/sms/hmac" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
 run tollgate_norecord "http://127.0.0.1:$tg2_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg2_pid" "$sim_pid"
+# Debug traffic: the whole pipeline without the provider hop (never sent).
+export BENCH_HEADERS="X-Tollgate-Traffic: debug"
+run tollgate_debug "http://127.0.0.1:$tg2_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg2_pid" "$sim_pid"
+unset BENCH_HEADERS
 
 field() { sed "s/.*\"$2\": \([0-9.]*\).*/\1/" "$out/$1.json"; }
 echo
 echo "== ratios (same run) =="
 awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hmac cpu_us_per_req_tollgate)" \
-    -v tn="$(field tollgate_norecord cpu_us_per_req_tollgate)" \
+    -v tn="$(field tollgate_norecord cpu_us_per_req_tollgate)" -v td="$(field tollgate_debug cpu_us_per_req_tollgate)" \
+    -v sd="$(field tollgate_debug cpu_us_per_req_sim)" \
     -v hp="$(field haproxy cpu_us_per_req_haproxy)" -v sim="$(field direct cpu_us_per_req_sim)" \
     -v rt="$(field tollgate rps)" -v rh="$(field haproxy rps)" -v rd="$(field direct rps)" 'BEGIN{
   printf "CPU per request: tollgate %.1f us, tollgate+hmac %.1f us, tollgate without recording %.1f us, haproxy %.1f us, sim %.1f us\n", tg, th, tn, hp, sim
   printf "tollgate CPU / haproxy CPU        = %.2f\n", tg / hp
   printf "tollgate (no record) / haproxy    = %.2f\n", tn / hp
   printf "tollgate+hmac CPU / haproxy CPU   = %.2f\n", th / hp
+  printf "debug traffic (never sent): tollgate %.1f us per call = %.2f of a live call without recording; sim %.2f us\n", td, td / tn, sd
   printf "req/s: direct %.0f, haproxy %.0f (%.2f of direct), tollgate %.0f (%.2f of direct)\n", rd, rh, rh/rd, rt, rt/rd
 }' | tee "$out/ratios.txt"
 [[ -n "${BENCH_SKIP_ASYNC:-}" ]] || bash bench/async.sh "$build"

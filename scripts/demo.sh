@@ -84,6 +84,11 @@ Jobs and dead letters on the admin API:
   curl -s http://127.0.0.1:8081/admin/jobs/counts -H 'Authorization: Bearer demo-admin-token'
 What reached each vendor:
   curl -s http://127.0.0.1:9101/_sim/stats
+Test traffic never reaches a vendor: debug succeeds at once; stress is answered with
+the latency and failure mix tollgate recorded from the live calls above:
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Traffic: debug' -d '{"to":"+8613800000000","template":"T"}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Traffic: stress' -d '{"to":"+8613800000000","template":"T"}'
+  curl -s http://127.0.0.1:8081/admin/recordings -H 'Authorization: Bearer demo-admin-token'
 
 Watch it all live on the dashboard: http://127.0.0.1:8081/dashboard#token=demo-admin-token
 Prometheus metrics: curl -s http://127.0.0.1:8081/metrics
