@@ -37,7 +37,7 @@ Result<HttpRequest> Operation::encode(const Call& call, const AttemptInfo& attem
 
   auto req = encoder_.encode(ctx);
   if (!req) return req;
-  auto signed_ok = provider_.signer().sign(*req, SignInput{ctx, provider_.host_header()});
+  auto signed_ok = provider_.signer().sign(*req, SignInput{ctx, provider_.host_header(), attempt.now});
   if (!signed_ok) return std::move(signed_ok).error();
   return req;
 }

@@ -20,6 +20,7 @@ namespace tollgate::provider {
 struct SignInput {
   const RenderContext& ctx;  // timestamp, nonce, call id of this attempt
   std::string_view host;     // the Host the request goes to (host[:port])
+  WallTime now{};            // the attempt's clock (the same instant as ctx's time fields)
 };
 
 class Signer {
@@ -68,9 +69,14 @@ std::unique_ptr<Signer> make_signer(const config::ProviderConfig& provider,
 // Registry of signer types by name; built-in ones are registered on first use.
 void register_signer(const std::string& type, SignerFactory factory);
 
-// Built-in factories (signers.cc, signer_hmac.cc).
+// Built-in factories (signers.cc, signer_hmac.cc, signer_vendors.cc).
 std::unique_ptr<Signer> make_bearer_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_basic_signer(SignerOptions& o);
+std::unique_ptr<Signer> make_twilio_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_hmac_sha256_signer(SignerOptions& o);
+std::unique_ptr<Signer> make_aliyun_rpc_signer(SignerOptions& o);
+std::unique_ptr<Signer> make_acs3_signer(SignerOptions& o);
+std::unique_ptr<Signer> make_tc3_signer(SignerOptions& o);
+std::unique_ptr<Signer> make_aws_sigv4_signer(SignerOptions& o);
 
 }  // namespace tollgate::provider

@@ -20,6 +20,11 @@ struct Registry {
       {"bearer", &make_bearer_signer},
       {"basic", &make_basic_signer},
       {"hmac_sha256", &make_hmac_sha256_signer},
+      {"twilio", &make_twilio_signer},
+      {"aliyun_rpc", &make_aliyun_rpc_signer},
+      {"acs3_hmac_sha256", &make_acs3_signer},
+      {"tc3_hmac_sha256", &make_tc3_signer},
+      {"aws_sigv4", &make_aws_sigv4_signer},
   };
 };
 

@@ -1,4 +1,4 @@
-// The simple signers: a bearer token and HTTP basic auth.
+// The simple signers: a bearer token and HTTP basic auth (also as Twilio names it).
 #include "core/encoding.h"
 #include "provider/signer.h"
 
@@ -30,12 +30,21 @@ std::unique_ptr<Signer> make_bearer_signer(SignerOptions& o) {
   return std::make_unique<HeaderSigner>(header, scheme.empty() ? token : scheme + " " + token);
 }
 
-std::unique_ptr<Signer> make_basic_signer(SignerOptions& o) {
-  const std::string user = o.required("username");
-  const std::string password = o.required("password");
-  if (user.find(':') != std::string::npos) o.error("username", "must not contain ':'");
-  return std::make_unique<HeaderSigner>("Authorization",
-                                        "Basic " + base64_encode(user + ":" + password));
+namespace {
+
+std::unique_ptr<Signer> basic_auth(SignerOptions& o, const char* user_key, const char* password_key) {
+  const std::string user = o.required(user_key);
+  const std::string password = o.required(password_key);
+  if (user.find(':') != std::string::npos) o.error(user_key, "must not contain ':'");
+  return std::make_unique<HeaderSigner>("Authorization", "Basic " + base64_encode(user + ":" + password));
 }
+
+}  // namespace
+
+std::unique_ptr<Signer> make_basic_signer(SignerOptions& o) { return basic_auth(o, "username", "password"); }
+
+// Twilio's REST API: HTTP basic auth with the Account SID (or an API key SID) and
+// its auth token (or the API key's secret).
+std::unique_ptr<Signer> make_twilio_signer(SignerOptions& o) { return basic_auth(o, "account_sid", "auth_token"); }
 
 }  // namespace tollgate::provider
