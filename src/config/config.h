@@ -194,8 +194,11 @@ struct ResponseMappingConfig {
   std::string success_field;              // JSON pointer; empty: status decides alone
   std::string success_equals;             // the field's value on success, as text ("0", "OK")
   std::vector<std::pair<std::string, std::string>> result;  // result name -> JSON pointer
-  std::string error_code_field;           // JSON pointer to the provider's error code
-  std::string error_message_field;        // JSON pointer to its message (operators only)
+  // JSON pointers to the provider's error code and message (operators only); the
+  // first present wins (e.g. a request-level and a per-recipient code).
+  std::vector<std::string> error_code_fields;
+  std::vector<std::string> error_message_fields;
+  enum class Format { kJson, kXml } format = Format::kJson;  // the answer's body; pointers address it as JSON
   std::map<std::string, ErrorClass> errors;  // provider code -> class; HTTP status if no code
   SourceMark mark;
 };

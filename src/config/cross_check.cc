@@ -22,12 +22,19 @@ void check_template(YamlReader& r, const TemplateScope& scope, const std::string
     if (!seg.is_placeholder) continue;
     const auto& ph = seg.placeholder;
     switch (ph.root) {
-      case PlaceholderRoot::kParams:
-        if (scope.capability && !scope.capability->param(ph.name)) {
+      case PlaceholderRoot::kParams: {
+        if (!scope.capability) break;
+        const std::string top = ph.name.substr(0, ph.name.find('.'));
+        const auto* param = scope.capability->param(top);
+        if (!param) {
           r.error(mark, scope.what + ": {{params." + ph.name + "}} is not a param of capability '" +
                             scope.capability->name + "'");
+        } else if (top != ph.name && param->type != ParamType::kObject) {
+          r.error(mark, scope.what + ": {{params." + ph.name + "}} reaches into param '" + top +
+                            "', which is not an object");
         }
         break;
+      }
       case PlaceholderRoot::kCredentials:
         if (!scope.provider->credentials.count(ph.name)) {
           r.error(mark, scope.what + ": {{credentials." + ph.name + "}} is not defined in provider '" +

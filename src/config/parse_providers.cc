@@ -146,7 +146,12 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
   out.mark = mark_of(n);
   if (!n) return;  // defaults: any 2xx is success, no result fields
   if (!r.is_map(n, what)) return;
-  r.only_keys(n, what, {"success", "result", "error", "errors"});
+  r.only_keys(n, what, {"format", "success", "result", "error", "errors"});
+  if (const std::string format = r.string_field(n, "format", what, "json"); format == "xml") {
+    out.format = ResponseMappingConfig::Format::kXml;
+  } else if (format != "json") {
+    r.error(n["format"], what + ".format must be json or xml");
+  }
   if (const YAML::Node& s = n["success"]; s && r.is_map(s, what + ".success")) {
     r.only_keys(s, what + ".success", {"status", "field", "equals"});
     for (const auto& code : r.string_list(s, "status", what + ".success")) {
@@ -172,8 +177,14 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
   }
   if (const YAML::Node& e = n["error"]; e && r.is_map(e, what + ".error")) {
     r.only_keys(e, what + ".error", {"code", "message"});
-    out.error_code_field = r.string_field(e, "code", what + ".error", "");
-    out.error_message_field = r.string_field(e, "message", what + ".error", "");
+    // One pointer, or a list tried in order.
+    auto pointers = [&](const char* key) {
+      if (e[key] && e[key].IsSequence()) return r.string_list(e, key, what + ".error");
+      std::string one = r.string_field(e, key, what + ".error", "");
+      return one.empty() ? std::vector<std::string>{} : std::vector<std::string>{one};
+    };
+    out.error_code_fields = pointers("code");
+    out.error_message_fields = pointers("message");
   }
   if (const YAML::Node& errs = n["errors"]; errs && r.is_map(errs, what + ".errors")) {
     for (auto it = errs.begin(); it != errs.end(); ++it) {
@@ -196,8 +207,8 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
     }
   };
   check_pointer(out.success_field, "success.field");
-  check_pointer(out.error_code_field, "error.code");
-  check_pointer(out.error_message_field, "error.message");
+  for (const auto& p : out.error_code_fields) check_pointer(p, "error.code");
+  for (const auto& p : out.error_message_fields) check_pointer(p, "error.message");
   for (const auto& [name, ptr] : out.result) check_pointer(ptr, ("result." + name).c_str());
 }
 

@@ -25,7 +25,20 @@ Result<Placeholder> parse_reference(std::string_view ref) {
   }
   const std::string_view root = ref.substr(0, dot);
   const std::string_view name = ref.substr(dot + 1);
-  if (name.empty() || !std::all_of(name.begin(), name.end(), is_name_char)) {
+  // params may name a member inside an object param: params.vars.code
+  auto valid_path = [&](std::string_view n) {
+    if (root != "params") return !n.empty() && std::all_of(n.begin(), n.end(), is_name_char);
+    size_t start = 0;
+    while (start <= n.size()) {
+      size_t dot = n.find('.', start);
+      if (dot == std::string_view::npos) dot = n.size();
+      const auto seg = n.substr(start, dot - start);
+      if (seg.empty() || !std::all_of(seg.begin(), seg.end(), is_name_char)) return false;
+      start = dot + 1;
+    }
+    return true;
+  };
+  if (!valid_path(name)) {
     return Error::make(ErrorClass::kInvalidRequest,
                        "placeholder '{{" + std::string(ref) + "}}' has an invalid name");
   }

@@ -13,9 +13,18 @@ Resolved resolve(const config::Placeholder& ph, const RenderContext& ctx) {
   switch (ph.root) {
     case PlaceholderRoot::kParams: {
       if (!ctx.params) return {};
-      const auto* v = ctx.params->if_contains(ph.name);
-      if (!v || v->is_null()) return {};
-      return Resolved{v, {}, true};
+      // A dotted name walks into object params: params.vars.code
+      const boost::json::object* obj = ctx.params;
+      std::string_view rest = ph.name;
+      for (;;) {
+        const size_t dot = rest.find('.');
+        const auto* v = obj->if_contains(rest.substr(0, dot));
+        if (!v || v->is_null()) return {};
+        if (dot == std::string_view::npos) return Resolved{v, {}, true};
+        if (!v->is_object()) return {};
+        obj = &v->get_object();
+        rest = rest.substr(dot + 1);
+      }
     }
     case PlaceholderRoot::kCall:
       if (ph.name == "id") return text(ctx.call_id);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include "core/encoding.h"
@@ -140,6 +141,33 @@ TEST(RequestEncoder, HeaderWithLineBreakIsRefusedNotInjected) {
   ASSERT_TRUE(good);
   EXPECT_EQ(good->header("X-To"), "a\"b&c=d/../e");
   EXPECT_EQ(good->header("X-Call"), "01HZCALLID");
+}
+
+TEST(RequestEncoder, DottedParamsReachIntoObjectParams) {
+  auto cat = catalog_from(one_provider(R"(        request:
+          path: /send
+          body:
+            json:
+              set: ["{{params.vars.code}}", "{{params.vars.minutes}}"]
+              missing: "{{params.vars.nope}}"
+)"));
+  ASSERT_TRUE(cat);
+  const auto* op = cat->provider("p")->operation("sms.send");
+  auto req = op->encode(make_call({{"to", "+1"}, {"vars", {{"code", "4321"}, {"minutes", 5}}}}), attempt());
+  ASSERT_TRUE(req) << req.error().message;
+  auto body = boost::json::parse(req->body).as_object();
+  EXPECT_EQ(boost::json::serialize(body["set"]), R"(["4321",5])");
+  EXPECT_TRUE(body["missing"].is_null()) << req->body;
+}
+
+TEST(RequestEncoder, DottedParamsMustStartAtAnObjectParam) {
+  std::vector<config::Problem> problems;
+  catalog_from(one_provider(R"(        request:
+          path: "/send/{{params.to.x}}"
+)"), &problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("reaches into param 'to', which is not an object"), std::string::npos)
+      << problems[0].message;
 }
 
 }  // namespace

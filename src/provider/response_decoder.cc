@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "provider/xml.h"
+
 namespace tollgate::provider {
 namespace {
 
@@ -47,12 +49,11 @@ ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::
       success_field_(cfg.success_field),
       success_equals_(cfg.success_equals),
       result_(cfg.result),
-      error_code_field_(cfg.error_code_field),
-      error_message_field_(cfg.error_message_field),
+      error_code_fields_(cfg.error_code_fields),
+      xml_(cfg.format == config::ResponseMappingConfig::Format::kXml),
       errors_(cfg.errors),
       provider_(std::move(provider)),
-      needs_json_(!cfg.success_field.empty() || !cfg.result.empty() ||
-                  !cfg.error_code_field.empty()) {}
+      needs_json_(!cfg.success_field.empty() || !cfg.result.empty() || !cfg.error_code_fields.empty()) {}
 
 std::vector<std::string> ResponseDecoder::result_names() const {
   std::vector<std::string> out;
@@ -77,8 +78,14 @@ bool ResponseDecoder::status_is_success(int status) const {
 
 Error ResponseDecoder::failure(const HttpResponse& resp, const boost::json::value* body,
                                std::string code) const {
-  if (code.empty() && body && !error_code_field_.empty()) {
-    if (const auto* v = at_pointer(*body, error_code_field_)) code = scalar_text(*v);
+  auto first_present = [&](const std::vector<std::string>& pointers) -> const boost::json::value* {
+    for (const auto& ptr : pointers) {
+      if (const auto* v = body ? at_pointer(*body, ptr) : nullptr) return v;
+    }
+    return nullptr;
+  };
+  if (code.empty()) {
+    if (const auto* v = first_present(error_code_fields_)) code = scalar_text(*v);
   }
   const std::string status_text = std::to_string(resp.status);
   ErrorClass cls;
@@ -108,9 +115,15 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
   boost::json::value body;
   bool have_json = false;
   if (needs_json_ && !resp.body.empty()) {
-    boost::system::error_code ec;
-    body = boost::json::parse(resp.body, ec);
-    have_json = !ec;
+    if (xml_) {
+      auto v = xml_to_json(resp.body);
+      have_json = v.has_value();
+      if (v) body = std::move(*v);
+    } else {
+      boost::system::error_code ec;
+      body = boost::json::parse(resp.body, ec);
+      have_json = !ec;
+    }
   }
   const boost::json::value* json = have_json ? &body : nullptr;
 
@@ -129,7 +142,7 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
   if (!success_field_.empty()) {
     const auto* v = at_pointer(body, success_field_);
     if (!v || scalar_text(*v) != success_equals_) {
-      return failure(resp, json, v && error_code_field_.empty() ? scalar_text(*v) : std::string());
+      return failure(resp, json, v && error_code_fields_.empty() ? scalar_text(*v) : std::string());
     }
   }
   boost::json::object result;

@@ -2,6 +2,7 @@
 // ResponseDecoder: turns a provider's HTTP answer into either the unified result
 // object or a classified Error. Knows success rules (status and/or a body field),
 // result extraction by JSON pointer, and the provider-code -> ErrorClass table.
+// XML answers are read into the same JSON shape first (provider/xml.h).
 // Immutable; any thread.
 
 #include <boost/json/object.hpp>
@@ -38,8 +39,8 @@ class ResponseDecoder {
   std::string success_field_;
   std::string success_equals_;
   std::vector<std::pair<std::string, std::string>> result_;
-  std::string error_code_field_;
-  std::string error_message_field_;
+  std::vector<std::string> error_code_fields_;
+  bool xml_;
   std::map<std::string, ErrorClass> errors_;
   std::string provider_;
   bool needs_json_;

@@ -120,5 +120,63 @@ TEST(ResponseDecoder, StatusOnlyMappingWithStringCodes) {
   EXPECT_FALSE(op->decode(answer(200, R"({"sid":"S1"})")));
 }
 
+TEST(ResponseDecoder, XmlAnswersAreReadLikeJson) {
+  auto keep = catalog_from(one_provider(R"(        request: {path: /}
+        response:
+          format: xml
+          success: {status: [200]}
+          result: {message_id: /PublishResponse/PublishResult/MessageId}
+          error: {code: /ErrorResponse/Error/Code}
+          errors: {Throttling: rate_limited, InvalidParameter: invalid_request}
+)"));
+  ASSERT_TRUE(keep);
+  const auto* op = keep->provider("p")->operation("sms.send");
+  auto ok = op->decode(answer(200, R"(<?xml version="1.0"?>
+<PublishResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/">
+  <PublishResult><MessageId>94f20ce6-13c5-43a0-9a9e-ca52d816e90b</MessageId></PublishResult>
+  <ResponseMetadata><RequestId>f187a3c1-376f-11df-8963-01868b7c937a</RequestId></ResponseMetadata>
+</PublishResponse>)"));
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->at("message_id").as_string(), "94f20ce6-13c5-43a0-9a9e-ca52d816e90b");
+  auto throttled = op->decode(answer(400, R"(<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>
+<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>)"));
+  ASSERT_FALSE(throttled);
+  EXPECT_EQ(throttled.error().cls, ErrorClass::kRateLimited);
+  EXPECT_EQ(throttled.error().provider_code, "Throttling");
+  // Garbage with a success status is a malformed answer, never a success.
+  auto garbage = op->decode(answer(200, "<PublishResponse><PublishResult>"));
+  ASSERT_FALSE(garbage);
+  EXPECT_EQ(garbage.error().provider_code, "malformed_response");
+  // Hostile nesting is refused before parsing.
+  std::string deep;
+  for (int i = 0; i < 200; ++i) deep += "<a>";
+  EXPECT_FALSE(op->decode(answer(200, deep)));
+}
+
+TEST(ResponseDecoder, ErrorCodeFromTheFirstPointerPresent) {
+  auto keep = catalog_from(one_provider(R"(        request: {path: /}
+        response:
+          success: {status: [200], field: /Response/SendStatusSet/0/Code, equals: Ok}
+          result: {message_id: /Response/SendStatusSet/0/SerialNo}
+          error: {code: [/Response/Error/Code, /Response/SendStatusSet/0/Code]}
+          errors:
+            AuthFailure.SignatureFailure: unauthorized
+            LimitExceeded.PhoneNumberDailyLimit: rate_limited
+)"));
+  ASSERT_TRUE(keep);
+  const auto* op = keep->provider("p")->operation("sms.send");
+  auto ok = op->decode(answer(200, R"({"Response":{"SendStatusSet":[{"Code":"Ok","SerialNo":"5000:1"}]}})"));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->at("message_id").as_string(), "5000:1");
+  auto auth = op->decode(answer(200, R"({"Response":{"Error":{"Code":"AuthFailure.SignatureFailure"}}})"));
+  ASSERT_FALSE(auth);
+  EXPECT_EQ(auth.error().cls, ErrorClass::kUnauthorized);
+  auto limited = op->decode(
+      answer(200, R"({"Response":{"SendStatusSet":[{"Code":"LimitExceeded.PhoneNumberDailyLimit"}]}})"));
+  ASSERT_FALSE(limited);
+  EXPECT_EQ(limited.error().cls, ErrorClass::kRateLimited);
+  EXPECT_EQ(limited.error().provider_code, "LimitExceeded.PhoneNumberDailyLimit");
+}
+
 }  // namespace
 }  // namespace tollgate::provider
