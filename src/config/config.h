@@ -27,6 +27,7 @@ namespace tollgate::config {
 struct SourceMark {
   int line = 0;
   int column = 0;
+  std::string file;  // set when the line is in a file the config includes
 };
 
 struct ServerConfig {

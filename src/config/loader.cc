@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "config/parse_sections.h"
 #include "config/yaml_reader.h"
@@ -32,7 +33,7 @@ std::optional<Millis> parse_duration(std::string_view text) {
 }
 
 std::string format_problem(const std::string& source, const Problem& p) {
-  std::string out = source;
+  std::string out = p.mark.file.empty() ? source : p.mark.file;
   if (p.mark.line > 0) {
     out += ":" + std::to_string(p.mark.line) + ":" + std::to_string(p.mark.column);
   }
@@ -51,9 +52,76 @@ LoadOutcome load_config_file(const std::string& path, const EnvLookup& env) {
   return load_config_text(buf.str(), path, env);
 }
 
+namespace {
+
+std::string resolve_include(const std::string& source, const std::string& path) {
+  if (path.starts_with("/")) return path;
+  const size_t slash = source.rfind('/');
+  return slash == std::string::npos ? path : source.substr(0, slash + 1) + path;
+}
+
+// `include: [file, ...]`: each file holds `providers:` and/or `capabilities:`
+// entries, merged into the main config's (a name defined twice is a problem).
+// Problems inside an included file name that file and its line.
+void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
+                    std::vector<detail::IncludedTree>& included) {
+  const YAML::Node list = root["include"];
+  if (!list.IsSequence()) {
+    r.error(list, "include must be a list of files");
+    return;
+  }
+  for (const auto& item : list) {
+    auto name = r.text(item, "include");
+    if (!name) continue;
+    const std::string path = resolve_include(source, *name);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      r.error(item, "include: cannot open " + path);
+      continue;
+    }
+    std::stringstream buf;
+    buf << in.rdbuf();
+    YAML::Node doc;
+    try {
+      doc = YAML::Load(buf.str());
+    } catch (const YAML::Exception& e) {
+      r.error(SourceMark{e.mark.line + 1, e.mark.column + 1, path}, "YAML syntax: " + e.msg);
+      continue;
+    }
+    included.push_back({path, {}});
+    detail::collect_nodes(doc, included.back().nodes);
+    r.check_duplicate_keys(doc);
+    detail::expand_merge_keys(doc);
+    if (!doc.IsMap()) {
+      r.error(SourceMark{1, 1, path}, "an included file must be a mapping with providers and/or capabilities");
+      continue;
+    }
+    r.only_keys(doc, "an included file", {"providers", "capabilities"});
+    for (const char* section : {"providers", "capabilities"}) {
+      const YAML::Node part = doc[section];
+      if (!part) continue;
+      if (!r.is_map(part, section)) continue;
+      if (!root[section]) root[section] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node target = root[section];
+      for (auto it = part.begin(); it != part.end(); ++it) {
+        const std::string key = it->first.as<std::string>("");
+        if (target[key]) {
+          r.error(it->first, std::string(section) + "." + key + " is already defined (by the main file or an earlier include)");
+          continue;
+        }
+        target.force_insert(it->first, it->second);  // the key keeps its file and line
+      }
+    }
+  }
+}
+
+}  // namespace
+
 LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
                              const EnvLookup& env) {
   LoadOutcome out;
+  std::vector<detail::IncludedTree> included;
+  const detail::IncludeScope scope(&included);
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
@@ -69,7 +137,9 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     return out;
   }
   r.only_keys(root, "the config file",
-              {"server", "admin", "log", "test_traffic", "store", "jobs", "callers", "capabilities", "providers"});
+              {"include", "server", "admin", "log", "test_traffic", "store", "jobs", "callers", "capabilities",
+               "providers"});
+  if (root["include"]) merge_includes(r, root, source, included);
 
   auto cfg = std::make_shared<Config>();
   cfg->source = source;
@@ -87,8 +157,9 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
   if (out.problems.empty()) {
     out.config = std::move(cfg);
   } else {
-    std::stable_sort(out.problems.begin(), out.problems.end(),
-                     [](const Problem& a, const Problem& b) { return a.mark.line < b.mark.line; });
+    std::stable_sort(out.problems.begin(), out.problems.end(), [](const Problem& a, const Problem& b) {
+      return std::tie(a.mark.file, a.mark.line) < std::tie(b.mark.file, b.mark.line);
+    });
   }
   return out;
 }

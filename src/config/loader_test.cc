@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
 
 namespace tollgate::config {
 namespace {
@@ -236,6 +240,62 @@ TEST(ConfigLoader, Durations) {
   EXPECT_FALSE(parse_duration("3 s"));
   EXPECT_FALSE(parse_duration("-1s"));
   EXPECT_FALSE(parse_duration("fast"));
+}
+
+// kValid with beta moved into an included file.
+struct IncludeFixture {
+  std::string dir = ::testing::TempDir() + "/include-test-" + std::to_string(::getpid());
+  IncludeFixture() { std::filesystem::create_directories(dir + "/providers"); }
+  ~IncludeFixture() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir + "/" + name) << text; }
+  std::string main_with(const std::string& include_line) const {
+    std::string s = kValid;
+    const size_t beta = s.find("  beta:");
+    write("providers/beta.yaml", "providers:\n" + s.substr(beta));
+    return s.substr(0, beta) + include_line;
+  }
+};
+
+TEST(ConfigLoader, IncludedFilesAddProviders) {
+  IncludeFixture f;
+  const std::string main = f.main_with("include: [providers/beta.yaml]\n");
+  auto out = load_config_text(main, f.dir + "/main.yaml", fake_env);
+  for (const auto& p : out.problems) ADD_FAILURE() << format_problem(f.dir + "/main.yaml", p);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out.config->providers.size(), 2u);
+  EXPECT_EQ(out.config->providers.at("beta").signer.type, "hmac_sha256");
+}
+
+TEST(ConfigLoader, ProblemsInAnIncludedFileNameThatFileAndLine) {
+  IncludeFixture f;
+  std::string main = f.main_with("include: [providers/beta.yaml]\n");
+  // A typo on line 4 of the included file.
+  std::string beta = "providers:\n" + std::string(kValid).substr(std::string(kValid).find("  beta:"));
+  beta.replace(beta.find("credentials: {secret: s3cr3t}"), 29, "credentails: {secret: s3cr3t}");
+  f.write("providers/beta.yaml", beta);
+  auto out = load_config_text(main, f.dir + "/main.yaml", fake_env);
+  ASSERT_FALSE(out.ok());
+  bool found = false;
+  for (const auto& p : out.problems) {
+    const std::string text = format_problem(f.dir + "/main.yaml", p);
+    found |= text.starts_with(f.dir + "/providers/beta.yaml:4:") && text.find("credentails") != std::string::npos;
+  }
+  EXPECT_TRUE(found) << format_problem("main", out.problems.front());
+}
+
+TEST(ConfigLoader, IncludeRefusesMissingFilesAndTwiceDefinedProviders) {
+  IncludeFixture f;
+  auto has = [](const LoadOutcome& out, const std::string& text) {
+    return std::any_of(out.problems.begin(), out.problems.end(),
+                       [&](const Problem& p) { return p.message.find(text) != std::string::npos; });
+  };
+  auto missing = load_config_text(f.main_with("include: [providers/nope.yaml]\n"), f.dir + "/main.yaml", fake_env);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_TRUE(has(missing, "include: cannot open " + f.dir + "/providers/nope.yaml"));
+  // beta in the main file and in the include (main_with wrote providers/beta.yaml).
+  auto twice = load_config_text(std::string(kValid) + "include: [providers/beta.yaml]\n", f.dir + "/main.yaml", fake_env);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_TRUE(has(twice, "providers.beta is already defined"));
 }
 
 }  // namespace

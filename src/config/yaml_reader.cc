@@ -6,11 +6,44 @@
 
 namespace tollgate::config::detail {
 
+namespace {
+thread_local const std::vector<IncludedTree>* t_included = nullptr;
+}  // namespace
+
+IncludeScope::IncludeScope(const std::vector<IncludedTree>* included) : previous_(t_included) {
+  t_included = included;
+}
+
+IncludeScope::~IncludeScope() { t_included = previous_; }
+
+void collect_nodes(const YAML::Node& n, std::vector<YAML::Node>& out) {
+  out.push_back(n);
+  if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      out.push_back(it->first);
+      collect_nodes(it->second, out);
+    }
+  } else if (n.IsSequence()) {
+    for (const auto& item : n) collect_nodes(item, out);
+  }
+}
+
 SourceMark mark_of(const YAML::Node& n) {
   if (!n) return {};
   const auto m = n.Mark();
   if (m.is_null()) return {};
-  return {m.line + 1, m.column + 1};
+  SourceMark out{m.line + 1, m.column + 1, {}};
+  if (t_included) {
+    for (const auto& tree : *t_included) {
+      for (const auto& node : tree.nodes) {
+        if (node.is(n)) {
+          out.file = tree.path;
+          return out;
+        }
+      }
+    }
+  }
+  return out;
 }
 
 void expand_merge_keys(YAML::Node n) {

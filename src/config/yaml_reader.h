@@ -16,6 +16,26 @@ namespace tollgate::config::detail {
 
 SourceMark mark_of(const YAML::Node& n);
 
+// A file merged into the config by `include:`, with every node of its tree, so
+// mark_of() can name the file a node came from.
+struct IncludedTree {
+  std::string path;
+  std::vector<YAML::Node> nodes;
+};
+void collect_nodes(const YAML::Node& n, std::vector<YAML::Node>& out);
+
+// While alive, mark_of() consults `included` (one loader at a time per thread).
+class IncludeScope {
+ public:
+  explicit IncludeScope(const std::vector<IncludedTree>* included);
+  ~IncludeScope();
+  IncludeScope(const IncludeScope&) = delete;
+  IncludeScope& operator=(const IncludeScope&) = delete;
+
+ private:
+  const std::vector<IncludedTree>* previous_;
+};
+
 // Applies YAML merge keys (`<<: *anchor`, or a list of anchors) in place, which
 // yaml-cpp leaves as an ordinary "<<" key: keys written in the mapping win over
 // merged ones. Lets operators share settings between providers.
