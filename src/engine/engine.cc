@@ -255,6 +255,16 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
     if (!failure) break;
     const auto& op = *cap.candidates[static_cast<size_t>(failure->index)].operation;
     last = failure->error;
+    if (last->cls == ErrorClass::kUnauthorized && last->from_provider && !last->ambiguous) {
+      // The provider refused our credentials for it: it will not serve this call,
+      // but another provider may (nothing was acted on).
+      not_before[static_cast<size_t>(failure->index)] = call.deadline.at();
+      if (std::all_of(order->begin(), order->end(), [&](int i) { return tried[static_cast<size_t>(i)]; })) {
+        out.error = *last;
+        co_return out;
+      }
+      continue;
+    }
     if (!may_retry(*last, cfg.idempotent, op.dedupe())) {
       out.error = *last;
       co_return out;
