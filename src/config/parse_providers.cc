@@ -261,7 +261,7 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
   parse_limits(r, n["limits"], what + ".limits", p.limits);
   if (const YAML::Node& t = n["throttle"]; t && r.is_map(t, what + ".throttle")) {
     r.only_keys(t, what + ".throttle", {"default_wait"});
-    p.throttle_default = r.duration_field(t, "default_wait", what + ".throttle", p.throttle_default);
+    p.throttle_default = r.duration_field(t, "default_wait", what + ".throttle", p.throttle_default, Millis(0));
   }
   p.base_url = r.string_field(n, "base_url", what, "");
   if (!parse_base_url(p.base_url, p)) {

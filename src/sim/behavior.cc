@@ -17,15 +17,8 @@ constexpr std::pair<std::string_view, FaultKind> kFaultNames[] = {
     {"throttle", FaultKind::kThrottle},   {"invalid", FaultKind::kInvalid},
     {"hang", FaultKind::kHang},           {"reset", FaultKind::kReset},
     {"close", FaultKind::kClose},         {"malformed", FaultKind::kMalformed},
-    {"slow_body", FaultKind::kSlowBody},
+    {"slow_body", FaultKind::kSlowBody},  {"vendor_error", FaultKind::kVendorError},
 };
-
-std::string_view fault_name(FaultKind k) {
-  for (const auto& [name, kind] : kFaultNames) {
-    if (kind == k) return name;
-  }
-  return "?";
-}
 
 
 Result<double> number(const json::object& o, std::string_view key, double fallback) {
@@ -102,10 +95,21 @@ Result<Fault> parse_fault(const json::value& v) {
   if (!ra || !iv || *ra < 0 || *iv < 0) return Error::make(ErrorClass::kInvalidRequest, "retry_after_s and interval_ms must be >= 0");
   f.retry_after_s = static_cast<int>(*ra);
   f.interval_ms = static_cast<int>(*iv);
+  if (const auto* code = o.if_contains("code"); code && code->is_string()) f.code = std::string(code->get_string());
+  if (f.kind == FaultKind::kVendorError && f.code.empty()) {
+    return Error::make(ErrorClass::kInvalidRequest, "fault vendor_error needs a code (the vendor's error code)");
+  }
   return f;
 }
 
 }  // namespace
+
+std::string_view fault_name(FaultKind k) {
+  for (const auto& [name, kind] : kFaultNames) {
+    if (kind == k) return name;
+  }
+  return "?";
+}
 
 Result<void> Behavior::set(const json::value& spec) {
   if (!spec.is_object()) return Error::make(ErrorClass::kInvalidRequest, "behaviour must be a JSON object");
@@ -157,6 +161,7 @@ std::string Behavior::to_json() const {
   for (const auto& f : faults_) {
     json::object fo{{"kind", fault_name(f.kind)}, {"rate", f.rate}};
     if (f.remaining) fo["count"] = *f.remaining;
+    if (!f.code.empty()) fo["code"] = f.code;
     faults.push_back(std::move(fo));
   }
   out["faults"] = std::move(faults);

@@ -30,7 +30,10 @@ enum class FaultKind {
   kClose,      // close without answering
   kMalformed,  // 200 with a body that is not the dialect's JSON
   kSlowBody,   // normal answer, body dribbled out
+  kVendorError,  // the dialect's own error envelope around `code` (e.g. isv.BUSINESS_LIMIT_CONTROL)
 };
+
+std::string_view fault_name(FaultKind k);
 
 struct Fault {
   FaultKind kind;
@@ -38,6 +41,7 @@ struct Fault {
   std::optional<long> remaining;  // applies to this many requests, then disappears
   int retry_after_s = 1;          // kHttp429 / kThrottle
   int interval_ms = 200;          // kSlowBody: pause between 8-byte chunks
+  std::string code;               // kVendorError: the vendor's error code
 };
 
 struct Decision {

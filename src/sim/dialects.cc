@@ -8,29 +8,19 @@
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/random.h"
+#include "core/vendor_signatures.h"
 
 namespace tollgate::sim {
 namespace {
 
 namespace json = boost::json;
 
-HttpResponse json_response(int status, const json::object& body, HeaderList extra = {}) {
-  HttpResponse r{status, std::move(extra), json::serialize(body)};
-  r.headers.emplace_back("Content-Type", "application/json");
-  return r;
-}
-
-std::string new_id(std::string_view prefix) {
-  const std::uint64_t v = random_u64();
-  return std::string(prefix) + to_hex(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
-}
-
 // --- json: bearer token, JSON body, errors as codes inside HTTP 200 ---------------
 class JsonDialect final : public Dialect {
  public:
   explicit JsonDialect(std::string token) : token_(std::move(token)) {}
   std::string_view name() const override { return "json"; }
-  bool matches(std::string_view path) const override { return path.ends_with("/json/v1/sms/send"); }
+  bool matches(const HttpRequest& req) const override { return req.path.ends_with("/json/v1/sms/send"); }
 
   std::string ref(const HttpRequest& req) const override {
     boost::system::error_code ec;
@@ -70,10 +60,11 @@ class JsonDialect final : public Dialect {
     return json_response(200, {{"code", 0}, {"message", "OK"}, {"data", {{"biz_id", id}, {"fee", 1}}}});
   }
 
-  HttpResponse fault_answer(FaultKind kind, int) const override {
-    switch (kind) {
+  HttpResponse fault_answer(const Fault& f) const override {
+    switch (f.kind) {
       case FaultKind::kThrottle: return json_response(200, {{"code", 4290}, {"message", "too many requests"}});
       case FaultKind::kInvalid: return json_response(200, {{"code", 1001}, {"message", "invalid mobile number"}});
+      case FaultKind::kVendorError: return json_response(200, {{"code", f.code}, {"message", "injected"}});
       default: return json_response(200, {{"code", 5000}, {"message", "internal error"}});
     }
   }
@@ -87,22 +78,12 @@ class FormDialect final : public Dialect {
  public:
   FormDialect(std::string key_id, std::string secret) : key_id_(std::move(key_id)), secret_(std::move(secret)) {}
   std::string_view name() const override { return "form"; }
-  bool matches(std::string_view path) const override { return path.ends_with("/form/2024-01/Messages"); }
+  bool matches(const HttpRequest& req) const override { return req.path.ends_with("/form/2024-01/Messages"); }
 
   static std::unordered_map<std::string, std::string> fields(std::string_view body) {
-    std::unordered_map<std::string, std::string> out;
-    size_t start = 0;
-    while (start < body.size()) {
-      size_t end = body.find('&', start);
-      if (end == std::string_view::npos) end = body.size();
-      const auto pair = body.substr(start, end - start);
-      const auto eq = pair.find('=');
-      auto k = percent_decode(pair.substr(0, eq), true);
-      auto v = eq == std::string_view::npos ? std::optional<std::string>("") : percent_decode(pair.substr(eq + 1), true);
-      if (k && v) out[*k] = *v;
-      start = end + 1;
-    }
-    return out;
+    NameValues pairs;
+    parse_name_values(body, true, pairs);
+    return {pairs.begin(), pairs.end()};
   }
 
   std::string ref(const HttpRequest& req) const override {
@@ -121,9 +102,7 @@ class FormDialect final : public Dialect {
     const std::string ts(req.header("X-Form-Timestamp"));
     const std::string nonce(req.header("X-Form-Nonce"));
     const long long t = std::atoll(ts.c_str());
-    const long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
-    if (ts.empty() || std::llabs(now - t) > 300) return error(401, "timestamp_out_of_range", "timestamp is missing or more than 300 s off");
+    if (ts.empty() || std::llabs(now_seconds() - t) > 300) return error(401, "timestamp_out_of_range", "timestamp is missing or more than 300 s off");
     if (nonce.size() < 8) return error(401, "nonce_missing", "nonce must be at least 8 characters");
     const std::string canonical = req.method + "\n" + req.path + "\n" + ts + "\n" + nonce + "\n" + req.body;
     const std::string expected = to_hex(hmac_sha256(secret_, canonical));
@@ -154,11 +133,12 @@ class FormDialect final : public Dialect {
     return json_response(201, {{"sid", sid}, {"status", "queued"}, {"price", "0.0075"}});
   }
 
-  HttpResponse fault_answer(FaultKind kind, int retry_after_s) const override {
-    switch (kind) {
+  HttpResponse fault_answer(const Fault& f) const override {
+    switch (f.kind) {
       case FaultKind::kThrottle:
-        return error(429, "rate_limited", "too many requests", {{"Retry-After", std::to_string(retry_after_s)}});
+        return error(429, "rate_limited", "too many requests", {{"Retry-After", std::to_string(f.retry_after_s)}});
       case FaultKind::kInvalid: return error(400, "invalid_to", "the To number is not valid");
+      case FaultKind::kVendorError: return error(400, f.code, "injected");
       default: return error(500, "internal_error", "internal error");
     }
   }
@@ -170,6 +150,21 @@ class FormDialect final : public Dialect {
 
 }  // namespace
 
+HttpResponse json_response(int status, const json::object& body, HeaderList extra) {
+  HttpResponse r{status, std::move(extra), json::serialize(body)};
+  r.headers.emplace_back("Content-Type", "application/json");
+  return r;
+}
+
+std::string new_id(std::string_view prefix) {
+  const std::uint64_t v = random_u64();
+  return std::string(prefix) + to_hex(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
+}
+
+long long now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 bool valid_number(std::string_view to) {
   if (to.size() < 8 || to.size() > 16 || to[0] != '+' || to[1] < '1' || to[1] > '9') return false;
   for (size_t i = 1; i < to.size(); ++i) {
@@ -180,6 +175,7 @@ bool valid_number(std::string_view to) {
 
 std::vector<std::unique_ptr<Dialect>> make_dialects(const Credentials& creds) {
   std::vector<std::unique_ptr<Dialect>> out;
+  add_vendor_dialects(creds, out);
   out.push_back(std::make_unique<JsonDialect>(creds.token));
   out.push_back(std::make_unique<FormDialect>(creds.key_id, creds.secret));
   return out;

@@ -2,7 +2,9 @@
 // The provider dialects tollgate-sim speaks. Each checks authentication the way
 // its real-world counterpart does and answers in its own shape:
 //   json: JSON body, bearer token, HTTP 200 with an error code in the body;
-//   form: form-encoded body, HMAC-SHA256 signature headers, HTTP status errors.
+//   form: form-encoded body, HMAC-SHA256 signature headers, HTTP status errors;
+//   aliyun, tencent, twilio, aws_sns: the vendors' SMS APIs (vendors.cc), each
+//   verifying the vendor's signature scheme and answering in its documented shape.
 // See docs/sim.md. Dialects are stateless apart from SimState (thread-safe).
 
 #include <memory>
@@ -12,6 +14,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include <boost/json/object.hpp>
+
 #include "core/http_message.h"
 #include "sim/behavior.h"
 
@@ -19,8 +23,8 @@ namespace tollgate::sim {
 
 struct Credentials {
   std::string token = "sim-token";    // json dialect bearer token
-  std::string key_id = "sim-key";     // form dialect key id
-  std::string secret = "sim-secret";  // form dialect HMAC secret
+  std::string key_id = "sim-key";     // form dialect key id; the vendors' access key id / account SID
+  std::string secret = "sim-secret";  // form dialect HMAC secret; the vendors' secret / auth token
 };
 
 // Counters and memory shared by all workers.
@@ -62,16 +66,26 @@ class Dialect {
  public:
   virtual ~Dialect() = default;
   virtual std::string_view name() const = 0;
-  virtual bool matches(std::string_view path) const = 0;
+  virtual bool matches(const HttpRequest& req) const = 0;
   // The caller's dedupe reference in the request, if any.
   virtual std::string ref(const HttpRequest& req) const = 0;
   // A normal answer: authentication, validation, success. Sets `outcome`.
   virtual HttpResponse answer(const HttpRequest& req, SimState& state, std::string& outcome) const = 0;
-  // The dialect's own answer for an injected fault of kind kErrorCode, kThrottle or kInvalid.
-  virtual HttpResponse fault_answer(FaultKind kind, int retry_after_s) const = 0;
+  // The dialect's own answer for an injected fault of kind kErrorCode, kThrottle,
+  // kInvalid or kVendorError (the vendor's envelope around fault.code).
+  virtual HttpResponse fault_answer(const Fault& fault) const = 0;
 };
 
+// Vendor dialects first: they are told apart by headers and paths, the json and
+// form dialects by their paths.
 std::vector<std::unique_ptr<Dialect>> make_dialects(const Credentials& creds);
+void add_vendor_dialects(const Credentials& creds, std::vector<std::unique_ptr<Dialect>>& out);
+
+// Helpers shared by the dialects.
+HttpResponse json_response(int status, const boost::json::object& body, HeaderList extra = {});
+std::string new_id(std::string_view prefix);
+// Unix seconds now (the sim's clock).
+long long now_seconds();
 
 // E.164 as the simulated vendors check it; "+999..." numbers are unassigned.
 bool valid_number(std::string_view to);

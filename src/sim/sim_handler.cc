@@ -56,7 +56,10 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
   if (req.path.starts_with("/_sim/")) co_return control(req);
   const Dialect* dialect = nullptr;
   for (const auto& d : dialects_) {
-    if (d->matches(req.path)) dialect = d.get();
+    if (d->matches(req)) {
+      dialect = d.get();
+      break;
+    }
   }
   if (!dialect) co_return reply(404, error_body("no dialect serves " + req.path));
 
@@ -108,12 +111,10 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
     }
     case FaultKind::kErrorCode:
     case FaultKind::kThrottle:
-    case FaultKind::kInvalid: {
-      static constexpr const char* kNames[] = {"error_code", "throttle", "invalid"};
-      const int idx = f.kind == FaultKind::kErrorCode ? 0 : f.kind == FaultKind::kThrottle ? 1 : 2;
-      state_.outcome(kNames[idx]);
-      co_return http::ServerResponse{dialect->fault_answer(f.kind, f.retry_after_s)};
-    }
+    case FaultKind::kInvalid:
+    case FaultKind::kVendorError:
+      state_.outcome(std::string(fault_name(f.kind)));
+      co_return http::ServerResponse{dialect->fault_answer(f)};
     case FaultKind::kHang:
       break;
   }

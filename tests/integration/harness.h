@@ -33,6 +33,9 @@ class TempDir {
   std::string path_;
 };
 
+// An env value for Process that removes the variable instead of setting it.
+inline constexpr const char* kUnsetEnv = "\x01unset";
+
 class Process {
  public:
   Process(std::vector<std::string> argv, const std::string& log_prefix,
