@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the demo in the foreground: two simulated SMS vendors (tollgate-sim) and
+# Runs the demo in the foreground: simulated SMS vendors (tollgate-sim: two of our
+# own dialects, and one speaking Aliyun, Tencent Cloud, Twilio and AWS SNS) and
 # tollgate in front of them on 127.0.0.1:8080. Ctrl-C stops everything.
 set -euo pipefail
 build=${1:-build}
@@ -27,7 +28,7 @@ wait_ready() {  # file pid name
   echo "$3 did not start in time"; exit 1
 }
 
-for port in 8080 8081 9101 9102; do
+for port in 8080 8081 9101 9102 9103; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "port $port on 127.0.0.1 is already in use; stop whatever listens there and retry"; exit 1
   fi
@@ -37,15 +38,19 @@ done
 wait_ready "$state/a.ready" $! acme
 "$sim" --listen 127.0.0.1:9102 --ready-file "$state/b.ready" >"$state/zeta.log" 2>&1 & pids+=($!)
 wait_ready "$state/b.ready" $! zeta
+"$sim" --listen 127.0.0.1:9103 --ready-file "$state/v.ready" >"$state/vendors.log" 2>&1 & pids+=($!)
+wait_ready "$state/v.ready" $! vendors
+set -a; . examples/demo.env; set +a   # the vendor presets' endpoints and credentials
 TOLLGATE_STORE="$state/tollgate.db" \
   "$gw" serve --config examples/demo.yaml --ready-file "$state/tg.ready" >"$state/tollgate.log" 2>&1 & pids+=($!)
 wait_ready "$state/tg.ready" $! tollgate
 
 cat <<'TXT'
 
-tollgate is running on http://127.0.0.1:8080 (caller key: demo-key), in front of two
-simulated SMS vendors: acme_sms (JSON + bearer token, 127.0.0.1:9101) and zeta_sms
-(form + HMAC signature, 127.0.0.1:9102).
+tollgate is running on http://127.0.0.1:8080 (caller key: demo-key), in front of
+simulated SMS vendors: acme_sms (JSON + bearer token, 127.0.0.1:9101), zeta_sms
+(form + HMAC signature, 127.0.0.1:9102), and aliyun_sms, tencent_sms, twilio_sms and
+aws_sns_sms (the real vendors' APIs and signatures, 127.0.0.1:9103).
 
 Send an SMS (acme_sms serves it):
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' \
@@ -84,6 +89,14 @@ Jobs and dead letters on the admin API:
   curl -s http://127.0.0.1:8081/admin/jobs/counts -H 'Authorization: Bearer demo-admin-token'
 What reached each vendor:
   curl -s http://127.0.0.1:9101/_sim/stats
+Real vendors' APIs, each with its own signature (checked by the sim on 9103), through
+the presets in examples/providers/ (docs/providers.md); pin one with X-Tollgate-Provider:
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: aliyun_sms' -d '{"to":"+8613800000000","template":"SMS_1","params":{"code":"1234"}}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: tencent_sms' -d '{"to":"+8613800000000","template":"1110","params":{"code":"1234"}}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: twilio_sms' -d '{"to":"+14155550100","template":"HX0001","params":{"1":"1234"}}'
+  curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: aws_sns_sms' -d '{"to":"+14155550100","template":"T","text":"Your code is 1234"}'
+Make a vendor answer with one of its own error codes, then send again:
+  curl -s http://127.0.0.1:9103/_sim/behavior -d '{"faults":[{"kind":"vendor_error","code":"isv.BUSINESS_LIMIT_CONTROL","count":1}]}'
 Test traffic never reaches a vendor: debug succeeds at once; stress is answered with
 the latency and failure mix tollgate recorded from the live calls above:
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Traffic: debug' -d '{"to":"+8613800000000","template":"T"}'
