@@ -10,27 +10,13 @@
 #include "core/random.h"
 #include "policy/latency_model.h"
 #include "shadow/shadow.h"
+#include "tests/support/ks.h"
 
 namespace tollgate::shadow {
 namespace {
 
 using namespace std::chrono;
 const SteadyTime t0 = SteadyTime{} + hours(5);
-
-// Two-sample Kolmogorov–Smirnov statistic.
-double ks(std::vector<double> a, std::vector<double> b) {
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  size_t i = 0, j = 0;
-  double d = 0;
-  while (i < a.size() && j < b.size()) {
-    const double x = std::min(a[i], b[j]);
-    while (i < a.size() && a[i] <= x) ++i;
-    while (j < b.size() && b[j] <= x) ++j;
-    d = std::max(d, std::fabs(double(i) / a.size() - double(j) / b.size()));
-  }
-  return d;
-}
 
 TEST(Recorder, SampledLatenciesFollowTheRecordedDistribution) {
   Recorder r;
@@ -48,7 +34,7 @@ TEST(Recorder, SampledLatenciesFollowTheRecordedDistribution) {
     sampled.push_back(static_cast<double>(s->delay.count()));
   }
   // KS critical value at alpha = 0.01 for n = m = 4000: 1.63 * sqrt(2/4000) = 0.036.
-  EXPECT_LT(ks(recorded, sampled), 0.036);
+  EXPECT_LT(tollgate::testing::ks_statistic(recorded, sampled), tollgate::testing::ks_critical(1.63, 4000, 4000));
 }
 
 TEST(Recorder, OutcomeMixIsReproduced) {

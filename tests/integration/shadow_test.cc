@@ -12,6 +12,7 @@
 
 #include "tests/integration/config_builder.h"
 #include "tests/integration/harness.h"
+#include "tests/support/ks.h"
 
 namespace tollgate::testing {
 namespace {
@@ -23,28 +24,6 @@ const std::map<std::string, std::string> kDebug = {{"X-Tollgate-Traffic", "debug
 const std::map<std::string, std::string> kStress = {{"X-Tollgate-Traffic", "stress"}};
 // Until enough is recorded, stress answers use this: obviously not the sim's latency.
 const char* kQuickShadow = "    shadow: {latency: {dist: fixed, latency: 1ms}}\n";
-
-// Two-sample Kolmogorov–Smirnov statistic: the largest gap between the two
-// empirical CDFs.
-double ks_statistic(std::vector<double> a, std::vector<double> b) {
-  std::sort(a.begin(), a.end());
-  std::sort(b.begin(), b.end());
-  size_t i = 0, j = 0;
-  double d = 0;
-  while (i < a.size() && j < b.size()) {
-    const double x = std::min(a[i], b[j]);
-    while (i < a.size() && a[i] <= x) ++i;
-    while (j < b.size() && b[j] <= x) ++j;
-    d = std::max(d, std::fabs(static_cast<double>(i) / a.size() - static_cast<double>(j) / b.size()));
-  }
-  return d;
-}
-
-// Critical value of the two-sample KS test at significance 0.001:
-// c(alpha) * sqrt((n + m) / (n * m)) with c(0.001) = 1.95.
-double ks_critical(size_t n, size_t m) {
-  return 1.95 * std::sqrt(static_cast<double>(n + m) / (static_cast<double>(n) * static_cast<double>(m)));
-}
 
 // Runs `threads` callers until `n` calls finished and returns what they saw.
 std::vector<CallRecord> run_calls(Gateway& gw, size_t n, int threads, std::map<std::string, std::string> headers = {}) {
@@ -182,7 +161,7 @@ TEST(TestTraffic, StressAnswersFollowTheRecordedLatencyAndOutcomeMix) {
   ASSERT_GE(live_ms.size(), 2000u);
   ASSERT_GE(stress_ms.size(), 2000u);
   const double d = ks_statistic(live_ms, stress_ms);
-  const double critical = ks_critical(live_ms.size(), stress_ms.size());
+  const double critical = ks_critical(1.95, live_ms.size(), stress_ms.size());  // alpha = 0.001
   std::printf("KS: D = %.4f, critical value %.4f (alpha 0.001, n = %zu, m = %zu)\n", d, critical, live_ms.size(),
               stress_ms.size());
   EXPECT_LT(d, critical) << "stress latencies do not follow the recorded ones";
@@ -279,7 +258,7 @@ TEST(TestTraffic, ExportImportRoundTripGivesTheSameDistribution) {
   const auto live_ms = first_attempt_ms(live);
   const auto stress_ms = first_attempt_ms(stress);
   const double d = ks_statistic(live_ms, stress_ms);
-  EXPECT_LT(d, ks_critical(live_ms.size(), stress_ms.size())) << "KS D=" << d;
+  EXPECT_LT(d, ks_critical(1.95, live_ms.size(), stress_ms.size())) << "KS D=" << d;  // alpha = 0.001
   EXPECT_EQ(a.requests(), static_cast<std::int64_t>(live.size()));
 }
 
