@@ -110,7 +110,7 @@ struct CallerConfig {
 };
 
 enum class ParamType { kString, kInteger, kNumber, kBoolean, kObject, kArray };
-enum class ParamFormat { kNone, kE164 };
+enum class ParamFormat { kNone, kE164, kCnResidentId };
 
 std::string_view to_string(ParamType t);
 
@@ -125,6 +125,9 @@ struct ParamSpec {
   std::optional<double> maximum;
   std::vector<std::string> one_of;        // strings: allowed values
   bool sensitive = false;                 // masked in logs and error messages
+  // Identifies the operation itself (a refund number, an order number): a provider
+  // that deduplicates on it makes a repeated request safe, like {{call.id}}.
+  bool idempotency_key = false;
 };
 
 struct RetryConfig {
@@ -193,8 +196,22 @@ struct RequestTemplateConfig {
 struct ResponseMappingConfig {
   std::vector<int> success_status;        // default: any 2xx
   std::string success_field;              // JSON pointer; empty: status decides alone
-  std::string success_equals;             // the field's value on success, as text ("0", "OK")
+  std::vector<std::string> success_equals;  // the field's values on success, as text ("0", "OK")
   std::vector<std::pair<std::string, std::string>> result;  // result name -> JSON pointer
+  // Result fields whose raw values are normalised: name -> (raw value -> value).
+  // A raw value not listed is not a success (the provider answered something unexpected).
+  std::map<std::string, std::map<std::string, std::string>> result_values;
+  // Verification of the provider's signature over successful answers.
+  struct Verify {
+    bool enabled = false;
+    std::string public_key;       // PEM text, or {{credentials.NAME}}
+    std::string public_key_file;  // or a PEM file (a public key or certificate)
+    std::vector<std::string> canonical;  // response parts (provider/canonical.h)
+    std::string separator = "\n";
+    std::string signature;        // where the signature is: "header:<Name>"
+    std::string encoding = "base64";
+    SourceMark mark;
+  } verify;
   // JSON pointers to the provider's error code and message (operators only); the
   // first present wins (e.g. a request-level and a per-recipient code).
   std::vector<std::string> error_code_fields;

@@ -32,6 +32,8 @@ void check_template(YamlReader& r, const TemplateScope& scope, const std::string
         } else if (top != ph.name && param->type != ParamType::kObject) {
           r.error(mark, scope.what + ": {{params." + ph.name + "}} reaches into param '" + top +
                             "', which is not an object");
+        } else if (param->idempotency_key && mentions_call_id) {
+          *mentions_call_id = true;  // the provider can deduplicate on it, like the call id
         }
         break;
       }
@@ -83,8 +85,8 @@ void check_operation(YamlReader& r, const ProviderConfig& p, const OperationConf
     check_json(r, scope, req.json_body, &call_id);
   }
   if (op.dedupe && !call_id) {
-    r.error(op.mark, what + ": dedupe is true but the request never sends {{call.id}} for the "
-                            "provider to deduplicate on");
+    r.error(op.mark, what + ": dedupe is true but the request never sends {{call.id}} (or an "
+                            "idempotency_key param) for the provider to deduplicate on");
   }
 }
 

@@ -146,7 +146,7 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
   out.mark = mark_of(n);
   if (!n) return;  // defaults: any 2xx is success, no result fields
   if (!r.is_map(n, what)) return;
-  r.only_keys(n, what, {"format", "success", "result", "error", "errors"});
+  r.only_keys(n, what, {"format", "success", "result", "error", "errors", "verify"});
   if (const std::string format = r.string_field(n, "format", what, "json"); format == "xml") {
     out.format = ResponseMappingConfig::Format::kXml;
   } else if (format != "json") {
@@ -164,15 +164,58 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
       }
     }
     out.success_field = r.string_field(s, "field", what + ".success", "");
-    out.success_equals = r.string_field(s, "equals", what + ".success", "");
+    if (s["equals"] && s["equals"].IsSequence()) {
+      out.success_equals = r.string_list(s, "equals", what + ".success");
+    } else if (s["equals"]) {
+      out.success_equals = {r.string_field(s, "equals", what + ".success", "")};
+    }
     if (!out.success_field.empty() && !s["equals"]) {
       r.error(s, what + ".success.field needs 'equals': the field's value on success");
     }
   }
   if (const YAML::Node& res = n["result"]; res && r.is_map(res, what + ".result")) {
     for (auto it = res.begin(); it != res.end(); ++it) {
+      const std::string name = it->first.as<std::string>("");
+      const std::string fwhat = what + ".result." + name;
+      if (it->second.IsMap()) {
+        // {field: /pointer, map: {raw: value, ...}}
+        r.only_keys(it->second, fwhat, {"field", "map"});
+        out.result.emplace_back(name, r.string_field(it->second, "field", fwhat, ""));
+        if (out.result.back().second.empty()) r.error(it->second, fwhat + ".field is required");
+        const YAML::Node& m = it->second["map"];
+        if (!m || !r.is_map(m, fwhat + ".map")) continue;
+        auto& values = out.result_values[name];
+        for (auto mv = m.begin(); mv != m.end(); ++mv) {
+          if (auto t = r.text(mv->second, fwhat + ".map")) values[mv->first.as<std::string>("")] = *t;
+        }
+        continue;
+      }
       auto v = r.text(it->second, what + ".result");
-      if (v) out.result.emplace_back(it->first.as<std::string>(""), *v);
+      if (v) out.result.emplace_back(name, *v);
+    }
+  }
+  if (const YAML::Node& v = n["verify"]; v && r.is_map(v, what + ".verify")) {
+    const std::string vwhat = what + ".verify";
+    auto& cfg = out.verify;
+    cfg.enabled = true;
+    cfg.mark = mark_of(v);
+    r.only_keys(v, vwhat, {"type", "public_key", "public_key_file", "canonical", "separator", "signature", "encoding"});
+    if (const std::string type = r.string_field(v, "type", vwhat, "rsa_sha256"); type != "rsa_sha256") {
+      r.error(v["type"], vwhat + ".type must be rsa_sha256");
+    }
+    cfg.public_key = r.string_field(v, "public_key", vwhat, "", true);
+    cfg.public_key_file = r.string_field(v, "public_key_file", vwhat, "");
+    cfg.canonical = r.string_list(v, "canonical", vwhat);
+    cfg.separator = r.string_field(v, "separator", vwhat, cfg.separator);
+    cfg.signature = r.string_field(v, "signature", vwhat, "");
+    cfg.encoding = r.string_field(v, "encoding", vwhat, cfg.encoding);
+    if (cfg.canonical.empty()) r.error(v, vwhat + ".canonical is required");
+    if (!cfg.signature.starts_with("header:") || cfg.signature.size() <= 7) {
+      r.error(v, vwhat + ".signature must name the header that carries it: \"header:<Name>\"");
+    }
+    if (cfg.encoding != "base64" && cfg.encoding != "hex") r.error(v["encoding"], vwhat + ".encoding must be base64 or hex");
+    if (cfg.public_key.empty() == cfg.public_key_file.empty()) {
+      r.error(v, vwhat + ": give exactly one of public_key (PEM text) and public_key_file");
     }
   }
   if (const YAML::Node& e = n["error"]; e && r.is_map(e, what + ".error")) {

@@ -38,7 +38,7 @@ void parse_param(YamlReader& r, const std::string& what, const std::string& name
   if (!r.is_map(n, what)) return;
   r.only_keys(n, what,
               {"type", "required", "format", "min_length", "max_length", "minimum", "maximum",
-               "one_of", "sensitive"});
+               "one_of", "sensitive", "idempotency_key"});
   const std::string type = r.string_field(n, "type", what, "string");
   if (auto t = parse_type(type)) {
     p.type = *t;
@@ -47,11 +47,15 @@ void parse_param(YamlReader& r, const std::string& what, const std::string& name
   }
   p.required = r.bool_field(n, "required", what, false);
   p.sensitive = r.bool_field(n, "sensitive", what, false);
+  p.idempotency_key = r.bool_field(n, "idempotency_key", what, false);
+  if (p.idempotency_key && !p.required) r.error(n, what + ": an idempotency_key param must be required");
   const std::string format = r.string_field(n, "format", what, "");
   if (format == "e164") {
     p.format = ParamFormat::kE164;
+  } else if (format == "cn_resident_id") {
+    p.format = ParamFormat::kCnResidentId;
   } else if (!format.empty()) {
-    r.error(n["format"], what + ".format '" + format + "' is unknown (known: e164)");
+    r.error(n["format"], what + ".format '" + format + "' is unknown (known: e164, cn_resident_id)");
   }
   if (n["min_length"]) p.min_length = r.int_field(n, "min_length", what, 0, 0, 1 << 24);
   if (n["max_length"]) p.max_length = r.int_field(n, "max_length", what, 0, 0, 1 << 24);

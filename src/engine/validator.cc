@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/formats.h"
+
 namespace tollgate::engine {
 namespace {
 
@@ -33,12 +35,6 @@ double as_double(const boost::json::value& v) {
 
 }  // namespace
 
-bool is_e164(std::string_view s) {
-  // "+", a non-zero country digit, then 7 to 14 more digits (8 to 15 in all).
-  if (s.size() < 9 || s.size() > 16 || s[0] != '+' || s[1] < '1' || s[1] > '9') return false;
-  return std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 Result<void> validate_params(const config::CapabilityConfig& cap, const boost::json::object& params) {
   for (const auto& kv : params) {
     if (!cap.param(kv.key())) {
@@ -66,6 +62,9 @@ Result<void> validate_params(const config::CapabilityConfig& cap, const boost::j
       }
       if (spec.format == config::ParamFormat::kE164 && !is_e164(s)) {
         return invalid(spec.name, "must be an E.164 phone number: '+' and 8 to 15 digits");
+      }
+      if (spec.format == config::ParamFormat::kCnResidentId && !is_cn_resident_id(s)) {
+        return invalid(spec.name, "must be a resident identity number: 17 digits and a valid check character");
       }
       if (!spec.one_of.empty() &&
           std::find(spec.one_of.begin(), spec.one_of.end(), std::string_view(s)) == spec.one_of.end()) {

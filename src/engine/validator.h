@@ -12,6 +12,4 @@ namespace tollgate::engine {
 
 Result<void> validate_params(const config::CapabilityConfig& cap, const boost::json::object& params);
 
-bool is_e164(std::string_view s);
-
 }  // namespace tollgate::engine

@@ -4,10 +4,11 @@
 
 namespace tollgate::provider {
 
-Operation::Operation(const Provider& provider, const config::OperationConfig& cfg)
+Operation::Operation(const Provider& provider, const config::OperationConfig& cfg,
+                     std::shared_ptr<const ResponseVerifier> verifier)
     : provider_(provider),
       encoder_(cfg.request, provider.config().base_path),
-      decoder_(cfg.response, provider.name()),
+      decoder_(cfg.response, provider.name(), std::move(verifier)),
       dedupe_(cfg.dedupe),
       uses_nonce_(encoder_.references(config::PlaceholderRoot::kAttempt, "nonce") ||
                   provider.signer().uses_nonce()),
@@ -42,7 +43,7 @@ Result<HttpRequest> Operation::encode(const Call& call, const AttemptInfo& attem
   return req;
 }
 
-Provider::Provider(const config::ProviderConfig& cfg, std::unique_ptr<Signer> signer)
+Provider::Provider(const config::ProviderConfig& cfg, std::unique_ptr<Signer> signer, Verifiers verifiers)
     : cfg_(cfg), signer_(std::move(signer)) {
   const bool default_port = (cfg.scheme == "https" && cfg.port == 443) ||
                             (cfg.scheme == "http" && cfg.port == 80);
@@ -50,7 +51,8 @@ Provider::Provider(const config::ProviderConfig& cfg, std::unique_ptr<Signer> si
   host_header_ = v6 ? "[" + cfg.host + "]" : cfg.host;
   if (!default_port) host_header_ += ":" + std::to_string(cfg.port);
   for (const auto& [cap, op] : cfg.operations) {
-    operations_.emplace(cap, std::make_unique<Operation>(*this, op));
+    auto v = verifiers.find(cap);
+    operations_.emplace(cap, std::make_unique<Operation>(*this, op, v == verifiers.end() ? nullptr : v->second));
   }
 }
 
@@ -66,8 +68,13 @@ std::shared_ptr<const Catalog> Catalog::build(std::shared_ptr<const config::Conf
   const size_t before = problems.size();
   for (const auto& [name, pcfg] : catalog->cfg_->providers) {
     auto signer = make_signer(pcfg, problems);
+    Provider::Verifiers verifiers;
+    for (const auto& [cap, op] : pcfg.operations) {
+      if (!op.response.verify.enabled) continue;
+      if (auto v = ResponseVerifier::make(pcfg, op, problems)) verifiers.emplace(cap, std::move(v));
+    }
     if (!signer) continue;
-    catalog->providers_.emplace(name, std::make_unique<Provider>(pcfg, std::move(signer)));
+    catalog->providers_.emplace(name, std::make_unique<Provider>(pcfg, std::move(signer), std::move(verifiers)));
   }
   if (problems.size() != before) return nullptr;
   return catalog;

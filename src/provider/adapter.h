@@ -32,7 +32,8 @@ class Provider;
 
 class Operation {
  public:
-  Operation(const Provider& provider, const config::OperationConfig& cfg);
+  Operation(const Provider& provider, const config::OperationConfig& cfg,
+            std::shared_ptr<const ResponseVerifier> verifier = nullptr);
 
   // Renders the template and signs the result.
   Result<HttpRequest> encode(const Call& call, const AttemptInfo& attempt) const;
@@ -57,7 +58,8 @@ class Operation {
 
 class Provider {
  public:
-  Provider(const config::ProviderConfig& cfg, std::unique_ptr<Signer> signer);
+  using Verifiers = std::map<std::string, std::shared_ptr<const ResponseVerifier>>;
+  Provider(const config::ProviderConfig& cfg, std::unique_ptr<Signer> signer, Verifiers verifiers = {});
 
   const config::ProviderConfig& config() const { return cfg_; }
   const std::string& name() const { return cfg_.name; }

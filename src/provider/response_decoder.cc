@@ -44,11 +44,14 @@ Millis parse_retry_after(std::string_view header) {
   return Millis(std::min<long long>(secs, 86400) * 1000);
 }
 
-ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::string provider)
+ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::string provider,
+                                 std::shared_ptr<const ResponseVerifier> verifier)
     : success_status_(cfg.success_status),
       success_field_(cfg.success_field),
       success_equals_(cfg.success_equals),
       result_(cfg.result),
+      result_values_(cfg.result_values),
+      verifier_(std::move(verifier)),
       error_code_fields_(cfg.error_code_fields),
       xml_(cfg.format == config::ResponseMappingConfig::Format::kXml),
       errors_(cfg.errors),
@@ -128,6 +131,15 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
   const boost::json::value* json = have_json ? &body : nullptr;
 
   if (!status_is_success(resp.status)) return failure(resp, json, {});
+  if (verifier_ && !verifier_->verify(resp)) {
+    // Forged or corrupted: never a success. It may still have been acted on.
+    Error e = Error::make(ErrorClass::kUnavailable, "the provider's answer failed its signature check");
+    e.from_provider = true;
+    e.provider = provider_;
+    e.provider_code = "bad_signature";
+    e.ambiguous = true;
+    return e;
+  }
 
   if (needs_json_ && !have_json) {
     // Success status but not the JSON we need: garbage. It may have acted on the
@@ -141,13 +153,29 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
   }
   if (!success_field_.empty()) {
     const auto* v = at_pointer(body, success_field_);
-    if (!v || scalar_text(*v) != success_equals_) {
+    if (!v || std::find(success_equals_.begin(), success_equals_.end(), scalar_text(*v)) == success_equals_.end()) {
       return failure(resp, json, v && error_code_fields_.empty() ? scalar_text(*v) : std::string());
     }
   }
   boost::json::object result;
   for (const auto& [name, ptr] : result_) {
-    if (const auto* v = at_pointer(body, ptr)) result[name] = *v;
+    const auto* v = at_pointer(body, ptr);
+    if (!v) continue;
+    auto mapped = result_values_.find(name);
+    if (mapped == result_values_.end()) {
+      result[name] = *v;
+      continue;
+    }
+    auto it = mapped->second.find(scalar_text(*v));
+    if (it == mapped->second.end()) {
+      // A value the mapping does not know: not an answer we can stand behind.
+      Error e = Error::make(ErrorClass::kUnavailable, "the provider answered an unexpected value");
+      e.from_provider = true;
+      e.provider = provider_;
+      e.provider_code = "unexpected_" + name;
+      return e;
+    }
+    result[name] = it->second;
   }
   return result;
 }

@@ -2,7 +2,8 @@
 // ResponseDecoder: turns a provider's HTTP answer into either the unified result
 // object or a classified Error. Knows success rules (status and/or a body field),
 // result extraction by JSON pointer, and the provider-code -> ErrorClass table.
-// XML answers are read into the same JSON shape first (provider/xml.h).
+// XML answers are read into the same JSON shape first (provider/xml.h). With a
+// verifier, a success whose signature does not verify is `unavailable`.
 // Immutable; any thread.
 
 #include <boost/json/object.hpp>
@@ -15,12 +16,14 @@
 #include "config/config.h"
 #include "core/http_message.h"
 #include "core/result.h"
+#include "provider/response_verifier.h"
 
 namespace tollgate::provider {
 
 class ResponseDecoder {
  public:
-  ResponseDecoder(const config::ResponseMappingConfig& cfg, std::string provider);
+  ResponseDecoder(const config::ResponseMappingConfig& cfg, std::string provider,
+                  std::shared_ptr<const ResponseVerifier> verifier = nullptr);
 
   Result<boost::json::object> decode(const HttpResponse& resp) const;
 
@@ -37,8 +40,10 @@ class ResponseDecoder {
 
   std::vector<int> success_status_;
   std::string success_field_;
-  std::string success_equals_;
+  std::vector<std::string> success_equals_;
   std::vector<std::pair<std::string, std::string>> result_;
+  std::map<std::string, std::map<std::string, std::string>> result_values_;
+  std::shared_ptr<const ResponseVerifier> verifier_;
   std::vector<std::string> error_code_fields_;
   bool xml_;
   std::map<std::string, ErrorClass> errors_;

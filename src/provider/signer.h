@@ -44,6 +44,9 @@ class SignerOptions {
   std::string optional(const std::string& key, std::string fallback);
   // A per-request format: may use {{signature}}, {{credentials.*}}, {{attempt.*}}.
   std::string format(const std::string& key, std::string fallback);
+  // Checks a template used per request (format, canonical text parts): only
+  // {{signature}} (when allowed), {{credentials.*}} defined, {{attempt.*}}, {{call.*}}.
+  void check_template(const std::string& key, const config::ParsedTemplate& t, bool allow_signature);
   std::vector<std::string> list(const std::string& key, bool required);
   // Reports every option not read by the calls above; call last.
   void reject_unread();
@@ -74,6 +77,7 @@ std::unique_ptr<Signer> make_bearer_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_basic_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_twilio_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_hmac_sha256_signer(SignerOptions& o);
+std::unique_ptr<Signer> make_rsa_sha256_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_aliyun_rpc_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_acs3_signer(SignerOptions& o);
 std::unique_ptr<Signer> make_tc3_signer(SignerOptions& o);

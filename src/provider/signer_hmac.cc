@@ -1,118 +1,115 @@
-// hmac_sha256: HMAC-SHA256 over a canonical string assembled from configurable
-// parts of the request, written to a header through a format.
+// The signers over a configurable canonical string (provider/canonical.h):
+//   hmac_sha256  HMAC-SHA256 with a shared secret;
+//   rsa_sha256   RSA PKCS#1 v1.5 with SHA-256 and a private key, as payment
+//                channels (WeChat Pay v3, Alipay) sign requests.
+// Both write the signature to a header through a format such as
+// "v1={{signature}}" or "WECHATPAY2-SHA256-RSA2048 mchid=…,signature=\"{{signature}}\"".
+#include <fstream>
+#include <sstream>
+
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "provider/canonical.h"
 #include "provider/signer.h"
 
 namespace tollgate::provider {
 namespace {
 
-struct Part {
-  enum class Kind { kMethod, kPath, kQuery, kBody, kTimestamp, kNonce, kCallId, kHost, kHeader, kLiteral };
-  Kind kind;
-  std::string arg;  // header name or literal text
-};
-
-class HmacSigner final : public Signer {
+class CanonicalSigner final : public Signer {
  public:
-  HmacSigner(std::string secret, std::vector<Part> parts, std::string separator, bool base64,
-             std::string header, CompiledText format)
-      : secret_(std::move(secret)),
+  using Sign = std::function<std::string(std::string_view canonical)>;
+  CanonicalSigner(Sign sign, CanonicalParts parts, bool base64, std::string header, CompiledText format)
+      : sign_(std::move(sign)),
         parts_(std::move(parts)),
-        separator_(std::move(separator)),
         base64_(base64),
         header_(std::move(header)),
         format_(std::move(format)) {}
 
   Result<void> sign(HttpRequest& req, const SignInput& in) const override {
-    std::string canonical;
-    for (size_t i = 0; i < parts_.size(); ++i) {
-      if (i > 0) canonical += separator_;
-      const Part& p = parts_[i];
-      switch (p.kind) {
-        case Part::Kind::kMethod: canonical += req.method; break;
-        case Part::Kind::kPath: canonical += req.path; break;
-        case Part::Kind::kQuery: canonical += req.query; break;
-        case Part::Kind::kBody: canonical += req.body; break;
-        case Part::Kind::kTimestamp: canonical += in.ctx.timestamp; break;
-        case Part::Kind::kNonce: canonical += in.ctx.nonce; break;
-        case Part::Kind::kCallId: canonical += in.ctx.call_id; break;
-        case Part::Kind::kHost: canonical += in.host; break;
-        case Part::Kind::kHeader: canonical += req.header(p.arg); break;
-        case Part::Kind::kLiteral: canonical += p.arg; break;
-      }
-    }
-    const std::string mac = hmac_sha256(secret_, canonical);
-    const std::string sig = base64_ ? base64_encode(mac) : to_hex(mac);
+    const std::string raw = sign_(parts_.of_request(req, in));
+    if (raw.empty()) return Error::make(ErrorClass::kInternal, "signing failed");
     RenderContext ctx = in.ctx;
+    const std::string sig = base64_ ? base64_encode(raw) : to_hex(raw);
     ctx.signature = sig;
     req.headers.emplace_back(header_, format_.render(ctx, Placement::kText));
     return ok();
   }
 
   bool uses_time() const override {
-    for (const auto& p : parts_) {
-      if (p.kind == Part::Kind::kTimestamp) return true;
-    }
     const auto& f = format_.parsed();
-    return f.references(config::PlaceholderRoot::kAttempt, "timestamp") ||
+    return parts_.uses_time() || f.references(config::PlaceholderRoot::kAttempt, "timestamp") ||
            f.references(config::PlaceholderRoot::kAttempt, "timestamp_ms") ||
            f.references(config::PlaceholderRoot::kAttempt, "iso8601");
   }
 
   bool uses_nonce() const override {
-    for (const auto& p : parts_) {
-      if (p.kind == Part::Kind::kNonce) return true;
-    }
-    return format_.parsed().references(config::PlaceholderRoot::kAttempt, "nonce");
+    return parts_.uses_nonce() || format_.parsed().references(config::PlaceholderRoot::kAttempt, "nonce");
   }
 
  private:
-  std::string secret_;
-  std::vector<Part> parts_;
-  std::string separator_;
+  Sign sign_;
+  CanonicalParts parts_;
   bool base64_;
   std::string header_;
   CompiledText format_;
 };
 
+// The options both signers share: canonical, separator, encoding, header, format.
+std::unique_ptr<Signer> canonical_signer(SignerOptions& o, CanonicalSigner::Sign sign, const char* default_encoding,
+                                         const char* default_header) {
+  const auto names = o.list("canonical", true);
+  auto parts = CanonicalParts::parse(names, o.optional("separator", "\n"), CanonicalParts::Side::kRequest,
+                                     [&](const std::string& m) { o.error("canonical", m); });
+  for (const auto& name : names) {
+    if (!name.starts_with("text:")) continue;
+    if (auto t = config::parse_template(name.substr(5))) o.check_template("canonical", *t, false);
+  }
+  const std::string encoding = o.optional("encoding", default_encoding);
+  if (encoding != "hex" && encoding != "base64") o.error("encoding", "must be hex or base64");
+  const std::string header = o.optional("header", default_header);
+  const std::string format = o.format("format", "{{signature}}");
+  if (!parts) return nullptr;
+  return std::make_unique<CanonicalSigner>(std::move(sign), std::move(*parts), encoding == "base64", header,
+                                           compile_text(format));
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
 }  // namespace
 
 std::unique_ptr<Signer> make_hmac_sha256_signer(SignerOptions& o) {
-  const std::string secret = o.required("secret");
-  std::vector<Part> parts;
-  for (const auto& text : o.list("canonical", true)) {
-    using K = Part::Kind;
-    static const std::pair<std::string_view, K> kSimple[] = {
-        {"method", K::kMethod}, {"path", K::kPath},       {"query", K::kQuery},
-        {"body", K::kBody},     {"timestamp", K::kTimestamp}, {"nonce", K::kNonce},
-        {"call_id", K::kCallId}, {"host", K::kHost}};
-    bool found = false;
-    for (const auto& [name, kind] : kSimple) {
-      if (text == name) {
-        parts.push_back({kind, {}});
-        found = true;
-      }
-    }
-    if (found) continue;
-    if (text.starts_with("header:") && text.size() > 7) {
-      parts.push_back({K::kHeader, text.substr(7)});
-    } else if (text.starts_with("literal:")) {
-      parts.push_back({K::kLiteral, text.substr(8)});
+  std::string secret = o.required("secret");
+  return canonical_signer(
+      o, [secret](std::string_view canonical) { return hmac_sha256(secret, canonical); }, "hex", "X-Signature");
+}
+
+// The private key: `private_key` (PEM text, e.g. "{{credentials.private_key}}" from
+// the environment) or `private_key_file` (a PEM file).
+std::unique_ptr<Signer> make_rsa_sha256_signer(SignerOptions& o) {
+  const std::string text = o.optional("private_key", "");
+  const std::string file = o.optional("private_key_file", "");
+  RsaKey key;
+  if (text.empty() == file.empty()) {
+    o.error("private_key", "give exactly one of private_key (PEM text) and private_key_file");
+  } else {
+    const auto pem = text.empty() ? read_file(file) : std::optional<std::string>(text);
+    const char* which = text.empty() ? "private_key_file" : "private_key";
+    if (!pem) {
+      o.error(which, "cannot read " + file);
+    } else if (auto loaded = RsaKey::private_pem(*pem)) {
+      key = std::move(*loaded);
     } else {
-      o.error("canonical", "unknown part '" + text +
-                               "' (known: method, path, query, body, timestamp, nonce, call_id, "
-                               "host, header:<name>, literal:<text>)");
+      o.error(which, loaded.error().message);
     }
   }
-  std::string separator = o.optional("separator", "\n");
-  if (separator == "\\n") separator = "\n";
-  const std::string encoding = o.optional("encoding", "hex");
-  if (encoding != "hex" && encoding != "base64") o.error("encoding", "must be hex or base64");
-  const std::string header = o.optional("header", "X-Signature");
-  const std::string format = o.format("format", "{{signature}}");
-  return std::make_unique<HmacSigner>(secret, std::move(parts), separator, encoding == "base64",
-                                      header, compile_text(format));
+  return canonical_signer(
+      o, [key](std::string_view canonical) { return key.sign_sha256(canonical); }, "base64", "Authorization");
 }
 
 }  // namespace tollgate::provider

@@ -20,6 +20,7 @@ struct Registry {
       {"bearer", &make_bearer_signer},
       {"basic", &make_basic_signer},
       {"hmac_sha256", &make_hmac_sha256_signer},
+      {"rsa_sha256", &make_rsa_sha256_signer},
       {"twilio", &make_twilio_signer},
       {"aliyun_rpc", &make_aliyun_rpc_signer},
       {"acs3_hmac_sha256", &make_acs3_signer},
@@ -138,19 +139,23 @@ std::string SignerOptions::format(const std::string& key, std::string fallback) 
     error(key, parsed.error().message);
     return fallback;
   }
-  for (const auto& seg : parsed->segments) {
+  check_template(key, *parsed, true);
+  return it->second.value;
+}
+
+void SignerOptions::check_template(const std::string& key, const config::ParsedTemplate& t, bool allow_signature) {
+  for (const auto& seg : t.segments) {
     if (!seg.is_placeholder) continue;
     const auto root = seg.placeholder.root;
     if (root == config::PlaceholderRoot::kCredentials) {
       if (!provider_.credentials.count(seg.placeholder.name)) {
         error(key, "{{credentials." + seg.placeholder.name + "}} is not defined");
       }
-    } else if (root != config::PlaceholderRoot::kSignature &&
-               root != config::PlaceholderRoot::kAttempt) {
-      error(key, "only {{signature}}, {{credentials.*}} and {{attempt.*}} may be used here");
+    } else if (root == config::PlaceholderRoot::kParams || (root == config::PlaceholderRoot::kSignature && !allow_signature)) {
+      error(key, std::string("only ") + (allow_signature ? "{{signature}}, " : "") +
+                     "{{credentials.*}}, {{attempt.*}} and {{call.*}} may be used here");
     }
   }
-  return it->second.value;
 }
 
 std::vector<std::string> SignerOptions::list(const std::string& key, bool required) {

@@ -142,12 +142,13 @@ void SqliteStore::run() {
         db_->exec("ROLLBACK");
       }
     }
-    for (auto& op : batch) op->complete(failed ? &*failed : nullptr);
     {
+      // Counted before anyone is told: a caller that saw its result sees it counted.
       std::lock_guard lock(mu_);
       stats_.operations += batch.size();
       ++stats_.transactions;
     }
+    for (auto& op : batch) op->complete(failed ? &*failed : nullptr);
     batch.clear();
   }
 }
