@@ -151,6 +151,9 @@ struct CapabilityConfig {
   std::string name;                       // "sms.send": capability "sms", operation "send"
   std::vector<ParamSpec> params;
   bool idempotent = false;                // safe to repeat after an ambiguous failure
+  // Results are secrets (access tokens): a plain synchronous call's answer is not
+  // kept in the store for GET /v1/requests/{id} (an Idempotency-Key still keeps it).
+  bool secret_results = false;
   Millis default_deadline{3000};          // when the caller sends no deadline header
   Millis max_deadline{30000};             // caller deadlines are clamped to this
   std::vector<std::string> providers;     // candidates
@@ -197,6 +200,9 @@ struct ResponseMappingConfig {
   std::vector<int> success_status;        // default: any 2xx
   std::string success_field;              // JSON pointer; empty: status decides alone
   std::vector<std::string> success_equals;  // the field's values on success, as text ("0", "OK")
+  // For APIs that add an error code only on failure (WeChat's errcode): an answer
+  // carrying this field with a value other than 0 is a failure.
+  std::string failure_field;
   std::vector<std::pair<std::string, std::string>> result;  // result name -> JSON pointer
   // Result fields whose raw values are normalised: name -> (raw value -> value).
   // A raw value not listed is not a success (the provider answered something unexpected).
@@ -241,6 +247,9 @@ struct OperationConfig {
   // The request carries {{call.id}} in a field the provider deduplicates on, so a
   // retry after an ambiguous failure cannot act twice. Default: false.
   bool dedupe = false;
+  // Optional params of the capability this provider cannot honour (e.g. a face
+  // photo for a name-and-number-only check): calls carrying one skip it.
+  std::vector<std::string> unsupported_params;
   SourceMark mark;
 };
 

@@ -75,6 +75,13 @@ void check_operation(YamlReader& r, const ProviderConfig& p, const OperationConf
                      const CapabilityConfig* cap) {
   const std::string what = "provider '" + p.name + "' operation '" + op.capability + "'";
   const TemplateScope scope{cap, &p, what};
+  for (const auto& name : op.unsupported_params) {
+    const auto* param = cap ? cap->param(name) : nullptr;
+    if (cap && (!param || param->required)) {
+      r.error(op.mark, what + ".unsupported_params: '" + name + "' is not an optional param of capability '" +
+                           cap->name + "'");
+    }
+  }
   bool call_id = false;
   const auto& req = op.request;
   check_template(r, scope, req.path.text, req.path.mark, &call_id);

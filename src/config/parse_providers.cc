@@ -153,7 +153,8 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
     r.error(n["format"], what + ".format must be json or xml");
   }
   if (const YAML::Node& s = n["success"]; s && r.is_map(s, what + ".success")) {
-    r.only_keys(s, what + ".success", {"status", "field", "equals"});
+    r.only_keys(s, what + ".success", {"status", "field", "equals", "fails_with"});
+    out.failure_field = r.string_field(s, "fails_with", what + ".success", "");
     for (const auto& code : r.string_list(s, "status", what + ".success")) {
       int v = 0;
       auto [p, ec] = std::from_chars(code.data(), code.data() + code.size(), v);
@@ -250,6 +251,7 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
     }
   };
   check_pointer(out.success_field, "success.field");
+  check_pointer(out.failure_field, "success.fails_with");
   for (const auto& p : out.error_code_fields) check_pointer(p, "error.code");
   for (const auto& p : out.error_message_fields) check_pointer(p, "error.message");
   for (const auto& [name, ptr] : out.result) check_pointer(ptr, ("result." + name).c_str());
@@ -355,7 +357,8 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
     const std::string owhat = what + ".operations." + op.capability;
     const YAML::Node& body = it->second;
     if (!r.is_map(body, owhat)) continue;
-    r.only_keys(body, owhat, {"request", "response", "dedupe", "limits"});
+    r.only_keys(body, owhat, {"request", "response", "dedupe", "limits", "unsupported_params"});
+    op.unsupported_params = r.string_list(body, "unsupported_params", owhat);
     parse_limits(r, body["limits"], owhat + ".limits", op.limits);
     op.dedupe = r.bool_field(body, "dedupe", owhat, false);
     if (!body["request"]) {

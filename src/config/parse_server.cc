@@ -169,7 +169,7 @@ void parse_capabilities(YamlReader& r, const YAML::Node& n,
     const YAML::Node& body = it->second;
     if (!r.is_map(body, what)) continue;
     r.only_keys(body, what,
-                {"params", "idempotent", "deadline", "max_deadline", "providers", "retry", "strategy", "adaptive",
+                {"params", "idempotent", "secret_results", "deadline", "max_deadline", "providers", "retry", "strategy", "adaptive",
                  "retry_budget", "hedge", "async"});
     if (const YAML::Node& a = body["async"]; a && r.is_map(a, what + ".async")) {
       r.only_keys(a, what + ".async", {"allow", "fallback"});
@@ -214,6 +214,7 @@ void parse_capabilities(YamlReader& r, const YAML::Node& n,
       }
     }
     c.idempotent = r.bool_field(body, "idempotent", what, false);
+    c.secret_results = r.bool_field(body, "secret_results", what, false);
     c.default_deadline = r.duration_field(body, "deadline", what, c.default_deadline);
     c.max_deadline = r.duration_field(body, "max_deadline", what,
                                       std::max(c.max_deadline, c.default_deadline));

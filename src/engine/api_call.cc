@@ -173,7 +173,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
 
   http::ServerResponse reply = outcome.ok ? success_reply(call.id, outcome, call.traffic)
                                           : error_reply(outcome.error, call.id, &outcome.attempts, call.traffic);
-  if (keyed || cfg.store.record_sync_calls) {
+  if (keyed || (cfg.store.record_sync_calls && !a.cap->config->secret_results)) {
     rec.async = false;
     rec.lease_owner.clear();
     rec.state = outcome.ok ? store::CallState::kSucceeded : store::CallState::kFailed;

@@ -185,7 +185,7 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
                                              const BeforeSend* before_send) const {
   CallOutcome out;
   const auto& cfg = *cap.config;
-  auto order = plan_order(cap, routing, clock_.now());
+  auto order = plan_order(cap, routing, call.params, clock_.now());
   if (!order) {
     out.error = order.error();
     co_return out;

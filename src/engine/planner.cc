@@ -16,7 +16,8 @@ std::int64_t ns(SteadyTime t) {
 
 }  // namespace
 
-Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing, SteadyTime now) {
+Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing,
+                                    const boost::json::object& params, SteadyTime now) {
   const size_t n = cap.candidates.size();
   std::vector<policy::CandidateInfo> info(n);
   const auto kind = cap.state->selector.kind();
@@ -48,6 +49,21 @@ Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRout
   });
   if (order.empty()) {
     return Error::make(ErrorClass::kInvalidRequest, "no provider of " + cap.config->name + " is left after exclusions");
+  }
+  std::string unsupported;
+  std::erase_if(order, [&](int i) {
+    for (const auto& name : cap.candidates[static_cast<size_t>(i)].operation->unsupported_params()) {
+      const auto* v = params.if_contains(name);
+      if (v && !v->is_null()) {
+        unsupported = name;
+        return true;
+      }
+    }
+    return false;
+  });
+  if (order.empty()) {
+    return Error::make(ErrorClass::kInvalidRequest,
+                       "no provider of " + cap.config->name + " can honour param '" + unsupported + "'");
   }
   return order;
 }

@@ -41,7 +41,9 @@ struct Blocked {
 
 // The order in which this call should try the candidates. invalid_request when the
 // pin names no candidate or the exclusions leave none.
-Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing, SteadyTime now);
+// `params`: the call's params; candidates that cannot honour one of them are left out.
+Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing,
+                                    const boost::json::object& params, SteadyTime now);
 
 // Tries to admit an attempt on candidate `index` now. Debug and stress attempts
 // only read the breaker (they never probe, trip or take a live slot) and use the

@@ -17,7 +17,8 @@ Operation::Operation(const Provider& provider, const config::OperationConfig& cf
       uses_timestamp_ms_(encoder_.references(config::PlaceholderRoot::kAttempt, "timestamp_ms") ||
                          provider.signer().uses_time()),
       uses_iso8601_(encoder_.references(config::PlaceholderRoot::kAttempt, "iso8601") ||
-                    provider.signer().uses_time()) {}
+                    provider.signer().uses_time()),
+      unsupported_params_(cfg.unsupported_params) {}
 
 Result<HttpRequest> Operation::encode(const Call& call, const AttemptInfo& attempt) const {
   const std::string number = std::to_string(attempt.number);

@@ -43,6 +43,8 @@ class Operation {
   bool dedupe() const { return dedupe_; }
   // Whether encode() reads AttemptInfo::nonce (making one costs a syscall).
   bool uses_nonce() const { return uses_nonce_; }
+  // Params whose presence this operation cannot honour.
+  const std::vector<std::string>& unsupported_params() const { return unsupported_params_; }
   const ResponseDecoder& decoder() const { return decoder_; }
 
  private:
@@ -54,6 +56,7 @@ class Operation {
   bool uses_timestamp_;
   bool uses_timestamp_ms_;
   bool uses_iso8601_;
+  std::vector<std::string> unsupported_params_;
 };
 
 class Provider {

@@ -26,6 +26,7 @@ std::string_view caller_message(ErrorClass c) {
     case ErrorClass::kRateLimited: return "the provider is throttling requests";
     case ErrorClass::kTimeout: return "the provider did not answer in time";
     case ErrorClass::kConflict: return "the provider reported a conflict with an earlier request";
+    case ErrorClass::kNotFound: return "the provider has no such record";
     default: return "the provider could not serve the request";
   }
 }
@@ -49,6 +50,7 @@ ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::
     : success_status_(cfg.success_status),
       success_field_(cfg.success_field),
       success_equals_(cfg.success_equals),
+      failure_field_(cfg.failure_field),
       result_(cfg.result),
       result_values_(cfg.result_values),
       verifier_(std::move(verifier)),
@@ -56,7 +58,8 @@ ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::
       xml_(cfg.format == config::ResponseMappingConfig::Format::kXml),
       errors_(cfg.errors),
       provider_(std::move(provider)),
-      needs_json_(!cfg.success_field.empty() || !cfg.result.empty() || !cfg.error_code_fields.empty()) {}
+      needs_json_(!cfg.success_field.empty() || !cfg.result.empty() || !cfg.error_code_fields.empty() ||
+                  !cfg.failure_field.empty()) {}
 
 std::vector<std::string> ResponseDecoder::result_names() const {
   std::vector<std::string> out;
@@ -155,6 +158,11 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
     const auto* v = at_pointer(body, success_field_);
     if (!v || std::find(success_equals_.begin(), success_equals_.end(), scalar_text(*v)) == success_equals_.end()) {
       return failure(resp, json, v && error_code_fields_.empty() ? scalar_text(*v) : std::string());
+    }
+  }
+  if (!failure_field_.empty()) {
+    if (const auto* v = at_pointer(body, failure_field_); v && scalar_text(*v) != "0") {
+      return failure(resp, json, error_code_fields_.empty() ? scalar_text(*v) : std::string());
     }
   }
   boost::json::object result;

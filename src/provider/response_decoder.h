@@ -41,6 +41,7 @@ class ResponseDecoder {
   std::vector<int> success_status_;
   std::string success_field_;
   std::vector<std::string> success_equals_;
+  std::string failure_field_;
   std::vector<std::pair<std::string, std::string>> result_;
   std::map<std::string, std::map<std::string, std::string>> result_values_;
   std::shared_ptr<const ResponseVerifier> verifier_;

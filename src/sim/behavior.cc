@@ -18,6 +18,7 @@ constexpr std::pair<std::string_view, FaultKind> kFaultNames[] = {
     {"hang", FaultKind::kHang},           {"reset", FaultKind::kReset},
     {"close", FaultKind::kClose},         {"malformed", FaultKind::kMalformed},
     {"slow_body", FaultKind::kSlowBody},  {"vendor_error", FaultKind::kVendorError},
+    {"answer_lost", FaultKind::kAnswerLost}, {"tamper", FaultKind::kTamper},
 };
 
 

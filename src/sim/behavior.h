@@ -31,6 +31,8 @@ enum class FaultKind {
   kMalformed,  // 200 with a body that is not the dialect's JSON
   kSlowBody,   // normal answer, body dribbled out
   kVendorError,  // the dialect's own error envelope around `code` (e.g. isv.BUSINESS_LIMIT_CONTROL)
+  kAnswerLost,   // the request is carried out (codes used, refunds made), then no answer ever comes
+  kTamper,       // the normal answer with its body altered after signing (a forged or corrupted answer)
 };
 
 std::string_view fault_name(FaultKind k);

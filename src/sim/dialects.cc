@@ -176,6 +176,7 @@ bool valid_number(std::string_view to) {
 std::vector<std::unique_ptr<Dialect>> make_dialects(const Credentials& creds) {
   std::vector<std::unique_ptr<Dialect>> out;
   add_vendor_dialects(creds, out);
+  add_capability_dialects(creds, out);
   out.push_back(std::make_unique<JsonDialect>(creds.token));
   out.push_back(std::make_unique<FormDialect>(creds.key_id, creds.secret));
   return out;

@@ -16,15 +16,18 @@
 
 #include <boost/json/object.hpp>
 
+#include "core/crypto.h"
 #include "core/http_message.h"
 #include "sim/behavior.h"
 
 namespace tollgate::sim {
 
 struct Credentials {
-  std::string token = "sim-token";    // json dialect bearer token
-  std::string key_id = "sim-key";     // form dialect key id; the vendors' access key id / account SID
+  std::string token = "sim-token";    // json and idv dialects' bearer token
+  std::string key_id = "sim-key";     // form dialect key id; the vendors' access key id / account SID / appid / mchid
   std::string secret = "sim-secret";  // form dialect HMAC secret; the vendors' secret / auth token
+  RsaKey pay_merchant_public;         // wxpay: verifies the merchant's request signatures
+  RsaKey pay_platform_private;        // wxpay: signs the channel's answers
 };
 
 // Counters and memory shared by all workers.
@@ -48,6 +51,13 @@ class SimState {
   // Every dedupe ref it delivered (sent a message for), as a JSON array.
   std::string delivered_json() const;
   std::uint32_t ref_count(const std::string& ref) const;
+  // A small store for dialects with server-side state (used login codes, orders,
+  // refunds): `fn` runs under the state's lock. Cleared by reset().
+  template <typename Fn>
+  auto with_store(Fn&& fn) {
+    std::lock_guard lock(mu_);
+    return fn(store_);
+  }
   void reset();
 
  private:
@@ -59,6 +69,7 @@ class SimState {
   std::unordered_map<std::string, std::string> answers_;
   std::unordered_set<std::string> nonces_;
   std::unordered_set<std::uint64_t> connections_;
+  std::unordered_map<std::string, std::string> store_;
   HttpRequest last_;
 };
 
@@ -80,6 +91,12 @@ class Dialect {
 // form dialects by their paths.
 std::vector<std::unique_ptr<Dialect>> make_dialects(const Credentials& creds);
 void add_vendor_dialects(const Credentials& creds, std::vector<std::unique_ptr<Dialect>>& out);
+// login (WeChat OAuth code exchange), wxpay (WeChat Pay v3 query and refund), idv
+// (identity verification): capabilities.cc.
+void add_capability_dialects(const Credentials& creds, std::vector<std::unique_ptr<Dialect>>& out);
+
+// The identity fixture both identity dialects check against: name by ID number.
+const std::unordered_map<std::string, std::string>& known_people();
 
 // Helpers shared by the dialects.
 HttpResponse json_response(int status, const boost::json::object& body, HeaderList extra = {});

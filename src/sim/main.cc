@@ -4,7 +4,9 @@
 #include <boost/json/parse.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "core/process.h"
 #include "http/server.h"
@@ -32,8 +34,36 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", opts.tls_key_file, "private key for --tls-cert (PEM)");
   app.add_option("--client-ca", opts.tls_client_ca_file, "require client certificates signed by this CA");
   app.add_option("--behavior", behavior, "initial behaviour as JSON (same as POST /_sim/behavior)");
+  std::string merchant_key, platform_key;
+  app.add_option("--pay-merchant-public-key", merchant_key, "wxpay: the merchant's public key (PEM) its requests are checked with");
+  app.add_option("--pay-platform-private-key", platform_key, "wxpay: the private key (PEM) the channel signs its answers with");
   CLI11_PARSE(app, argc, argv);
 
+  auto read_pem = [](const std::string& path) -> std::optional<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  if (!merchant_key.empty()) {
+    auto pem = read_pem(merchant_key);
+    auto key = pem ? RsaKey::public_pem(*pem) : Result<RsaKey>(Error::make(ErrorClass::kInvalidRequest, "cannot read it"));
+    if (!key) {
+      std::cerr << "tollgate-sim: --pay-merchant-public-key " << merchant_key << ": " << key.error().message << "\n";
+      return 2;
+    }
+    creds.pay_merchant_public = std::move(*key);
+  }
+  if (!platform_key.empty()) {
+    auto pem = read_pem(platform_key);
+    auto key = pem ? RsaKey::private_pem(*pem) : Result<RsaKey>(Error::make(ErrorClass::kInvalidRequest, "cannot read it"));
+    if (!key) {
+      std::cerr << "tollgate-sim: --pay-platform-private-key " << platform_key << ": " << key.error().message << "\n";
+      return 2;
+    }
+    creds.pay_platform_private = std::move(*key);
+  }
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
     std::cerr << "tollgate-sim: --listen must be host:port\n";

@@ -103,6 +103,20 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const 
     case FaultKind::kMalformed:
       state_.outcome("malformed");
       co_return http::ServerResponse{HttpResponse{200, {{"Content-Type", "application/json"}}, "{\"code\":0,\"da"}};
+    case FaultKind::kAnswerLost: {
+      std::string outcome;
+      dialect->answer(req, state_, outcome);
+      state_.outcome("answer_lost");
+      co_return http::ServerResponse{{}, http::ResponseMode::kHang};
+    }
+    case FaultKind::kTamper: {
+      std::string outcome;
+      HttpResponse resp = dialect->answer(req, state_, outcome);
+      // One byte more after signing: still well-formed, no longer what was signed.
+      resp.body += ' ';
+      state_.outcome("tamper");
+      co_return http::ServerResponse{std::move(resp)};
+    }
     case FaultKind::kSlowBody: {
       std::string outcome;
       HttpResponse resp = dialect->answer(req, state_, outcome);

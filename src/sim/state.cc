@@ -115,6 +115,7 @@ void SimState::reset() {
   answers_.clear();
   nonces_.clear();
   connections_.clear();
+  store_.clear();
 }
 
 }  // namespace tollgate::sim

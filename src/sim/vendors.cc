@@ -13,6 +13,7 @@
 
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/formats.h"
 #include "core/time_format.h"
 #include "core/vendor_signatures.h"
 #include "sim/dialects.h"
@@ -218,7 +219,9 @@ class TencentDialect final : public Dialect {
     outcome = "auth_failed";
     if (auto refused = verify(req)) return *refused;
     outcome = "malformed_request";
-    if (to_lower(req.header("X-TC-Action")) != "sendsms") return error("InvalidAction");
+    const std::string action = to_lower(req.header("X-TC-Action"));
+    if (action == "idcardverification") return id_card_verification(req, outcome);
+    if (action != "sendsms") return error("InvalidAction");
     if (req.header("X-TC-Version") != "2021-01-11") return error("NoSuchVersion");
     boost::system::error_code ec;
     auto v = json::parse(req.body, ec);
@@ -280,6 +283,30 @@ class TencentDialect final : public Dialect {
     return json_response(200, {{"Response",
                                 {{"Error", {{"Code", code}, {"Message", "simulated: " + code}}},
                                  {"RequestId", new_id("req-")}}}});
+  }
+
+  // FaceID IdCardVerification (2018-03-01): Result "0" consistent, "-1" inconsistent,
+  // "-2" invalid ID number, "-3" invalid name, "-5" no such record; errors as usual.
+  static HttpResponse id_card_verification(const HttpRequest& req, std::string& outcome) {
+    if (req.header("X-TC-Version") != "2018-03-01") return error("NoSuchVersion");
+    boost::system::error_code ec;
+    auto v = json::parse(req.body, ec);
+    if (ec || !v.is_object()) return error("InvalidParameter");
+    const auto* id = v.as_object().if_contains("IdCard");
+    const auto* name = v.as_object().if_contains("Name");
+    if (!id || !id->is_string() || !name || !name->is_string()) return error("MissingParameter");
+    std::string result = "0", description = "姓名和身份证号一致";
+    if (!is_cn_resident_id(id->get_string())) {
+      result = "-2", description = "非法身份证号（长度、校验位等不正确）";
+    } else if (name->get_string().empty()) {
+      result = "-3", description = "非法姓名（长度、格式等不正确）";
+    } else if (auto it = known_people().find(std::string(id->get_string())); it == known_people().end()) {
+      result = "-5", description = "证件库中无此身份证记录";
+    } else if (it->second != name->get_string()) {
+      result = "-1", description = "姓名和身份证号不一致";
+    }
+    outcome = result == "0" ? "consistent" : result == "-1" ? "inconsistent" : result == "-5" ? "no_record" : "invalid_id";
+    return json_response(200, {{"Response", {{"Result", result}, {"Description", description}, {"RequestId", new_id("req-")}}}});
   }
 
   std::optional<HttpResponse> verify(const HttpRequest& req) const {
