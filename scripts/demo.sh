@@ -38,9 +38,17 @@ done
 wait_ready "$state/a.ready" $! acme
 "$sim" --listen 127.0.0.1:9102 --ready-file "$state/b.ready" >"$state/zeta.log" 2>&1 & pids+=($!)
 wait_ready "$state/b.ready" $! zeta
-"$sim" --listen 127.0.0.1:9103 --ready-file "$state/v.ready" >"$state/vendors.log" 2>&1 & pids+=($!)
+# The payment channel's keys: the merchant signs requests, the channel its answers.
+for who in merchant platform; do
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$state/$who.pem" 2>/dev/null
+  openssl pkey -in "$state/$who.pem" -pubout -out "$state/$who.pub"
+done
+"$sim" --listen 127.0.0.1:9103 --ready-file "$state/v.ready" \
+  --pay-merchant-public-key "$state/merchant.pub" --pay-platform-private-key "$state/platform.pem" \
+  >"$state/vendors.log" 2>&1 & pids+=($!)
 wait_ready "$state/v.ready" $! vendors
-set -a; . examples/demo.env; set +a   # the vendor presets' endpoints and credentials
+set -a; . examples/demo.env; set +a   # the presets' endpoints and credentials
+export WXPAY_PRIVATE_KEY_FILE="$state/merchant.pem" WXPAY_PLATFORM_PUBLIC_KEY_FILE="$state/platform.pub"
 TOLLGATE_STORE="$state/tollgate.db" \
   "$gw" serve --config examples/demo.yaml --ready-file "$state/tg.ready" >"$state/tollgate.log" 2>&1 & pids+=($!)
 wait_ready "$state/tg.ready" $! tollgate
@@ -95,6 +103,13 @@ the presets in examples/providers/ (docs/providers.md); pin one with X-Tollgate-
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: tencent_sms' -d '{"to":"+8613800000000","template":"1110","params":{"code":"1234"}}'
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: twilio_sms' -d '{"to":"+14155550100","template":"HX0001","params":{"1":"1234"}}'
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: aws_sns_sms' -d '{"to":"+14155550100","template":"T","text":"Your code is 1234"}'
+Beyond SMS (docs/capabilities.md): a WeChat login code works once; payment queries
+are hedged across WeChat Pay's two domains and every answer's RSA signature is checked;
+a refund number can only ever refund once; an identity mismatch is an answer:
+  curl -s http://127.0.0.1:8080/v1/login/exchange_code -H 'Authorization: Bearer demo-key' -d '{"code":"081Kq4Ga1"}'
+  curl -s http://127.0.0.1:8080/v1/payment/query -H 'Authorization: Bearer demo-key' -d '{"order_no":"T20261126001"}'
+  curl -s http://127.0.0.1:8080/v1/payment/refund -H 'Authorization: Bearer demo-key' -d '{"order_no":"T20261126001","refund_no":"RF-1","amount":2500,"total":10000}'
+  curl -s http://127.0.0.1:8080/v1/identity/verify -H 'Authorization: Bearer demo-key' -d '{"name":"张三","id_number":"110101199003074477"}'
 Make a vendor answer with one of its own error codes, then send again:
   curl -s http://127.0.0.1:9103/_sim/behavior -d '{"faults":[{"kind":"vendor_error","code":"isv.BUSINESS_LIMIT_CONTROL","count":1}]}'
 Test traffic never reaches a vendor: debug succeeds at once; stress is answered with

@@ -5,6 +5,7 @@
 // with a missing credential.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -253,6 +254,14 @@ TEST(VendorPresets, TheDemoConfigIsValidWithTheDemoEnvironment) {
     env[line.substr(0, eq)] = value;
   }
   TempDir dir;
+  // demo.sh makes the payment keys at start; so does this test.
+  const std::string key = dir.file("merchant.pem");
+  ASSERT_EQ(std::system(("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + key +
+                         " 2>/dev/null && openssl pkey -in " + key + " -pubout -out " + dir.file("platform.pub") +
+                         " 2>/dev/null").c_str()),
+            0);
+  env["WXPAY_PRIVATE_KEY_FILE"] = key;
+  env["WXPAY_PLATFORM_PUBLIC_KEY_FILE"] = dir.file("platform.pub");
   Process p({tollgate_bin(), "check-config", std::string(TOLLGATE_SOURCE_DIR) + "/examples/demo.yaml"},
             dir.file("check"), env);
   EXPECT_EQ(p.wait(seconds(10)), 0) << p.stderr_text();
