@@ -9,6 +9,7 @@
 
 #include "config/parse_sections.h"
 #include "config/yaml_reader.h"
+#include "core/process.h"
 
 namespace tollgate::config {
 
@@ -41,15 +42,13 @@ std::string format_problem(const std::string& source, const Problem& p) {
 }
 
 LoadOutcome load_config_file(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  auto text = read_file(path);
+  if (!text) {
     LoadOutcome out;
     out.problems.push_back({{}, "cannot open config file"});
     return out;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return load_config_text(buf.str(), path, env);
+  return load_config_text(*text, path, env);
 }
 
 namespace {
@@ -74,16 +73,14 @@ void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
     auto name = r.text(item, "include");
     if (!name) continue;
     const std::string path = resolve_include(source, *name);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    auto text = read_file(path);
+    if (!text) {
       r.error(item, "include: cannot open " + path);
       continue;
     }
-    std::stringstream buf;
-    buf << in.rdbuf();
     YAML::Node doc;
     try {
-      doc = YAML::Load(buf.str());
+      doc = YAML::Load(*text);
     } catch (const YAML::Exception& e) {
       r.error(SourceMark{e.mark.line + 1, e.mark.column + 1, path}, "YAML syntax: " + e.msg);
       continue;

@@ -33,6 +33,14 @@ int wait_for_signal() {
   return sig;
 }
 
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::nullopt;
+  return out;
+}
+
 bool write_file_atomically(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   {

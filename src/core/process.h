@@ -2,6 +2,7 @@
 // Process plumbing shared by the tollgate and tollgate-sim binaries: signal
 // handling on the main thread and the ready file that tests and scripts wait for.
 
+#include <optional>
 #include <string>
 
 namespace tollgate {
@@ -16,5 +17,7 @@ int wait_for_signal();
 
 // Writes `content` to `path` atomically (temp file + rename).
 bool write_file_atomically(const std::string& path, const std::string& content);
+// The whole file; nullopt when it cannot be read.
+std::optional<std::string> read_file(const std::string& path);
 
 }  // namespace tollgate

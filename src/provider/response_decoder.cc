@@ -117,6 +117,15 @@ Error ResponseDecoder::failure(const HttpResponse& resp, const boost::json::valu
   return e;
 }
 
+Error ResponseDecoder::unusable(std::string_view message, std::string code, bool ambiguous) const {
+  Error e = Error::make(ErrorClass::kUnavailable, std::string(message));
+  e.from_provider = true;
+  e.provider = provider_;
+  e.provider_code = std::move(code);
+  e.ambiguous = ambiguous;
+  return e;
+}
+
 Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) const {
   boost::json::value body;
   bool have_json = false;
@@ -136,23 +145,13 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
   if (!status_is_success(resp.status)) return failure(resp, json, {});
   if (verifier_ && !verifier_->verify(resp)) {
     // Forged or corrupted: never a success. It may still have been acted on.
-    Error e = Error::make(ErrorClass::kUnavailable, "the provider's answer failed its signature check");
-    e.from_provider = true;
-    e.provider = provider_;
-    e.provider_code = "bad_signature";
-    e.ambiguous = true;
-    return e;
+    return unusable("the provider's answer failed its signature check", "bad_signature", true);
   }
 
   if (needs_json_ && !have_json) {
     // Success status but not the JSON we need: garbage. It may have acted on the
     // request, so the failure is ambiguous.
-    Error e = Error::make(ErrorClass::kUnavailable, "the provider answered with a malformed body");
-    e.from_provider = true;
-    e.provider = provider_;
-    e.provider_code = "malformed_response";
-    e.ambiguous = true;
-    return e;
+    return unusable("the provider answered with a malformed body", "malformed_response", true);
   }
   if (!success_field_.empty()) {
     const auto* v = at_pointer(body, success_field_);
@@ -177,11 +176,7 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
     auto it = mapped->second.find(scalar_text(*v));
     if (it == mapped->second.end()) {
       // A value the mapping does not know: not an answer we can stand behind.
-      Error e = Error::make(ErrorClass::kUnavailable, "the provider answered an unexpected value");
-      e.from_provider = true;
-      e.provider = provider_;
-      e.provider_code = "unexpected_" + name;
-      return e;
+      return unusable("the provider answered an unexpected value", "unexpected_" + name, false);
     }
     result[name] = it->second;
   }

@@ -37,6 +37,8 @@ class ResponseDecoder {
   bool status_is_success(int status) const;
   Error failure(const HttpResponse& resp, const boost::json::value* body,
                 std::string code) const;
+  // An answer with a success status that cannot be used (malformed, forged, unknown value).
+  Error unusable(std::string_view message, std::string code, bool ambiguous) const;
 
   std::vector<int> success_status_;
   std::string success_field_;

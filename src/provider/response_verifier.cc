@@ -1,9 +1,7 @@
 #include "provider/response_verifier.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/encoding.h"
+#include "core/process.h"
 
 namespace tollgate::provider {
 
@@ -27,14 +25,12 @@ std::shared_ptr<const ResponseVerifier> ResponseVerifier::make(const config::Pro
     pem = it->second;
   }
   if (!v.public_key_file.empty()) {
-    std::ifstream in(v.public_key_file, std::ios::binary);
-    if (!in) {
+    auto text = read_file(v.public_key_file);
+    if (!text) {
       problem("cannot read public_key_file " + v.public_key_file);
       return nullptr;
     }
-    std::stringstream s;
-    s << in.rdbuf();
-    pem = s.str();
+    pem = std::move(*text);
   }
   auto key = RsaKey::public_pem(pem);
   if (!key) problem(key.error().message);

@@ -4,11 +4,9 @@
 //                channels (WeChat Pay v3, Alipay) sign requests.
 // Both write the signature to a header through a format such as
 // "v1={{signature}}" or "WECHATPAY2-SHA256-RSA2048 mchid=…,signature=\"{{signature}}\"".
-#include <fstream>
-#include <sstream>
-
 #include "core/crypto.h"
 #include "core/encoding.h"
+#include "core/process.h"
 #include "provider/canonical.h"
 #include "provider/signer.h"
 
@@ -71,14 +69,6 @@ std::unique_ptr<Signer> canonical_signer(SignerOptions& o, CanonicalSigner::Sign
   if (!parts) return nullptr;
   return std::make_unique<CanonicalSigner>(std::move(sign), std::move(*parts), encoding == "base64", header,
                                            compile_text(format));
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 }  // namespace

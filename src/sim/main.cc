@@ -4,9 +4,7 @@
 #include <boost/json/parse.hpp>
 
 #include <csignal>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "core/process.h"
 #include "http/server.h"
@@ -39,30 +37,23 @@ int main(int argc, char** argv) {
   app.add_option("--pay-platform-private-key", platform_key, "wxpay: the private key (PEM) the channel signs its answers with");
   CLI11_PARSE(app, argc, argv);
 
-  auto read_pem = [](const std::string& path) -> std::optional<std::string> {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
+  // The payment channel's keys, when given.
+  auto load_key = [](const std::string& option, const std::string& path, bool is_private, RsaKey& out) {
+    if (path.empty()) return true;
+    auto pem = read_file(path);
+    auto key = !pem ? Result<RsaKey>(Error::make(ErrorClass::kInvalidRequest, "cannot read it"))
+               : is_private ? RsaKey::private_pem(*pem)
+                            : RsaKey::public_pem(*pem);
+    if (!key) {
+      std::cerr << "tollgate-sim: " << option << " " << path << ": " << key.error().message << "\n";
+      return false;
+    }
+    out = std::move(*key);
+    return true;
   };
-  if (!merchant_key.empty()) {
-    auto pem = read_pem(merchant_key);
-    auto key = pem ? RsaKey::public_pem(*pem) : Result<RsaKey>(Error::make(ErrorClass::kInvalidRequest, "cannot read it"));
-    if (!key) {
-      std::cerr << "tollgate-sim: --pay-merchant-public-key " << merchant_key << ": " << key.error().message << "\n";
-      return 2;
-    }
-    creds.pay_merchant_public = std::move(*key);
-  }
-  if (!platform_key.empty()) {
-    auto pem = read_pem(platform_key);
-    auto key = pem ? RsaKey::private_pem(*pem) : Result<RsaKey>(Error::make(ErrorClass::kInvalidRequest, "cannot read it"));
-    if (!key) {
-      std::cerr << "tollgate-sim: --pay-platform-private-key " << platform_key << ": " << key.error().message << "\n";
-      return 2;
-    }
-    creds.pay_platform_private = std::move(*key);
+  if (!load_key("--pay-merchant-public-key", merchant_key, false, creds.pay_merchant_public) ||
+      !load_key("--pay-platform-private-key", platform_key, true, creds.pay_platform_private)) {
+    return 2;
   }
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) {
