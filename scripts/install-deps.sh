@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ ccache pkg-config
-  libboost1.81-dev libboost-json1.81-dev   # Boost 1.81 (not libboost-dev: that is 1.74)
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev  # Boost 1.81 (not libboost-dev: that is 1.74)
   libssl-dev openssl
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev

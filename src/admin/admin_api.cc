@@ -1,5 +1,9 @@
 #include "admin/admin_api.h"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -12,10 +16,11 @@
 #include "admin/views.h"
 #include "core/crypto.h"
 #include "core/time_format.h"
-#include "engine/views.h"
+#include "engine/outcome_json.h"
 
 namespace tollgate::admin {
 
+namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
@@ -79,7 +84,16 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest re
   if (req.path == "/admin/overview" && req.method == "GET") co_return co_await overview(*rt);
   if (req.path == "/admin/config/reload" && req.method == "POST") {
     if (!reload_) co_return error(404, "not_found", "reload is not available");
-    const ReloadOutcome r = reload_();
+    // The reload runs on its own thread; this worker keeps serving meanwhile.
+    const auto ex = co_await asio::this_coro::executor;
+    const ReloadOutcome r = co_await asio::async_initiate<decltype(asio::use_awaitable), void(ReloadOutcome)>(
+        [this, ex](auto handler) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          reload_([shared, ex](ReloadOutcome out) {
+            asio::post(ex, [shared, out = std::move(out)]() mutable { (*shared)(std::move(out)); });
+          });
+        },
+        asio::use_awaitable);
     if (!r.applied) {
       json::array problems;
       for (const auto& p : r.problems) problems.push_back(json::value(p));

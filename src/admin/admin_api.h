@@ -19,7 +19,7 @@
 //   GET  /healthz, /readyz                 (no token needed)
 // Runs on the worker that owns the connection; reads shared state only.
 
-#include "engine/api.h"
+#include "engine/runtime.h"
 #include "engine/state.h"
 #include <functional>
 #include <string>
@@ -38,7 +38,8 @@ class AdminHandler final : public http::Handler {
     bool applied = false;
     std::vector<std::string> problems;
   };
-  using Reload = std::function<ReloadOutcome()>;
+  // Starts a reload off the workers; calls `done` (on any thread) when it ends.
+  using Reload = std::function<void(std::function<void(ReloadOutcome)> done)>;
 
   AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry, store::JobStore& store,
                const Clock& clock, metrics::Registry* metrics = nullptr, Reload reload = nullptr);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "admin/admin_api.h"
+#include "api/api.h"
 #include "app/logging.h"
+#include "app/reloader.h"
 #include "engine/metrics.h"
 #include "jobs/metrics.h"
 #include "metrics/registry.h"
@@ -27,8 +29,10 @@
 #include "jobs/runner.h"
 #include "store/sqlite/sqlite_store.h"
 #include "core/process.h"
-#include "engine/api.h"
 #include "engine/runtime.h"
+#include "http/asio_timers.h"
+#include "http/client.h"
+#include "http/endpoint.h"
 #include "http/server.h"
 #include "http/workers.h"
 
@@ -47,7 +51,7 @@ void print_problems(const std::string& path, const std::vector<config::Problem>&
 
 int check_config(const std::string& path) {
   engine::StateRegistry scratch;
-  auto loaded = engine::load_runtime(path, 1, scratch);
+  auto loaded = engine::load_runtime(path, 1, scratch, http::make_endpoint);
   if (!loaded.runtime) {
     print_problems(path, loaded.problems);
     std::cerr << path << ": " << loaded.problems.size() << " problem"
@@ -65,7 +69,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   auto first = config::load_config_file(path);
   int workers = first.ok() ? worker_count(*first.config) : 1;
   engine::StateRegistry registry;
-  auto loaded = engine::load_runtime(path, workers, registry);
+  auto loaded = engine::load_runtime(path, workers, registry, http::make_endpoint);
   if (!loaded.runtime) {
     print_problems(path, loaded.problems);
     std::cerr << "tollgate: refusing to start: " << loaded.problems.size() << " problem"
@@ -80,7 +84,17 @@ int serve(const std::string& path, const std::string& ready_file) {
   jobs::JobsMetrics jobs_metrics(registry_metrics);
 
   // The store is opened once; its settings are not reloaded.
-  auto opened = store::SqliteStore::open({cfg.store.path, cfg.store.sync_full});
+  std::string store_path = cfg.store.path;
+  if (store_path.empty()) {
+    const std::string dir = default_state_dir();
+    if (!make_dirs(dir)) {
+      std::cerr << "tollgate: cannot create the state directory " << dir << " (set store.path)\n";
+      return 1;
+    }
+    store_path = dir + "/tollgate.db";
+  }
+  spdlog::info("store: {}", store_path);
+  auto opened = store::SqliteStore::open({store_path, cfg.store.sync_full});
   if (!opened) {
     std::cerr << "tollgate: " << opened.error().message << "\n";
     return 1;
@@ -104,19 +118,20 @@ int serve(const std::string& path, const std::string& ready_file) {
   jobs::Recordings recordings(pool, holder, registry, *store, SystemClock::instance());
   if (const int n = recordings.load(); n > 0) spdlog::info("loaded {} saved provider recordings", n);
   std::vector<std::unique_ptr<http::Client>> clients;
-  std::vector<http::Client*> client_ptrs;
+  std::vector<Transport*> transports;
   for (int i = 0; i < pool.size(); ++i) {
     clients.push_back(std::make_unique<http::Client>(pool.context(i)));
-    client_ptrs.push_back(clients.back().get());
+    transports.push_back(clients.back().get());
   }
-  engine::ApiHandler api(holder, SystemClock::instance(), client_ptrs, *store, instance, &engine_metrics);
+  Timers& timers = http::AsioTimers::instance();
+  api::ApiHandler api(holder, SystemClock::instance(), timers, transports, *store, instance, &engine_metrics);
 
   // One way to reload, from SIGHUP or the admin API: validate, then swap; a bad
   // file changes nothing.
   std::mutex reload_mu;
   auto reload = [&]() -> admin::AdminHandler::ReloadOutcome {
     std::lock_guard lock(reload_mu);
-    auto next = engine::load_runtime(path, workers, registry);
+    auto next = engine::load_runtime(path, workers, registry, http::make_endpoint);
     admin::AdminHandler::ReloadOutcome out;
     if (!next.runtime) {
       for (const auto& p : next.problems) out.problems.push_back(config::format_problem(path, p));
@@ -133,6 +148,8 @@ int serve(const std::string& path, const std::string& ready_file) {
     return out;
   };
 
+  app::Reloader reloader(reload);
+
   http::ServerOptions opts;
   opts.max_header_bytes = cfg.server.max_header_bytes;
   opts.max_body_bytes = cfg.server.max_body_bytes;
@@ -147,7 +164,8 @@ int serve(const std::string& path, const std::string& ready_file) {
   server.start();
 
   // The admin listener: its own socket (127.0.0.1 by default), same workers.
-  admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance(), &registry_metrics, reload);
+  admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance(), &registry_metrics,
+                                [&reloader](auto done) { reloader.request(std::move(done)); });
   std::unique_ptr<http::Server> admin_server;
   std::uint16_t admin_port = 0;
   if (cfg.admin.enabled) {
@@ -163,9 +181,10 @@ int serve(const std::string& path, const std::string& ready_file) {
     admin_server->start();
   }
   pool.start();
-  jobs::Runner runner(pool, client_ptrs, holder, *store, SystemClock::instance(), instance, &engine_metrics,
+  jobs::Runner runner(pool, transports, holder, *store, SystemClock::instance(), timers, instance, &engine_metrics,
                       &jobs_metrics);
-  jobs::Callbacks callbacks(pool, *client_ptrs[0], holder, *store, SystemClock::instance(), instance, &jobs_metrics);
+  jobs::Callbacks callbacks(pool, *transports[0], http::make_endpoint, holder, *store, SystemClock::instance(), timers,
+                            instance, &jobs_metrics);
   runner.start();
   callbacks.start();
   recordings.start();
@@ -182,7 +201,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   for (;;) {
     const int sig = wait_for_signal();
     if (sig != SIGHUP) break;
-    reload();
+    reloader.request(nullptr);
   }
   spdlog::info("shutting down: no new connections, finishing calls in flight");
   server.stop_accepting();

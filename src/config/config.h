@@ -15,6 +15,7 @@
 #include "core/call.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/url.h"
 #include "policy/latency_model.h"
 #include "policy/breaker.h"
 #include "policy/health_window.h"
@@ -66,7 +67,9 @@ struct TestTrafficConfig {
 };
 
 struct StoreConfig {
-  std::string path = "tollgate.db";      // the SQLite file (WAL mode; -wal and -shm beside it)
+  // The SQLite file (WAL mode; -wal and -shm beside it). Empty (the default):
+  // tollgate.db in the state directory (core/process.h: default_state_dir()).
+  std::string path;
   bool sync_full = true;                 // full: fsync every group commit; normal: crash-safe only
   Millis idempotency_ttl{24 * 3600 * 1000};  // how long an Idempotency-Key is remembered
   Millis retention{7 * 24 * 3600 * 1000};    // finished calls are kept this long (dead letters: until replayed)
@@ -87,12 +90,35 @@ struct JobsConfig {
   int callback_max_tries = 8;            // then the callback is given up (state failed)
 };
 
+// One entry of a callback allow-list, parsed: "hooks.example.com", "*.example.com",
+// "127.0.0.1:8099", "[::1]:8099".
+struct HostPattern {
+  std::string host;      // lower-case name, the suffix after "*." or a canonical IP literal
+  bool wildcard = false; // "*.example.com": any name below example.com (not example.com itself)
+  bool ip = false;       // host is an IP literal
+  int port = -1;         // -1: any port
+};
+
 struct CallbackConfig {
-  std::vector<std::string> allowed_hosts;  // "hooks.example.com", "*.example.com", "127.0.0.1:8099"
+  std::vector<std::string> allowed_hosts;  // as written
+  std::vector<HostPattern> patterns;       // parsed from allowed_hosts
   std::string secret;                      // HMAC-SHA256 key for the signature
   bool enabled() const { return !allowed_hosts.empty(); }
-  bool allows(std::string_view host, std::uint16_t port) const;
+
+  // How a callback URL's host and port are admitted: not at all, by an exact
+  // entry (a name or an IP literal), or only by a wildcard.
+  enum class Match { kNone, kExact, kWildcard };
+  Match match(const Url& url) const;
+  // Whether tollgate may connect to `ip`, an address the URL's host resolved to.
+  // Public addresses: always. Loopback and private ones: only when an exact entry
+  // admitted the host (an internal service the operator named), never through a
+  // wildcard. Link-local, unspecified and multicast ones (cloud metadata, 0.0.0.0):
+  // only when the allow-list names that very address.
+  bool allows_address(const Url& url, Match m, std::string_view ip) const;
 };
+
+// Parses one allow-list entry; nullopt when malformed.
+std::optional<HostPattern> parse_host_pattern(std::string_view text);
 
 struct CallerConfig {
   std::string name;

@@ -172,11 +172,79 @@ bool CallerConfig::allows(std::string_view capability) const {
   return false;
 }
 
-bool CallbackConfig::allows(std::string_view host, std::uint16_t port) const {
-  const std::string host_port = std::string(host) + ":" + std::to_string(port);
-  for (const auto& a : allowed_hosts) {
-    if (a == host || a == host_port) return true;
-    if (a.starts_with("*.") && host.size() > a.size() - 1 && host.ends_with(std::string_view(a).substr(1))) return true;
+std::optional<HostPattern> parse_host_pattern(std::string_view text) {
+  HostPattern p;
+  std::string_view host = text;
+  std::string_view port;
+  if (text.starts_with("[")) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    const auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return std::nullopt;
+      port = rest.substr(1);
+    }
+    if (host.find(':') == std::string_view::npos) return std::nullopt;  // brackets are for IPv6 only
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    const auto colon = text.find(':');
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (!port.empty() || text.ends_with(":")) {
+    unsigned n = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || n == 0 || n > 65535) {
+      return std::nullopt;
+    }
+    p.port = static_cast<int>(n);
+  }
+  if (host.starts_with("*.")) {
+    p.wildcard = true;
+    host.remove_prefix(2);
+  }
+  if (auto ip = canonical_ip(host); !ip.empty()) {
+    if (p.wildcard) return std::nullopt;
+    p.host = ip;
+    p.ip = true;
+    return p;
+  }
+  // A host name: check it the way a URL's host is checked.
+  auto as_url = parse_http_url("http://" + std::string(host) + "/");
+  if (!as_url || as_url->host_is_ip) return std::nullopt;
+  p.host = as_url->host;
+  return p;
+}
+
+CallbackConfig::Match CallbackConfig::match(const Url& url) const {
+  Match best = Match::kNone;
+  for (const auto& p : patterns) {
+    if (p.port >= 0 && p.port != url.port) continue;
+    if (p.ip != url.host_is_ip) continue;
+    if (!p.wildcard && p.host == url.host) return Match::kExact;
+    if (p.wildcard && url.host.size() > p.host.size() + 1 && url.host.ends_with(p.host) &&
+        url.host[url.host.size() - p.host.size() - 1] == '.') {
+      best = Match::kWildcard;
+    }
+  }
+  return best;
+}
+
+bool CallbackConfig::allows_address(const Url& url, Match m, std::string_view ip) const {
+  if (m == Match::kNone) return false;
+  const std::string canonical = canonical_ip(ip);
+  switch (address_scope(canonical)) {
+    case AddressScope::kPublic:
+      return true;
+    case AddressScope::kLoopback:
+    case AddressScope::kPrivate:
+      return m == Match::kExact;
+    case AddressScope::kLinkLocal:
+    case AddressScope::kUnspecified:
+    case AddressScope::kMulticast:
+      return m == Match::kExact && url.host_is_ip && url.host == canonical;
+    case AddressScope::kInvalid:
+      return false;
   }
   return false;
 }

@@ -66,7 +66,6 @@ void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out) {
   if (!r.is_map(n, "store")) return;
   r.only_keys(n, "store", {"path", "sync", "idempotency_ttl", "retention", "record_sync_calls"});
   out.path = r.string_field(n, "path", "store", out.path);
-  if (out.path.empty()) r.error(n["path"], "store.path must not be empty");
   const std::string sync = r.string_field(n, "sync", "store", "full");
   if (sync == "full" || sync == "normal") {
     out.sync_full = sync == "full";
@@ -166,6 +165,14 @@ void parse_callbacks(YamlReader& r, const YAML::Node& n, const std::string& what
   r.only_keys(n, what, {"allowed_hosts", "secret"});
   out.allowed_hosts = r.string_list(n, "allowed_hosts", what);
   if (out.allowed_hosts.empty()) r.error(n, what + ".allowed_hosts must list at least one host");
+  for (const auto& entry : out.allowed_hosts) {
+    if (auto p = parse_host_pattern(entry)) {
+      out.patterns.push_back(*p);
+    } else {
+      r.error(n["allowed_hosts"], what + ".allowed_hosts: '" + entry +
+                                      "' is not a host name, *.domain, IP address or [IPv6], with an optional :port");
+    }
+  }
   out.secret = r.string_field(n, "secret", what, "", true);
   if (out.secret.size() < 16) {
     r.error(n["secret"] ? n["secret"] : n, what + ".secret is required and must be at least 16 characters");

@@ -11,41 +11,14 @@ namespace tollgate::config::detail {
 namespace {
 
 bool parse_base_url(const std::string& url, ProviderConfig& p) {
-  const auto sep = url.find("://");
-  if (sep == std::string::npos) return false;
-  p.scheme = url.substr(0, sep);
-  if (p.scheme != "http" && p.scheme != "https") return false;
-  std::string rest = url.substr(sep + 3);
-  const auto slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  p.base_path = slash == std::string::npos ? "" : rest.substr(slash);
+  auto u = parse_http_url(url, UrlRules{.allow_userinfo = false, .allow_path = true, .allow_query = false,
+                                        .what = "base_url"});
+  if (!u) return false;
+  p.scheme = u->scheme;
+  p.host = u->host;
+  p.port = u->port;
+  p.base_path = u->path;
   while (!p.base_path.empty() && p.base_path.back() == '/') p.base_path.pop_back();
-  if (authority.empty() || authority.find('@') != std::string::npos) return false;
-  std::string port_text;
-  if (authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string::npos) return false;
-    p.host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size()) {
-      if (authority[close + 1] != ':') return false;
-      port_text = authority.substr(close + 2);
-    }
-  } else {
-    const auto colon = authority.rfind(':');
-    p.host = authority.substr(0, colon);
-    if (colon != std::string::npos) port_text = authority.substr(colon + 1);
-  }
-  if (p.host.empty()) return false;
-  p.port = p.scheme == "https" ? 443 : 80;
-  if (!port_text.empty()) {
-    unsigned port = 0;
-    auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port == 0 ||
-        port > 65535) {
-      return false;
-    }
-    p.port = static_cast<std::uint16_t>(port);
-  }
   return true;
 }
 
@@ -332,7 +305,9 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
     }
   }
   p.proxy = r.string_field(n, "proxy", what, "", true);
-  if (!p.proxy.empty() && !p.proxy.starts_with("http://")) {
+  if (!p.proxy.empty() &&
+      (!p.proxy.starts_with("http://") ||
+       !parse_http_url(p.proxy, UrlRules{.allow_userinfo = true, .allow_path = false, .allow_query = false}))) {
     r.error(n["proxy"], what + ".proxy must be an http:// URL of an HTTP CONNECT proxy");
   }
   if (const YAML::Node& c = n["credentials"]; c && r.is_map(c, what + ".credentials")) {

@@ -8,6 +8,7 @@ namespace {
 constexpr std::array<std::string_view, kErrorClassCount> kNames = {
     "bad_request", "invalid_request", "unauthorized", "forbidden",   "not_found", "conflict",
     "too_large",   "rate_limited",    "timeout",      "unavailable", "rejected",  "internal",
+    "outcome_unknown",
 };
 
 }  // namespace
@@ -72,6 +73,8 @@ int http_status(const Error& e) {
       return 503;
     case ErrorClass::kInternal:
       return 500;
+    case ErrorClass::kOutcomeUnknown:
+      return 502;
   }
   return 500;
 }

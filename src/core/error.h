@@ -24,9 +24,12 @@ enum class ErrorClass : std::uint8_t {
   kUnavailable,     // provider down, refused, answered garbage; nothing could serve
   kRejected,        // provider refused the content (template, signature name)
   kInternal,        // a bug or an unexpected local failure
+  // The provider may or may not have acted (a read timeout on a refund) and
+  // nothing makes a repeat safe: never retryable; the caller must find out.
+  kOutcomeUnknown,
 };
 
-inline constexpr int kErrorClassCount = 12;
+inline constexpr int kErrorClassCount = 13;
 
 std::string_view to_string(ErrorClass c);
 std::optional<ErrorClass> parse_error_class(std::string_view s);

@@ -2,7 +2,11 @@
 
 #include <signal.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace tollgate {
@@ -31,6 +35,31 @@ int wait_for_signal() {
   while (sigwait(&set, &sig) != 0) {
   }
   return sig;
+}
+
+std::string default_state_dir() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v && *v ? std::string(v) : std::string();
+  };
+  if (auto d = env("STATE_DIRECTORY"); !d.empty()) {
+    // systemd may list several, separated by ':'; the first is ours.
+    return d.substr(0, d.find(':'));
+  }
+  if (auto d = env("XDG_STATE_HOME"); !d.empty()) return d + "/tollgate";
+  if (auto h = env("HOME"); !h.empty()) return h + "/.local/state/tollgate";
+  return "/var/lib/tollgate";
+}
+
+bool make_dirs(const std::string& dir) {
+  if (dir.empty()) return false;
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    const std::string prefix = dir.substr(0, pos);
+    if (::mkdir(prefix.c_str(), pos == dir.size() ? 0700 : 0755) != 0 && errno != EEXIST) return false;
+  }
+  struct stat st{};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 std::optional<std::string> read_file(const std::string& path) {

@@ -17,6 +17,14 @@ int wait_for_signal();
 
 // Writes `content` to `path` atomically (temp file + rename).
 bool write_file_atomically(const std::string& path, const std::string& content);
+// Where tollgate keeps state when the config names no path: $STATE_DIRECTORY
+// (systemd's StateDirectory=), else $XDG_STATE_HOME/tollgate, else
+// ~/.local/state/tollgate, else /var/lib/tollgate. Never the working directory,
+// so running from a checkout never writes into it.
+std::string default_state_dir();
+// Creates `dir` and its parents (mode 0700 for the last); false on failure.
+bool make_dirs(const std::string& dir);
+
 // The whole file; nullopt when it cannot be read.
 std::optional<std::string> read_file(const std::string& path);
 

@@ -6,11 +6,11 @@ namespace tollgate::engine {
 
 namespace asio = boost::asio;
 
-asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap, const Call& call,
-                                            int number, Admitted admitted, http::Client& client,
-                                            http::CancelToken* cancel, EngineMetrics* metrics) {
+asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, Timers& timers, const CapabilityRuntime& cap,
+                                            const Call& call, int number, Admitted admitted, Transport& transport,
+                                            CancelToken* cancel, EngineMetrics* metrics) {
   if (call.traffic != Traffic::kLive) {
-    co_return co_await run_shadow_attempt(clock, cap, call, std::move(admitted), cancel, metrics);
+    co_return co_await run_shadow_attempt(clock, timers, cap, call, std::move(admitted), cancel, metrics);
   }
   const CandidateRuntime& cand = cap.candidates[static_cast<size_t>(admitted.index)];
   ProviderState& provider = *cand.provider->state;
@@ -34,7 +34,7 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
   }
   if (request) {
     const SteadyTime attempt_deadline = std::min(call.deadline.at(), start + pcfg.attempt_timeout);
-    auto response = co_await client.send(cand.provider->endpoint, std::move(*request), attempt_deadline, cancel);
+    auto response = co_await transport.send(cand.provider->endpoint, std::move(*request), attempt_deadline, cancel);
     if (response) {
       delivered = true;
       auto decoded = cand.operation->decode(*response);
@@ -52,7 +52,9 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
     out.error = std::move(request).error();
   }
   out.error.provider = pcfg.name;
-  out.cancelled = !out.ok && out.error.provider_code == "cancelled";
+  // Abandoned by its caller (a hedge's loser): known from the token, never from a
+  // code, which a provider could send too.
+  out.cancelled = !out.ok && cancel && cancel->cancelled();
 
   const SteadyTime end = clock.now();
   out.duration = std::chrono::duration_cast<Millis>(end - start);
@@ -72,7 +74,7 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const Capability
     route.breaker.on_result(end, admitted.probe, verdict, out.duration,
                             fault ? route.health.snapshot(end) : policy::HealthSnapshot{});
   }
-  if (route.breaker.take_closed_event()) route.health.reset_recent();
+  if (route.breaker.take_closed_event()) route.breaker.window_reset(route.health.reset_recent());
   if (verdict == policy::Verdict::kThrottled) {
     provider.throttle_until(end + (out.error.retry_after.count() > 0 ? out.error.retry_after : pcfg.throttle_default));
   }

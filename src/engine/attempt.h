@@ -9,10 +9,11 @@
 
 #include "core/call.h"
 #include "core/clock.h"
+#include "core/timers.h"
+#include "core/transport.h"
 #include "engine/metrics.h"
 #include "engine/planner.h"
 #include "engine/runtime.h"
-#include "http/client.h"
 
 namespace tollgate::engine {
 
@@ -24,17 +25,18 @@ struct AttemptOutcome {
   Millis duration{0};
   bool probe = false;
   bool hedge = false;      // started as the second leg of a hedge
-  bool cancelled = false;  // lost a hedge race and was abandoned
+  bool cancelled = false;  // lost a hedge race and was abandoned (read from its CancelToken)
 };
 
 // A debug or stress attempt (shadow_attempt.cc): never reaches the provider.
-boost::asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, const CapabilityRuntime& cap,
-                                                          const Call& call, Admitted admitted,
-                                                          http::CancelToken* cancel, EngineMetrics* metrics);
+boost::asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, Timers& timers,
+                                                          const CapabilityRuntime& cap, const Call& call,
+                                                          Admitted admitted, CancelToken* cancel,
+                                                          EngineMetrics* metrics);
 
-boost::asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, const CapabilityRuntime& cap,
+boost::asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, Timers& timers, const CapabilityRuntime& cap,
                                                    const Call& call, int number, Admitted admitted,
-                                                   http::Client& client, http::CancelToken* cancel,
+                                                   Transport& transport, CancelToken* cancel,
                                                    EngineMetrics* metrics);
 
 }  // namespace tollgate::engine

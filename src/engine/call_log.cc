@@ -69,7 +69,7 @@ void log_call(const CallLogEntry& e) {
   }
   json::object line{{"time", format_iso8601_ms(std::chrono::system_clock::now())},
                     {"level", level == spdlog::level::warn ? "warn" : "info"},
-                    {"msg", "call"},
+                    {"msg", e.msg},
                     {"id", c.id},
                     {"caller", c.caller},
                     {"capability", capability},
@@ -81,6 +81,7 @@ void log_call(const CallLogEntry& e) {
                     {"attempts", e.attempts ? e.attempts->size() : 0},
                     {"duration_ms", e.duration.count()},
                     {"trace_id", c.trace.trace_id}};
+  if (e.run > 0) line["run"] = e.run;
   if (e.error) {
     line["error_class"] = to_string(e.error->cls);
     if (!e.error->provider_code.empty()) line["provider_code"] = e.error->provider_code;

@@ -17,6 +17,10 @@
 namespace tollgate::engine {
 
 struct CallLogEntry {
+  // "call" for a caller's request; "job" for a run of a queued call by the
+  // runner, "job_resumed" for a job taken over from a process that died.
+  std::string_view msg = "call";
+  int run = 0;  // jobs: which run this is
   const Call* call = nullptr;
   const config::CapabilityConfig* capability = nullptr;
   std::string_view outcome;  // succeeded | queued | <error class>

@@ -1,10 +1,6 @@
 #include "engine/engine.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 
 #include "core/random.h"
 #include "policy/backoff.h"
@@ -18,8 +14,6 @@ namespace {
 // Attempts shorter than this are not worth starting.
 constexpr Millis kMinAttemptBudget{5};
 
-constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
-
 AttemptRecord record_of(const CapabilityRuntime& cap, const AttemptOutcome& a) {
   AttemptRecord r;
   r.provider = cap.candidates[static_cast<size_t>(a.index)].provider->name();
@@ -31,41 +25,28 @@ AttemptRecord record_of(const CapabilityRuntime& cap, const AttemptOutcome& a) {
   return r;
 }
 
-// Waits on `wake` (cancelled by whoever completes something) until done() or t.
-template <typename Done>
-asio::awaitable<void> wait_until(asio::steady_timer& wake, const Clock& clock, SteadyTime t, Done done) {
-  while (!done() && clock.now() < t) {
-    wake.expires_at(t);
-    co_await wake.async_wait(nothrow);
-  }
-}
-
-asio::awaitable<void> sleep_until(SteadyTime t) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_at(t);
-  co_await timer.async_wait(nothrow);
-}
-
 }  // namespace
 
-bool may_retry(const Error& e, bool idempotent, bool provider_dedupes) {
-  if (!is_retryable(e.cls)) return false;
-  // The request may have reached the provider: repeating it could act twice,
-  // unless the operation is idempotent or the provider deduplicates on the call id.
-  if (e.ambiguous && !idempotent && !provider_dedupes) return false;
-  return true;
+NextStep next_step(const Error& e, bool idempotent, bool provider_dedupes) {
+  if (e.cls == ErrorClass::kUnauthorized && e.from_provider && !e.ambiguous) return NextStep::kOthersOnly;
+  if (!is_retryable(e.cls)) return NextStep::kStop;
+  if (!e.ambiguous || idempotent) return NextStep::kAnywhere;
+  return provider_dedupes ? NextStep::kSameProviderOnly : NextStep::kOutcomeUnknown;
 }
 
-struct Engine::Choice {
-  std::optional<Admitted> admitted;
-  Millis wait{0};       // something may admit after this long (throttle, rate, backoff)
-  Millis next_probe{0};  // open breakers: when one will let a probe through
-  std::string blocked;  // why nothing could be admitted, per provider
-};
+Error outcome_unknown(const Error& cause) {
+  Error e = cause;
+  e.cls = ErrorClass::kOutcomeUnknown;
+  e.message = "the provider may have acted on the request, and repeating it is not safe; its outcome is unknown";
+  e.retry_after = Millis(0);
+  return e;
+}
 
-Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<int>& order,
-                              const std::vector<bool>& tried, const std::vector<SteadyTime>& not_before, int skip,
-                              Traffic traffic) const {
+bool Engine::Progress::all_tried() const {
+  return std::all_of(order.begin(), order.end(), [&](int i) { return tried[static_cast<size_t>(i)]; });
+}
+
+Engine::Choice Engine::choose(const CapabilityRuntime& cap, const Progress& p, int skip, Traffic traffic) const {
   Choice out;
   const SteadyTime now = clock_.now();
   const WallTime wall = clock_.wall();
@@ -76,11 +57,12 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<in
   };
   // Untried providers first (fail over at once), then tried ones whose backoff is over.
   for (const bool second_pass : {false, true}) {
-    for (int i : order) {
-      if (i == skip || tried[static_cast<size_t>(i)] != second_pass) continue;
-      const auto& name = cap.candidates[static_cast<size_t>(i)].provider->name();
-      if (not_before[static_cast<size_t>(i)] > now) {
-        note_wait(std::chrono::ceil<Millis>(not_before[static_cast<size_t>(i)] - now));
+    for (int i : p.order) {
+      const auto idx = static_cast<size_t>(i);
+      if (i == skip || p.tried[idx] != second_pass || (p.only >= 0 && i != p.only)) continue;
+      const auto& name = cap.candidates[idx].provider->name();
+      if (p.not_before[idx] > now) {
+        note_wait(std::chrono::ceil<Millis>(p.not_before[idx] - now));
         ++others_blocked;
         continue;
       }
@@ -90,9 +72,9 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<in
         return out;
       }
       const auto& b = std::get<Blocked>(r);
-      if (metrics_ && traffic == Traffic::kLive) metrics_->admission_denied.with({name, denial_label(b.reason)}).inc();
+      if (metrics_ && traffic == Traffic::kLive) metrics_->admission_denied.with({name, to_label(b.kind)}).inc();
       out.blocked += (out.blocked.empty() ? "" : "; ") + name + ": " + b.reason;
-      if (b.breaker_open) {
+      if (b.kind == BlockKind::kCircuitOpen) {
         open.push_back(i);
         if (out.next_probe.count() == 0 || b.wait < out.next_probe) out.next_probe = b.wait;
       } else {
@@ -109,90 +91,19 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const std::vector<in
   return out;
 }
 
-asio::awaitable<std::vector<AttemptOutcome>> Engine::hedged(const CapabilityRuntime& cap, const Call& call,
-                                                            const std::vector<int>& order,
-                                                            const std::vector<bool>& tried,
-                                                            const std::vector<SteadyTime>& not_before, int number,
-                                                            Admitted first, http::Client& client) const {
-  struct Race {
-    explicit Race(const asio::any_io_executor& ex) : wake(ex) {}
-    asio::steady_timer wake;
-    std::optional<AttemptOutcome> results[2];
-    http::CancelToken tokens[2];
-  };
-  const auto executor = co_await asio::this_coro::executor;
-  auto race = std::make_shared<Race>(executor);
-  auto spawn = [&](int leg, Admitted admitted) {
-    asio::co_spawn(executor, run_attempt(clock_, cap, call, number + leg, std::move(admitted), client, &race->tokens[leg], metrics_),
-                   [race, leg, index = admitted.index](std::exception_ptr e, AttemptOutcome o) {
-                     if (e) {
-                       o = AttemptOutcome{};
-                       o.index = index;
-                       o.error = Error::make(ErrorClass::kInternal, "attempt failed unexpectedly");
-                     }
-                     o.hedge = leg == 1;
-                     race->results[leg] = std::move(o);
-                     race->wake.cancel();
-                   });
-  };
-  const int first_index = first.index;
-  spawn(0, std::move(first));
-
-  const auto& cfg = cap.config->hedge;
-  Millis delay = cfg.delay;
-  if (cfg.use_p95) {
-    const auto h = cap.candidates[static_cast<size_t>(first_index)].route->health.snapshot(clock_.now(), true);
-    if (h.latency.total() >= 20) {
-      delay = std::max(cfg.delay, std::chrono::duration_cast<Millis>(h.latency.quantile(0.95)));
-    }
-  }
-  const SteadyTime far = call.deadline.at() + Millis(1000);
-  co_await wait_until(race->wake, clock_, std::min(clock_.now() + delay, call.deadline.at()), [&] { return race->results[0].has_value(); });
-
-  std::vector<AttemptOutcome> out;
-  std::optional<Admitted> second;
-  if (!race->results[0] && clock_.now() + kMinAttemptBudget < call.deadline.at() &&
-      (call.traffic != Traffic::kLive || cap.state->budget.try_spend(clock_.now()))) {
-    Choice c = choose(cap, order, tried, not_before, first_index, call.traffic);
-    if (c.admitted) {
-      second = std::move(c.admitted);
-    }
-  }
-  if (!second) {
-    co_await wait_until(race->wake, clock_, far, [&] { return race->results[0].has_value(); });
-    out.push_back(std::move(*race->results[0]));
-    co_return out;
-  }
-  spawn(1, std::move(*second));
-  auto any_ok = [&] {
-    return (race->results[0] && race->results[0]->ok) || (race->results[1] && race->results[1]->ok);
-  };
-  co_await wait_until(race->wake, clock_, far, [&] { return any_ok() || (race->results[0] && race->results[1]); });
-  // First success wins; the other leg is cancelled and reaped before returning
-  // (it references this call).
-  for (int leg = 0; leg < 2; ++leg) {
-    if (!race->results[leg]) race->tokens[leg].cancel();
-  }
-  co_await wait_until(race->wake, clock_, far, [&] { return race->results[0] && race->results[1]; });
-  for (auto& r : race->results) {
-    if (r) out.push_back(std::move(*r));
-  }
-  co_return out;
-}
-
 asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const Call& call,
-                                             const CallRouting& routing, http::Client& client,
+                                             const CallRouting& routing, Transport& transport,
                                              const BeforeSend* before_send) const {
   CallOutcome out;
   const auto& cfg = *cap.config;
-  auto order = plan_order(cap, routing, call.params, clock_.now());
+  auto order = plan_order(cap, routing, call.params, clock_.now(), call.traffic);
   if (!order) {
     out.error = order.error();
     co_return out;
   }
   const size_t n = cap.candidates.size();
-  std::vector<bool> tried(n, false);
-  std::vector<SteadyTime> not_before(n, SteadyTime{});
+  Progress p(n);
+  p.order = std::move(*order);
   std::optional<Error> last;
   std::string blocked;
   Millis retry_hint{0};
@@ -206,12 +117,12 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
   while (attempts < cfg.retry.max_attempts) {
     const SteadyTime now = clock_.now();
     if (call.deadline.remaining(now) < kMinAttemptBudget) break;
-    Choice choice = choose(cap, *order, tried, not_before, -1, call.traffic);
+    Choice choice = choose(cap, p, -1, call.traffic);
     if (!choice.admitted) {
       blocked = choice.blocked;
       retry_hint = choice.wait.count() > 0 ? choice.wait : choice.next_probe;
       if (choice.wait.count() > 0 && now + choice.wait + kMinAttemptBudget < call.deadline.at()) {
-        co_await sleep_until(now + choice.wait);
+        co_await timers_.wait_until(now + choice.wait);
         continue;
       }
       break;
@@ -229,58 +140,69 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
       co_await (*before_send)(cap.candidates[static_cast<size_t>(admitted.index)].provider->name());
     }
     std::vector<AttemptOutcome> results;
-    if (cfg.hedge.enabled && attempts == 0 && n > 1) {
-      results = co_await hedged(cap, call, *order, tried, not_before, attempts + 1, std::move(admitted), client);
+    if (cfg.hedge.enabled && attempts == 0 && n > 1 && p.only < 0) {
+      results = co_await hedged(cap, call, p, attempts + 1, std::move(admitted), transport);
     } else {
-      results.push_back(
-          co_await run_attempt(clock_, cap, call, attempts + 1, std::move(admitted), client, nullptr, metrics_));
+      results.push_back(co_await run_attempt(clock_, timers_, cap, call, attempts + 1, std::move(admitted),
+                                             transport, nullptr, metrics_));
     }
     attempts += static_cast<int>(results.size());
     const AttemptOutcome* failure = nullptr;
     for (auto& r : results) {
       out.attempts.push_back(record_of(cap, r));
-      tried[static_cast<size_t>(r.index)] = true;
+      p.tried[static_cast<size_t>(r.index)] = true;
       if (r.ok && !out.ok) {
         out.ok = true;
         out.provider = cap.candidates[static_cast<size_t>(r.index)].provider->name();
         out.result = std::move(r.result);
       } else if (!r.ok && !r.cancelled) {
-        failure = &r;
+        // Of a hedge's two failures, an ambiguous one decides what may follow.
+        if (!failure || (r.error.ambiguous && !failure->error.ambiguous)) failure = &r;
         if (r.error.retry_after.count() > 0) {
-          not_before[static_cast<size_t>(r.index)] = clock_.now() + r.error.retry_after;
+          p.not_before[static_cast<size_t>(r.index)] = clock_.now() + r.error.retry_after;
         }
       }
     }
     if (out.ok) co_return out;
     if (!failure) break;
-    const auto& op = *cap.candidates[static_cast<size_t>(failure->index)].operation;
+    const auto idx = static_cast<size_t>(failure->index);
     last = failure->error;
-    if (last->cls == ErrorClass::kUnauthorized && last->from_provider && !last->ambiguous) {
-      // The provider refused our credentials for it: it will not serve this call,
-      // but another provider may (nothing was acted on).
-      not_before[static_cast<size_t>(failure->index)] = call.deadline.at();
-      if (std::all_of(order->begin(), order->end(), [&](int i) { return tried[static_cast<size_t>(i)]; })) {
+    switch (next_step(*last, cfg.idempotent, cap.candidates[idx].operation->dedupe())) {
+      case NextStep::kStop:
         out.error = *last;
         co_return out;
-      }
-      continue;
-    }
-    if (!may_retry(*last, cfg.idempotent, op.dedupe())) {
-      out.error = *last;
-      co_return out;
+      case NextStep::kOutcomeUnknown:
+        out.error = outcome_unknown(*last);
+        co_return out;
+      case NextStep::kOthersOnly:
+        // The provider refused our credentials for it: it will not serve this call,
+        // but another provider may (nothing was acted on).
+        p.not_before[idx] = call.deadline.at();
+        if (p.all_tried() || p.only >= 0) {
+          out.error = *last;
+          co_return out;
+        }
+        continue;
+      case NextStep::kSameProviderOnly:
+        p.only = failure->index;
+        out.pinned_provider = cap.candidates[idx].provider->name();
+        break;
+      case NextStep::kAnywhere:
+        break;
     }
     // Every candidate tried once: coming back to them waits a jittered backoff.
-    if (std::all_of(order->begin(), order->end(), [&](int i) { return tried[static_cast<size_t>(i)]; })) {
+    if (p.all_tried() || p.only >= 0) {
       const Millis backoff =
           policy::full_jitter_backoff(backoffs++, cfg.retry.base_backoff, cfg.retry.max_backoff, random_unit());
-      for (int i : *order) {
-        auto& nb = not_before[static_cast<size_t>(i)];
+      for (int i : p.order) {
+        auto& nb = p.not_before[static_cast<size_t>(i)];
         nb = std::max(nb, clock_.now() + backoff);
       }
     }
   }
 
-  // Every way out of the loop left the call retryable: try again later is allowed.
+  // Every way out of the loop left the call retryable: try again later is allowed
+  // (after an ambiguous failure, only on the pinned provider).
   out.retry_later = true;
   const bool out_of_time = call.deadline.remaining(clock_.now()) < kMinAttemptBudget;
   if (out_of_time) {
@@ -290,11 +212,13 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
       out.error.provider = last->provider;
       out.error.provider_code = last->provider_code;
       out.error.detail = last->detail;
+      out.error.ambiguous = last->ambiguous || !out.pinned_provider.empty();
     }
     co_return out;
   }
   if (last) {
     out.error = *last;
+    out.error.ambiguous = last->ambiguous || !out.pinned_provider.empty();
     if (out.error.cls == ErrorClass::kRateLimited || out.error.cls == ErrorClass::kTimeout) {
       out.error.cls = ErrorClass::kUnavailable;  // time remains, yet nobody could serve
     }

@@ -3,12 +3,19 @@
 // asks the planner for the call's order of providers, admits each attempt
 // against provider health and limits, fails over at once to a provider not yet
 // tried, comes back to a tried one only after a jittered backoff (or its
-// Retry-After), retries only retryable classes and never repeats an ambiguous
-// failure of a non-idempotent operation unless the provider dedupes, keeps
-// retries and hedges within the capability's retry budget, hedges idempotent
-// calls when configured, and answers by the caller's deadline.
-// Stateless apart from the injected clock; a call runs on the worker thread that
-// received it, using that worker's http::Client.
+// Retry-After), retries only retryable classes, keeps retries and hedges within
+// the capability's retry budget, hedges idempotent calls when configured, and
+// answers by the caller's deadline.
+//
+// After an ambiguous failure (the provider may have acted: a read timeout, a
+// connection lost after sending, a garbage answer) the call is repeated only
+// where that cannot act twice: anywhere when the capability is idempotent; on
+// the same provider only when that provider deduplicates on the call's id (its
+// deduplication means nothing to another provider); nowhere otherwise — the call
+// then ends as outcome_unknown.
+//
+// Stateless apart from the injected clock and timers; a call runs on the worker
+// thread that received it, sending through that worker's Transport.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -20,11 +27,12 @@
 #include "core/call.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/timers.h"
+#include "core/transport.h"
 #include "engine/attempt.h"
 #include "engine/metrics.h"
 #include "engine/planner.h"
 #include "engine/runtime.h"
-#include "http/client.h"
 
 namespace tollgate::engine {
 
@@ -43,6 +51,9 @@ struct CallOutcome {
   // an ambiguous failure of an operation that must not be repeated) — the call may
   // then be queued instead of failed.
   bool retry_later = false;
+  // Set after an ambiguous failure on a provider that deduplicates: the call may
+  // only ever be sent again to this provider, with the same call id.
+  std::string pinned_provider;
   std::string provider;        // who served it (success)
   boost::json::object result;  // unified result fields (success)
   Error error;                 // why it failed (failure)
@@ -51,32 +62,57 @@ struct CallOutcome {
 
 class Engine {
  public:
-  explicit Engine(const Clock& clock, EngineMetrics* metrics = nullptr) : clock_(clock), metrics_(metrics) {}
+  Engine(const Clock& clock, Timers& timers, EngineMetrics* metrics = nullptr)
+      : clock_(clock), timers_(timers), metrics_(metrics) {}
 
   // Called (and awaited) before each attempt is sent, with the provider's name:
   // lets the async runner record durably which provider a job is about to reach.
   using BeforeSend = std::function<boost::asio::awaitable<void>(const std::string& provider)>;
 
   boost::asio::awaitable<CallOutcome> execute(const CapabilityRuntime& cap, const Call& call,
-                                              const CallRouting& routing, http::Client& client,
+                                              const CallRouting& routing, Transport& transport,
                                               const BeforeSend* before_send = nullptr) const;
 
  private:
-  struct Choice;
-  Choice choose(const CapabilityRuntime& cap, const std::vector<int>& order, const std::vector<bool>& tried,
-                const std::vector<SteadyTime>& not_before, int skip, Traffic traffic) const;
+  // The attempt loop's memory of one call.
+  struct Progress {
+    explicit Progress(size_t n) : tried(n, false), not_before(n, SteadyTime{}) {}
+    std::vector<int> order;
+    std::vector<bool> tried;
+    std::vector<SteadyTime> not_before;
+    int only = -1;  // after an ambiguous failure on a deduplicating provider: it alone
+    bool all_tried() const;
+  };
+  // What choose() found.
+  struct Choice {
+    std::optional<Admitted> admitted;
+    Millis wait{0};        // something may admit after this long (throttle, rate, backoff)
+    Millis next_probe{0};  // open breakers: when one will let a probe through
+    std::string blocked;   // why nothing could be admitted, per provider
+  };
+  Choice choose(const CapabilityRuntime& cap, const Progress& p, int skip, Traffic traffic) const;
   boost::asio::awaitable<std::vector<AttemptOutcome>> hedged(const CapabilityRuntime& cap, const Call& call,
-                                                             const std::vector<int>& order,
-                                                             const std::vector<bool>& tried,
-                                                             const std::vector<SteadyTime>& not_before,
-                                                             int number, Admitted first,
-                                                             http::Client& client) const;
+                                                             const Progress& p, int number, Admitted first,
+                                                             Transport& transport) const;
 
   const Clock& clock_;
+  Timers& timers_;
   EngineMetrics* metrics_;
 };
 
-// Whether a failed attempt may be tried again (here or on another provider).
-bool may_retry(const Error& e, bool idempotent, bool provider_dedupes);
+// What may follow a failed attempt.
+enum class NextStep {
+  kAnywhere,          // try again, on any candidate
+  kSameProviderOnly,  // ambiguous, and only this provider can recognise a repeat
+  kOthersOnly,        // this provider refused our credentials; another may serve
+  kStop,              // not retryable
+  kOutcomeUnknown,    // ambiguous and nothing makes a repeat safe
+};
+NextStep next_step(const Error& e, bool idempotent, bool provider_dedupes);
+
+// The error a caller sees when the provider may have acted and tollgate will not
+// repeat the request: class outcome_unknown, never retryable, the provider's
+// code and detail kept for operators.
+Error outcome_unknown(const Error& cause);
 
 }  // namespace tollgate::engine

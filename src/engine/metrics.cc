@@ -36,15 +36,4 @@ std::pair<std::string_view, std::string_view> split_capability(std::string_view 
   return {capability.substr(0, dot), capability.substr(dot + 1)};
 }
 
-std::string_view denial_label(std::string_view reason) {
-  if (reason.starts_with("circuit")) return "circuit_open";
-  if (reason.starts_with("disabled")) return "disabled";
-  if (reason.starts_with("throttled")) return "throttled";
-  if (reason.starts_with("rate")) return "rate_limit";
-  if (reason.starts_with("concurrency")) return "concurrency";
-  if (reason.starts_with("daily")) return "daily_quota";
-  if (reason.starts_with("monthly")) return "monthly_quota";
-  return "other";
-}
-
 }  // namespace tollgate::engine

@@ -33,7 +33,4 @@ struct EngineMetrics {
 // Splits "sms.send" into its two label values.
 std::pair<std::string_view, std::string_view> split_capability(std::string_view capability);
 
-// A planner denial reason as a bounded metric label.
-std::string_view denial_label(std::string_view reason);
-
 }  // namespace tollgate::engine

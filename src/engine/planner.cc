@@ -1,5 +1,8 @@
 #include "engine/planner.h"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 
 #include "core/random.h"
@@ -9,6 +12,8 @@ namespace {
 
 // Drift needs latency histograms, which cost more to merge: check at most this often.
 constexpr auto kFullCheckEvery = std::chrono::milliseconds(250);
+// A half-open route with every probe slot taken: look again after this long.
+constexpr Millis kHalfOpenWait{10};
 
 std::int64_t ns(SteadyTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -16,8 +21,30 @@ std::int64_t ns(SteadyTime t) {
 
 }  // namespace
 
+std::string routing_json(const CallRouting& r) {
+  if (r.pin.empty() && r.exclude.empty()) return {};
+  boost::json::array ex;
+  for (const auto& e : r.exclude) ex.push_back(boost::json::value(e));
+  return boost::json::serialize(boost::json::object{{"pin", r.pin}, {"exclude", std::move(ex)}});
+}
+
+CallRouting parse_routing_json(std::string_view text) {
+  CallRouting r;
+  if (text.empty()) return r;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return r;
+  if (const auto* p = v.get_object().if_contains("pin"); p && p->is_string()) r.pin = std::string(p->get_string());
+  if (const auto* ex = v.get_object().if_contains("exclude"); ex && ex->is_array()) {
+    for (const auto& e : ex->get_array()) {
+      if (e.is_string()) r.exclude.emplace_back(e.get_string());
+    }
+  }
+  return r;
+}
+
 Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing,
-                                    const boost::json::object& params, SteadyTime now) {
+                                    const boost::json::object& params, SteadyTime now, Traffic traffic) {
   const size_t n = cap.candidates.size();
   std::vector<policy::CandidateInfo> info(n);
   const auto kind = cap.state->selector.kind();
@@ -65,6 +92,16 @@ Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRout
     return Error::make(ErrorClass::kInvalidRequest,
                        "no provider of " + cap.config->name + " can honour param '" + unsupported + "'");
   }
+  if (traffic == Traffic::kLive && order.size() > 1) {
+    for (size_t k = 1; k < order.size(); ++k) {
+      const auto& c = cap.candidates[static_cast<size_t>(order[k])];
+      if (!c.provider->state->disabled.load(std::memory_order_relaxed) && c.route->breaker.probe_due(now)) {
+        std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k),
+                    order.begin() + static_cast<std::ptrdiff_t>(k) + 1);
+        break;
+      }
+    }
+  }
   return order;
 }
 
@@ -73,17 +110,19 @@ std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, S
   const CandidateRuntime& c = cap.candidates[static_cast<size_t>(index)];
   ProviderState& provider = *c.provider->state;
   RouteState& route = *c.route;
-  if (provider.disabled.load(std::memory_order_relaxed)) return Blocked{"disabled by an operator"};
-  if (provider.throttled(now)) return Blocked{"throttled by the provider", provider.throttle_left(now)};
+  if (provider.disabled.load(std::memory_order_relaxed)) return Blocked{BlockKind::kDisabled, "disabled by an operator"};
+  if (provider.throttled(now)) {
+    return Blocked{BlockKind::kThrottled, "throttled by the provider", provider.throttle_left(now)};
+  }
   if (traffic != Traffic::kLive) {
     if (route.breaker.state(now) == policy::BreakerState::kOpen) {
       const auto wait = std::chrono::ceil<Millis>(route.breaker.next_probe_at(now) - now);
-      return Blocked{"circuit open", std::max(wait, Millis(1)), true};
+      return Blocked{BlockKind::kCircuitOpen, "circuit open", std::max(wait, Millis(1))};
     }
     Admitted out{index, false, true, {}, {}};
     if (traffic == Traffic::kStress && (!cap.test_traffic || cap.test_traffic->apply_provider_limits)) {
       if (auto denied = provider.shadow_limits.try_acquire(now, wall, out.provider_ticket)) {
-        return Blocked{denied->reason, denied->wait};
+        return Blocked{denied->kind, denied->reason, denied->wait};
       }
     }
     return out;
@@ -96,17 +135,21 @@ std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, S
   }
   const policy::Admission a = route.breaker.admit(now, route.health.snapshot(now));
   if (!a.admitted) {
+    if (route.breaker.state(now) == policy::BreakerState::kHalfOpen) {
+      // Healthy enough to probe, every probe slot taken: one ends soon.
+      return Blocked{BlockKind::kCircuitHalfOpen, route.breaker.refusal(now), kHalfOpenWait};
+    }
     const auto wait = std::chrono::ceil<Millis>(route.breaker.next_probe_at(now) - now);
-    return Blocked{"circuit open", std::max(wait, Millis(1)), true};
+    return Blocked{BlockKind::kCircuitOpen, "circuit open", std::max(wait, Millis(1))};
   }
   Admitted out{index, a.probe, false, {}, {}};
   if (a.probe) return out;  // probes are never starved by limits
   if (auto denied = provider.limits.try_acquire(now, wall, out.provider_ticket)) {
-    return Blocked{denied->reason, denied->wait};
+    return Blocked{denied->kind, denied->reason, denied->wait};
   }
   if (auto denied = route.limits.try_acquire(now, wall, out.route_ticket)) {
     provider.limits.release(out.provider_ticket, false, wall);
-    return Blocked{denied->reason, denied->wait};
+    return Blocked{denied->kind, denied->reason, denied->wait};
   }
   return out;
 }

@@ -24,6 +24,10 @@ struct CallRouting {
   std::vector<std::string> exclude;  // never these
 };
 
+// The stored form of per-call routing ("" when there is none), and back.
+std::string routing_json(const CallRouting& r);
+CallRouting parse_routing_json(std::string_view text);
+
 // An attempt the planner let through; its tickets must be released when it ends.
 struct Admitted {
   int index = -1;  // into CapabilityRuntime::candidates
@@ -34,16 +38,20 @@ struct Admitted {
 };
 
 struct Blocked {
+  BlockKind kind = BlockKind::kCircuitOpen;
   std::string reason;
   Millis wait{0};          // when this candidate may admit again; 0: not soon
-  bool breaker_open = false;
 };
 
 // The order in which this call should try the candidates. invalid_request when the
 // pin names no candidate or the exclusions leave none.
 // `params`: the call's params; candidates that cannot honour one of them are left out.
+// A live call goes first to a half-open candidate whose breaker asks for a probe
+// (Breaker::probe_due): a standby that gets no traffic under its strategy is
+// still proven healthy before the next failover needs it.
 Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRouting& routing,
-                                    const boost::json::object& params, SteadyTime now);
+                                    const boost::json::object& params, SteadyTime now,
+                                    Traffic traffic = Traffic::kLive);
 
 // Tries to admit an attempt on candidate `index` now. Debug and stress attempts
 // only read the breaker (they never probe, trip or take a live slot) and use the

@@ -12,7 +12,8 @@ int CapabilityRuntime::candidate_index(std::string_view provider) const {
 }
 
 std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Config> cfg, int workers,
-                                              StateRegistry& registry, std::vector<config::Problem>& problems) {
+                                              StateRegistry& registry, const EndpointFactory& endpoints,
+                                              std::vector<config::Problem>& problems) {
   const size_t before = problems.size();
   auto catalog = provider::Catalog::build(cfg, problems);
   if (!catalog) return nullptr;
@@ -21,7 +22,7 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
   const auto& c = catalog->config();
   workers = std::max(1, workers);
   for (const auto& [name, pcfg] : c.providers) {
-    http::EndpointOptions o;
+    EndpointOptions o;
     o.scheme = pcfg.scheme;
     o.host = pcfg.host;
     o.port = pcfg.port;
@@ -34,7 +35,7 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
     o.client_key = pcfg.tls.client_key;
     o.server_name = pcfg.tls.server_name;
     o.proxy = pcfg.proxy;
-    auto ep = http::Endpoint::make(o);
+    auto ep = endpoints(o);
     if (!ep) {
       problems.push_back({pcfg.mark, "provider '" + name + "': " + ep.error().message});
       continue;
@@ -76,12 +77,12 @@ const ProviderRuntime* Runtime::provider(std::string_view name) const {
   return it == providers_.end() ? nullptr : &it->second;
 }
 
-Loaded load_runtime(const std::string& path, int workers, StateRegistry& registry) {
+Loaded load_runtime(const std::string& path, int workers, StateRegistry& registry, const EndpointFactory& endpoints) {
   Loaded out;
   auto loaded = config::load_config_file(path);
   out.problems = std::move(loaded.problems);
   if (!loaded.ok()) return out;
-  out.runtime = Runtime::build(loaded.config, workers, registry, out.problems);
+  out.runtime = Runtime::build(loaded.config, workers, registry, endpoints, out.problems);
   return out;
 }
 

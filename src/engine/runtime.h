@@ -5,6 +5,7 @@
 // through a shared_ptr and swapped whole on reload, so a call in flight keeps
 // the snapshot it started with.
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -13,14 +14,14 @@
 #include "config/config.h"
 #include "config/loader.h"
 #include "engine/state.h"
-#include "http/client.h"
+#include "core/transport.h"
 #include "provider/adapter.h"
 
 namespace tollgate::engine {
 
 struct ProviderRuntime {
   const provider::Provider* adapter = nullptr;
-  std::shared_ptr<const http::Endpoint> endpoint;
+  std::shared_ptr<const TransportEndpoint> endpoint;
   std::shared_ptr<ProviderState> state;
   const std::string& name() const { return adapter->name(); }
   const config::ProviderConfig& config() const { return adapter->config(); }
@@ -47,11 +48,13 @@ struct CallerRuntime {
 
 class Runtime {
  public:
-  // Builds adapters and endpoints; on problems returns null and appends them.
-  // `workers` divides each provider's connection cap between workers.
-  // Routing state comes from `registry`, so it survives reloads.
+  // Builds adapters and endpoints (through `endpoints`, which may read files and
+  // build TLS contexts: never call this on a worker); on problems returns null
+  // and appends them. `workers` divides each provider's connection cap between
+  // workers. Routing state comes from `registry`, so it survives reloads.
   static std::shared_ptr<const Runtime> build(std::shared_ptr<const config::Config> cfg, int workers,
-                                              StateRegistry& registry, std::vector<config::Problem>& problems);
+                                              StateRegistry& registry, const EndpointFactory& endpoints,
+                                              std::vector<config::Problem>& problems);
 
   const config::Config& config() const { return catalog_->config(); }
   const CallerRuntime* caller_by_key(std::string_view api_key) const;
@@ -67,11 +70,23 @@ class Runtime {
   std::unordered_map<std::string, CapabilityRuntime> capabilities_;
 };
 
+// The current runtime snapshot; readers get a shared_ptr that keeps it alive for
+// the whole call. Swapped atomically on reload.
+class RuntimeHolder {
+ public:
+  explicit RuntimeHolder(std::shared_ptr<const Runtime> rt) : rt_(std::move(rt)) {}
+  std::shared_ptr<const Runtime> get() const { return rt_.load(std::memory_order_acquire); }
+  void set(std::shared_ptr<const Runtime> rt) { rt_.store(std::move(rt), std::memory_order_release); }
+
+ private:
+  std::atomic<std::shared_ptr<const Runtime>> rt_;
+};
+
 // Loads a config file and builds its runtime, collecting every problem.
 struct Loaded {
   std::shared_ptr<const Runtime> runtime;
   std::vector<config::Problem> problems;
 };
-Loaded load_runtime(const std::string& path, int workers, StateRegistry& registry);
+Loaded load_runtime(const std::string& path, int workers, StateRegistry& registry, const EndpointFactory& endpoints);
 
 }  // namespace tollgate::engine

@@ -1,11 +1,6 @@
 // Debug and stress attempts: answered by a shadow of the chosen provider, never
 // by the provider (no connection is opened). They drive the same retry and
 // failover logic as live attempts.
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "engine/attempt.h"
 #include "shadow/shadow.h"
 
@@ -13,8 +8,8 @@ namespace tollgate::engine {
 
 namespace asio = boost::asio;
 
-asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, const CapabilityRuntime& cap, const Call& call,
-                                                   Admitted admitted, http::CancelToken* cancel,
+asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, Timers& timers, const CapabilityRuntime& cap,
+                                                   const Call& call, Admitted admitted, CancelToken* cancel,
                                                    EngineMetrics* metrics) {
   const CandidateRuntime& cand = cap.candidates[static_cast<size_t>(admitted.index)];
   RouteState& route = *cand.route;
@@ -29,11 +24,8 @@ asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, const Cap
   const Micros budget = std::chrono::duration_cast<Micros>(std::min(call.deadline.at(), start + pcfg.attempt_timeout) - start);
   const bool times_out = answer.delay >= budget;
   if (answer.delay.count() > 0) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(std::min(answer.delay, budget));
-    if (cancel) cancel->set_hook([&timer] { timer.cancel(); });
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (cancel) cancel->clear_hook();
+    co_await timers.wait_until(start + std::chrono::duration_cast<SteadyTime::duration>(std::min(answer.delay, budget)),
+                               cancel);
   }
   out.error.provider = pcfg.name;
   if (cancel && cancel->cancelled()) {
@@ -65,7 +57,7 @@ asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, const Cap
     const bool fault = verdict == policy::Verdict::kFailure || verdict == policy::Verdict::kTimeout;
     route.breaker.on_result(end, false, verdict, out.duration,
                             fault ? route.health.snapshot(end) : policy::HealthSnapshot{});
-    if (route.breaker.take_closed_event()) route.health.reset_recent();
+    if (route.breaker.take_closed_event()) route.breaker.window_reset(route.health.reset_recent());
   }
   release(cap, admitted, true, clock.wall());
   if (metrics) {

@@ -10,6 +10,20 @@ std::int64_t ns(SteadyTime t) {
 
 }  // namespace
 
+std::string_view to_label(BlockKind k) {
+  switch (k) {
+    case BlockKind::kDisabled: return "disabled";
+    case BlockKind::kThrottled: return "throttled";
+    case BlockKind::kCircuitOpen: return "circuit_open";
+    case BlockKind::kCircuitHalfOpen: return "circuit_half_open";
+    case BlockKind::kRateLimit: return "rate_limit";
+    case BlockKind::kConcurrency: return "concurrency";
+    case BlockKind::kDailyQuota: return "daily_quota";
+    case BlockKind::kMonthlyQuota: return "monthly_quota";
+  }
+  return "other";
+}
+
 Limits::Limits(const config::LimitsConfig& cfg) : cfg_(cfg) {
   if (cfg.rps > 0) rate_ = std::make_unique<policy::Gcra>(cfg.rps, cfg.burst);
   if (cfg.max_concurrent > 0) bulkhead_ = std::make_unique<policy::Bulkhead>(cfg.max_concurrent);
@@ -23,28 +37,28 @@ Limits::Limits(const config::LimitsConfig& cfg) : cfg_(cfg) {
 
 std::optional<Limits::Denial> Limits::try_acquire(SteadyTime now, WallTime wall, LimitTicket& t) {
   if (bulkhead_) {
-    if (!bulkhead_->try_enter()) return Denial{"concurrency limit reached", Millis(0)};
+    if (!bulkhead_->try_enter()) return Denial{BlockKind::kConcurrency, "concurrency limit reached", Millis(0)};
     t.bulkhead = true;
   }
   if (rate_) {
     const auto wait = rate_->try_acquire(now);
     if (wait.count() > 0) {
       release(t, false, wall);
-      return Denial{"rate limit reached", std::chrono::ceil<Millis>(wait)};
+      return Denial{BlockKind::kRateLimit, "rate limit reached", std::chrono::ceil<Millis>(wait)};
     }
     t.rate = true;
   }
   if (daily_) {
     if (!daily_->try_consume(wall)) {
       release(t, false, wall);
-      return Denial{"daily quota used up", Millis(0)};
+      return Denial{BlockKind::kDailyQuota, "daily quota used up", Millis(0)};
     }
     t.daily = true;
   }
   if (monthly_) {
     if (!monthly_->try_consume(wall)) {
       release(t, false, wall);
-      return Denial{"monthly quota used up", Millis(0)};
+      return Denial{BlockKind::kMonthlyQuota, "monthly quota used up", Millis(0)};
     }
     t.monthly = true;
   }

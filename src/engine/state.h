@@ -30,6 +30,19 @@
 
 namespace tollgate::engine {
 
+// Why a candidate could not take an attempt (a metric label and a retry rule).
+enum class BlockKind {
+  kDisabled,         // by an operator
+  kThrottled,        // the provider asked for a pause
+  kCircuitOpen,      // its breaker is open
+  kCircuitHalfOpen,  // half-open, every probe slot taken: wait for a probe to end
+  kRateLimit,
+  kConcurrency,
+  kDailyQuota,
+  kMonthlyQuota,
+};
+std::string_view to_label(BlockKind k);
+
 // What an admitted attempt holds and must give back.
 struct LimitTicket {
   bool rate = false;
@@ -44,6 +57,7 @@ class Limits {
   explicit Limits(const config::LimitsConfig& cfg);
 
   struct Denial {
+    BlockKind kind;
     std::string reason;
     Millis wait{0};  // when it may admit again; 0: not soon (quota, concurrency)
   };

@@ -1,7 +1,10 @@
 #include "engine/validator.h"
 
+#include <boost/json/parse.hpp>
+
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "core/formats.h"
 
@@ -35,12 +38,41 @@ double as_double(const boost::json::value& v) {
 
 }  // namespace
 
+bool has_non_finite(const boost::json::value& root) {
+  std::vector<const boost::json::value*> todo{&root};
+  while (!todo.empty()) {
+    const auto* v = todo.back();
+    todo.pop_back();
+    if (v->is_double() && !std::isfinite(v->get_double())) return true;
+    if (v->is_object()) {
+      for (const auto& kv : v->get_object()) todo.push_back(&kv.value());
+    } else if (v->is_array()) {
+      for (const auto& item : v->get_array()) todo.push_back(&item);
+    }
+  }
+  return false;
+}
+
+Result<boost::json::object> parse_params(std::string_view body) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec) return Error::make(ErrorClass::kBadRequest, "request body is not valid JSON");
+  if (!v.is_object()) return Error::make(ErrorClass::kBadRequest, "request body must be a JSON object of params");
+  if (has_non_finite(v)) {
+    return Error::make(ErrorClass::kInvalidRequest, "a number in the request is too large to represent");
+  }
+  return std::move(v.get_object());
+}
+
 Result<void> validate_params(const config::CapabilityConfig& cap, const boost::json::object& params) {
   for (const auto& kv : params) {
     if (!cap.param(kv.key())) {
       return Error::make(ErrorClass::kInvalidRequest,
                          "unknown param '" + std::string(kv.key()) + "' for " + cap.name);
     }
+  }
+  for (const auto& kv : params) {
+    if (has_non_finite(kv.value())) return invalid(std::string(kv.key()), "is a number too large to represent");
   }
   for (const auto& spec : cap.params) {
     const auto* v = params.if_contains(spec.name);

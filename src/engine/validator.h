@@ -10,6 +10,13 @@
 
 namespace tollgate::engine {
 
+// A caller's request body as params: a JSON object (bad_request otherwise), with
+// no number that overflows to infinity at any depth (invalid_request: such a
+// value cannot be stored or sent as JSON).
+Result<boost::json::object> parse_params(std::string_view body);
+// Whether `v` holds a non-finite number anywhere inside.
+bool has_non_finite(const boost::json::value& v);
+
 Result<void> validate_params(const config::CapabilityConfig& cap, const boost::json::object& params);
 
 }  // namespace tollgate::engine

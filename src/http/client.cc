@@ -10,13 +10,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-#include <sys/socket.h>
-
-#include <deque>
-#include <unordered_map>
-
-#include "core/encoding.h"
 #include "http/beast_convert.h"
+#include "http/pool.h"
+#include "http/resolver.h"
 
 namespace tollgate::http {
 
@@ -24,21 +20,15 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
-using SslStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxResponseBody = 8 << 20;
 constexpr std::uint32_t kMaxResponseHeader = 64 << 10;
-constexpr auto kDnsTtl = std::chrono::seconds(30);
 constexpr auto kPeekAfterIdle = std::chrono::milliseconds(500);
 
-Error transport_error(ErrorClass cls, bool ambiguous, std::string code, std::string detail);
-
-Error cancelled_error() {
-  return transport_error(ErrorClass::kUnavailable, true, "cancelled", "attempt abandoned by its caller");
-}
+SteadyTime steady_now() { return std::chrono::steady_clock::now(); }
 
 Error transport_error(ErrorClass cls, bool ambiguous, std::string code, std::string detail) {
   Error e;
@@ -47,212 +37,93 @@ Error transport_error(ErrorClass cls, bool ambiguous, std::string code, std::str
   e.ambiguous = ambiguous;
   e.provider_code = std::move(code);
   e.detail = std::move(detail);
-  switch (cls) {
-    case ErrorClass::kTimeout:
-      e.message = "the provider did not answer in time";
-      break;
-    default:
-      e.message = "the provider could not be reached";
-  }
+  e.message = cls == ErrorClass::kTimeout ? "the provider did not answer in time" : "the provider could not be reached";
   return e;
 }
 
-struct ProxyTarget {
-  std::string host;
-  std::uint16_t port = 0;
-  std::string authorization;  // "Basic ..." or empty
-};
-
-bool parse_proxy(const std::string& url, ProxyTarget& out) {
-  if (!url.starts_with("http://")) return false;
-  std::string rest = url.substr(7);
-  if (const auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
-  if (const auto at = rest.rfind('@'); at != std::string::npos) {
-    auto user = percent_decode(rest.substr(0, at), false);
-    if (!user) return false;
-    out.authorization = "Basic " + base64_encode(*user);
-    rest = rest.substr(at + 1);
-  }
-  const auto colon = rest.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  out.host = rest.substr(0, colon);
-  if (out.host.size() > 2 && out.host.front() == '[') out.host = out.host.substr(1, out.host.size() - 2);
-  try {
-    const int port = std::stoi(rest.substr(colon + 1));
-    if (port <= 0 || port > 65535) return false;
-    out.port = static_cast<std::uint16_t>(port);
-  } catch (...) {
-    return false;
-  }
-  return true;
+Error cancelled_error() {
+  return transport_error(ErrorClass::kUnavailable, true, "cancelled", "attempt abandoned by its caller");
 }
+
+// Clears a CancelToken's hook when the step that set it ends, however it ends.
+struct HookScope {
+  CancelToken* token;
+  template <typename F>
+  HookScope(CancelToken* t, F hook) : token(t) {
+    if (token) token->set_hook(std::move(hook));
+  }
+  ~HookScope() {
+    if (token) token->clear_hook();
+  }
+};
 
 }  // namespace
 
-struct Endpoint::Internals {
-  std::unique_ptr<asio::ssl::context> tls;
-  std::string verify_name;
-  bool sni = false;
-  bool has_proxy = false;
-  ProxyTarget proxy;
-};
-
-Endpoint::Endpoint(EndpointOptions options)
-    : options_(std::move(options)), internals_(std::make_unique<Internals>()) {}
-
-Endpoint::~Endpoint() = default;
-
-Result<std::shared_ptr<const Endpoint>> Endpoint::make(EndpointOptions o) {
-  auto ep = std::shared_ptr<Endpoint>(new Endpoint(o));
-  auto& in = *ep->internals_;
-  const bool v6 = o.host.find(':') != std::string::npos;
-  const bool default_port = (o.scheme == "https" && o.port == 443) || (o.scheme == "http" && o.port == 80);
-  ep->host_header_ = (v6 ? "[" + o.host + "]" : o.host) + (default_port ? "" : ":" + std::to_string(o.port));
-  if (!o.proxy.empty()) {
-    if (!parse_proxy(o.proxy, in.proxy)) {
-      return Error::make(ErrorClass::kInternal, "proxy must be http://[user:pass@]host:port");
-    }
-    in.has_proxy = true;
-  }
-  if (o.scheme == "https") {
-    boost::system::error_code ec;
-    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1);
-    if (o.tls_verify) {
-      ctx->set_verify_mode(asio::ssl::verify_peer);
-      if (o.ca_file.empty()) {
-        ctx->set_default_verify_paths(ec);
-      } else {
-        ctx->load_verify_file(o.ca_file, ec);
-      }
-      if (ec) return Error::make(ErrorClass::kInternal, "cannot load CA file '" + o.ca_file + "': " + ec.message());
-    } else {
-      ctx->set_verify_mode(asio::ssl::verify_none);
-    }
-    if (!o.client_cert.empty()) {
-      ctx->use_certificate_chain_file(o.client_cert, ec);
-      if (ec) return Error::make(ErrorClass::kInternal, "cannot load client certificate '" + o.client_cert + "': " + ec.message());
-      ctx->use_private_key_file(o.client_key, asio::ssl::context::pem, ec);
-      if (ec) return Error::make(ErrorClass::kInternal, "cannot load client key '" + o.client_key + "': " + ec.message());
-    }
-    in.tls = std::move(ctx);
-    in.verify_name = o.server_name.empty() ? o.host : o.server_name;
-    boost::system::error_code aec;
-    asio::ip::make_address(in.verify_name, aec);
-    in.sni = static_cast<bool>(aec);  // SNI carries host names, never IP literals
-  }
-  ep->pool_key_ = o.scheme + "://" + o.host + ":" + std::to_string(o.port) + "|" + o.proxy + "|" +
-                  (o.tls_verify ? "v" : "nv") + "|" + o.ca_file + "|" + o.client_cert + "|" +
-                  o.server_name;
-  return std::shared_ptr<const Endpoint>(std::move(ep));
-}
-
-// One pooled connection: plain or TLS, with its read buffer.
-struct Connection {
-  std::unique_ptr<beast::tcp_stream> plain;
-  std::unique_ptr<SslStream> tls;
-  beast::flat_buffer buffer;
-  SteadyTime idle_since{};
-  bool reused = false;
-
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-
-  // Whether a pooled connection still looks open: the peer has not closed it and,
-  // for plain HTTP, has not sent unsolicited bytes.
-  bool alive() {
-    auto& sock = lowest().socket();
-    if (!sock.is_open()) return false;
-    char byte;
-    const ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0) return false;
-    if (n > 0) return tls != nullptr;  // TLS may have post-handshake records pending
-    return errno == EAGAIN || errno == EWOULDBLOCK;
-  }
-
-  void close() {
-    boost::system::error_code ignored;
-    lowest().socket().close(ignored);
-  }
-};
-
-struct Pool {
-  std::shared_ptr<const Endpoint> endpoint;
-  std::vector<std::unique_ptr<Connection>> idle;  // most recently used last
-  int open = 0;                                   // idle + in use
-  std::deque<asio::steady_timer*> waiters;
-};
-
 struct Client::Impl {
   asio::io_context& ctx;
-  tcp::resolver resolver;
-  std::unordered_map<std::string, Pool> pools;
-  struct DnsEntry {
-    tcp::resolver::results_type results;
-    SteadyTime expires;
-  };
-  std::unordered_map<std::string, DnsEntry> dns;
+  Resolver resolver;
+  Pools pools;
   ClientStats stats;
 
   explicit Impl(asio::io_context& c) : ctx(c), resolver(c) {}
 
-  asio::awaitable<Result<tcp::resolver::results_type>> resolve(const std::string& host, std::uint16_t port) {
-    const std::string key = host + ":" + std::to_string(port);
-    const auto now = std::chrono::steady_clock::now();
-    if (auto it = dns.find(key); it != dns.end() && it->second.expires > now) {
-      co_return it->second.results;
+  // The addresses to connect to: resolved by the deadline, and filtered by the
+  // endpoint's address check.
+  asio::awaitable<Result<Resolver::Results>> addresses(const Endpoint& ep, SteadyTime deadline, CancelToken* cancel) {
+    const auto& o = ep.options();
+    const std::string& host = ep.proxy() ? ep.proxy()->host : o.host;
+    const std::uint16_t port = ep.proxy() ? ep.proxy()->port : o.port;
+    auto resolved = co_await resolver.resolve(host, port, deadline, cancel);
+    if (!resolved || !o.address_check) co_return resolved;
+    std::vector<tcp::endpoint> allowed;
+    std::string refusal;
+    for (const auto& entry : *resolved) {
+      const tcp::endpoint e = entry.endpoint();
+      if (auto why = o.address_check(e.address().to_string())) {
+        refusal = *why;
+      } else {
+        allowed.push_back(e);
+      }
     }
-    auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port), nothrow);
-    if (ec) {
-      co_return transport_error(ErrorClass::kUnavailable, false, "dns_failure",
-                                "cannot resolve " + host + ": " + ec.message());
+    if (allowed.empty()) {
+      co_return transport_error(ErrorClass::kUnavailable, false, "address_refused",
+                                host + " resolves only to refused addresses: " + refusal);
     }
-    dns[key] = DnsEntry{results, now + kDnsTtl};
-    co_return results;
+    co_return Resolver::Results::create(allowed.begin(), allowed.end(), host, std::to_string(port));
   }
 
   // Opens a connection (through the proxy when configured) and completes the TLS
-  // handshake, all within `deadline`.
+  // handshake, all within the connect timeout and the deadline.
   asio::awaitable<Result<std::unique_ptr<Connection>>> connect(const Endpoint& ep, SteadyTime deadline,
                                                                CancelToken* cancel) {
     const auto& o = ep.options();
-    const auto& in = ep.internals();
-    const std::string& host = in.has_proxy ? in.proxy.host : o.host;
-    const std::uint16_t port = in.has_proxy ? in.proxy.port : o.port;
-    auto addrs = co_await resolve(host, port);
+    auto addrs = co_await addresses(ep, deadline, cancel);
     if (!addrs) co_return std::move(addrs).error();
+    const std::string where = ep.proxy() ? ep.proxy()->host_port() : ep.host_header();
 
     auto conn = std::make_unique<Connection>();
     conn->plain = std::make_unique<beast::tcp_stream>(ctx);
-    if (cancel) cancel->set_hook([c = conn.get()] { c->close(); });
-    struct ClearHook {
-      CancelToken* t;
-      ~ClearHook() {
-        if (t) t->clear_hook();
-      }
-    } clear_hook{cancel};
-    const SteadyTime connect_by = std::min(deadline, std::chrono::steady_clock::now() + o.connect_timeout);
-    conn->plain->expires_at(connect_by);
+    HookScope hook(cancel, [c = conn.get()] { c->close(); });
+    // From here every step shares one bound: the connect timeout, within the deadline.
+    conn->plain->expires_at(std::min(deadline, steady_now() + o.connect_timeout));
     auto [cec, cep] = co_await conn->plain->async_connect(*addrs, nothrow);
     if (cancel && cancel->cancelled()) co_return cancelled_error();
     if (cec) {
       const bool timed_out = cec == beast::error::timeout;
       co_return transport_error(timed_out ? ErrorClass::kTimeout : ErrorClass::kUnavailable, false,
                                 timed_out ? "connect_timeout" : "connect_failed",
-                                "connect to " + host + ":" + std::to_string(port) + ": " + cec.message());
+                                "connect to " + where + ": " + cec.message());
     }
     boost::system::error_code ignored;
     conn->plain->socket().set_option(tcp::no_delay(true), ignored);
     ++stats.connections_opened;
 
-    if (in.has_proxy) {
-      const std::string authority = ep.host_header().find(':') == std::string::npos
-                                        ? ep.host_header() + ":" + std::to_string(o.port)
-                                        : ep.host_header();
+    if (ep.proxy()) {
+      const std::string authority =
+          (o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host) + ":" + std::to_string(o.port);
       bhttp::request<bhttp::empty_body> creq{bhttp::verb::connect, authority, 11};
       creq.set(bhttp::field::host, authority);
-      if (!in.proxy.authorization.empty()) creq.set(bhttp::field::proxy_authorization, in.proxy.authorization);
+      if (!ep.proxy_authorization().empty()) creq.set(bhttp::field::proxy_authorization, ep.proxy_authorization());
       auto [wec, wn] = co_await bhttp::async_write(*conn->plain, creq, nothrow);
       bhttp::response_parser<bhttp::empty_body> parser;
       parser.skip(true);  // a CONNECT answer has no body
@@ -271,37 +142,34 @@ struct Client::Impl {
       }
     }
 
-    if (in.tls) {
-      conn->tls = std::make_unique<SslStream>(std::move(*conn->plain), *in.tls);
+    if (ep.tls()) {
+      conn->tls = std::make_unique<SslStream>(std::move(*conn->plain), *ep.tls());
       conn->plain.reset();
-      if (in.sni && !SSL_set_tlsext_host_name(conn->tls->native_handle(), in.verify_name.c_str())) {
+      if (ep.sni() && !SSL_set_tlsext_host_name(conn->tls->native_handle(), ep.verify_name().c_str())) {
         co_return transport_error(ErrorClass::kUnavailable, false, "tls_failed", "cannot set SNI");
       }
-      if (o.tls_verify) conn->tls->set_verify_callback(asio::ssl::host_name_verification(in.verify_name));
+      if (o.tls_verify) conn->tls->set_verify_callback(asio::ssl::host_name_verification(ep.verify_name()));
       auto [hec] = co_await conn->tls->async_handshake(asio::ssl::stream_base::client, nothrow);
       if (cancel && cancel->cancelled()) co_return cancelled_error();
       if (hec) {
         const bool timed_out = hec == beast::error::timeout;
         co_return transport_error(timed_out ? ErrorClass::kTimeout : ErrorClass::kUnavailable, false,
                                   timed_out ? "connect_timeout" : "tls_failed",
-                                  "TLS handshake with " + in.verify_name + ": " + hec.message());
+                                  "TLS handshake with " + ep.verify_name() + ": " + hec.message());
       }
     }
     co_return conn;
   }
 
-  Pool& pool_for(const std::shared_ptr<const Endpoint>& ep) {
-    auto [it, inserted] = pools.try_emplace(ep->pool_key());
-    if (inserted) it->second.endpoint = ep;
-    return it->second;
-  }
-
+  // A connection for `ep`: an idle pooled one, a new one while under the cap, or
+  // the next one to come back, waited for until the deadline.
   asio::awaitable<Result<std::unique_ptr<Connection>>> acquire(const std::shared_ptr<const Endpoint>& ep,
                                                                SteadyTime deadline, CancelToken* cancel) {
     const auto& o = ep->options();
+    pools.maintain(steady_now());
     for (;;) {
-      Pool& pool = pool_for(ep);
-      const auto now = std::chrono::steady_clock::now();
+      Pool& pool = pools.get(ep);
+      const auto now = steady_now();
       while (!pool.idle.empty()) {
         auto conn = std::move(pool.idle.back());
         pool.idle.pop_back();
@@ -317,44 +185,30 @@ struct Client::Impl {
       }
       if (pool.open < std::max(1, o.max_connections)) {
         ++pool.open;
-        auto conn = co_await connect(*pool.endpoint, deadline, cancel);
-        if (!conn) {
-          release(ep, nullptr);
-        }
+        auto conn = co_await connect(*ep, deadline, cancel);
+        if (!conn) pools.release(ep, nullptr, steady_now());
         co_return conn;
       }
+      if (now >= deadline) break;
       // At the cap: wait for a connection to come back, until the deadline.
       asio::steady_timer timer(ctx);
       timer.expires_at(deadline);
-      pool.waiters.push_back(&timer);
-      if (cancel) cancel->set_hook([&timer] { timer.cancel(); });
-      auto [ec] = co_await timer.async_wait(nothrow);
-      if (cancel) cancel->clear_hook();
-      Pool& after = pool_for(ep);
-      std::erase(after.waiters, &timer);
-      if (cancel && cancel->cancelled()) co_return cancelled_error();
-      if (!ec) {
-        co_return transport_error(ErrorClass::kUnavailable, false, "connection_limit",
-                                  "all " + std::to_string(o.max_connections) +
-                                      " connections to the provider are busy");
+      PoolWaiter waiter{&timer};
+      auto pos = pool.waiters.insert(pool.waiters.end(), &waiter);
+      {
+        HookScope hook(cancel, [&timer] { timer.cancel(); });
+        co_await timer.async_wait(nothrow);
       }
+      Pool& after = pools.get(ep);
+      if (!waiter.woken) after.waiters.erase(pos);
+      if (cancel && cancel->cancelled()) {
+        if (waiter.woken) after.wake_one();  // pass the wake-up on
+        co_return cancelled_error();
+      }
+      if (!waiter.woken && steady_now() >= deadline) break;
     }
-  }
-
-  // Returns a connection to its pool (or drops it) and wakes one waiter.
-  void release(const std::shared_ptr<const Endpoint>& ep, std::unique_ptr<Connection> conn) {
-    Pool& pool = pool_for(ep);
-    if (conn) {
-      conn->idle_since = std::chrono::steady_clock::now();
-      conn->buffer.clear();
-      pool.idle.push_back(std::move(conn));
-    } else {
-      --pool.open;
-    }
-    if (!pool.waiters.empty()) {
-      pool.waiters.front()->cancel();
-      pool.waiters.pop_front();
-    }
+    co_return transport_error(ErrorClass::kUnavailable, false, "connection_limit",
+                              "all " + std::to_string(o.max_connections) + " connections to the provider are busy");
   }
 
   template <class Stream>
@@ -380,6 +234,11 @@ struct Client::Impl {
                                       "no complete answer before the attempt deadline"),
                       false};
       }
+      if (rec == bhttp::error::body_limit || rec == bhttp::error::header_limit) {
+        co_return Out{transport_error(ErrorClass::kUnavailable, true, "response_too_large",
+                                      "the answer is larger than tollgate reads: " + rec.message()),
+                      false};
+      }
       const bool garbage = rec.category() == bhttp::make_error_code(bhttp::error::bad_version).category() &&
                            rec != bhttp::error::end_of_stream && rec != bhttp::error::partial_message;
       co_return Out{transport_error(ErrorClass::kUnavailable, true,
@@ -396,28 +255,31 @@ struct Client::Impl {
 Client::Client(asio::io_context& ctx) : impl_(std::make_unique<Impl>(ctx)) {}
 Client::~Client() = default;
 
-asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoint> endpoint,
+asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const TransportEndpoint> endpoint,
                                                    HttpRequest request, SteadyTime deadline, CancelToken* cancel) {
+  auto ep = std::dynamic_pointer_cast<const Endpoint>(endpoint);
+  if (!ep) co_return Error::make(ErrorClass::kInternal, "endpoint was not made by http::Endpoint::make");
   auto& impl = *impl_;
-  auto wire = serialize_request(request, endpoint->host_header());
+  auto wire = serialize_request(request, ep->host_header());
   if (!wire) co_return std::move(wire).error();
   // A pooled connection the provider closed while we were writing is retried once
   // on a fresh one: the write failed, so the provider never saw the request.
   for (int round = 0; round < 2; ++round) {
     if (cancel && cancel->cancelled()) co_return cancelled_error();
-    auto conn = co_await impl.acquire(endpoint, deadline, cancel);
+    auto conn = co_await impl.acquire(ep, deadline, cancel);
     if (!conn) co_return std::move(conn).error();
     ++impl.stats.requests_sent;
     Connection& c = **conn;
-    if (cancel) cancel->set_hook([&c] { c.close(); });
     // (No co_await inside ?: — GCC 12 miscompiles temporaries there.)
     std::pair<Result<HttpResponse>, bool> exchanged{Error{}, false};
-    if (c.tls) {
-      exchanged = co_await impl.exchange(*c.tls, c, *wire, deadline);
-    } else {
-      exchanged = co_await impl.exchange(*c.plain, c, *wire, deadline);
+    {
+      HookScope hook(cancel, [&c] { c.close(); });
+      if (c.tls) {
+        exchanged = co_await impl.exchange(*c.tls, c, *wire, deadline);
+      } else {
+        exchanged = co_await impl.exchange(*c.plain, c, *wire, deadline);
+      }
     }
-    if (cancel) cancel->clear_hook();
     auto& [result, reusable] = exchanged;
     if (cancel && cancel->cancelled()) {
       result = cancelled_error();
@@ -426,10 +288,10 @@ asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoin
     const bool retry_stale = !result && c.reused && result.error().provider_code == "write_failed" &&
                              result.error().cls != ErrorClass::kTimeout && round == 0;
     if (reusable && result) {
-      impl.release(endpoint, std::move(*conn));
+      impl.pools.release(ep, std::move(*conn), steady_now());
     } else {
       c.close();
-      impl.release(endpoint, nullptr);
+      impl.pools.release(ep, nullptr, steady_now());
     }
     if (retry_stale) continue;
     co_return std::move(result);
@@ -439,10 +301,6 @@ asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const Endpoin
 
 ClientStats Client::stats() const { return impl_->stats; }
 
-int Client::idle_connections() const {
-  int n = 0;
-  for (const auto& [k, p] : impl_->pools) n += static_cast<int>(p.idle.size());
-  return n;
-}
+int Client::idle_connections() const { return impl_->pools.idle_connections(); }
 
 }  // namespace tollgate::http

@@ -15,7 +15,8 @@
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/time_format.h"
-#include "engine/views.h"
+#include "core/url.h"
+#include "engine/outcome_json.h"
 
 namespace tollgate::jobs {
 
@@ -27,36 +28,6 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr Millis kPoll{200};
 
-struct Target {
-  std::string scheme, host, path;
-  std::uint16_t port = 0;
-};
-
-std::optional<Target> parse_url(const std::string& url) {
-  Target t;
-  const bool https = url.starts_with("https://");
-  if (!https && !url.starts_with("http://")) return std::nullopt;
-  t.scheme = https ? "https" : "http";
-  const std::string rest = url.substr(https ? 8 : 7);
-  const auto slash = rest.find_first_of("/?");
-  const std::string authority = rest.substr(0, slash);
-  t.path = slash == std::string::npos ? "/" : rest.substr(slash);
-  if (t.path.front() == '?') t.path = "/" + t.path;
-  t.port = https ? 443 : 80;
-  t.host = authority;
-  if (const auto colon = authority.rfind(':'); colon != std::string::npos && authority.back() != ']') {
-    try {
-      t.port = static_cast<std::uint16_t>(std::stoi(authority.substr(colon + 1)));
-    } catch (...) {
-      return std::nullopt;
-    }
-    t.host = authority.substr(0, colon);
-  }
-  if (t.host.size() > 2 && t.host.front() == '[') t.host = t.host.substr(1, t.host.size() - 2);
-  if (t.host.empty()) return std::nullopt;
-  return t;
-}
-
 }  // namespace
 
 std::string callback_signature(std::string_view secret, std::string_view timestamp, std::string_view body) {
@@ -67,21 +38,29 @@ std::string callback_signature(std::string_view secret, std::string_view timesta
 }
 
 struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
-  Impl(http::Workers& w, http::Client& c, const engine::RuntimeHolder& rt, store::JobStore& s, const Clock& clk,
-       std::string inst, JobsMetrics* m)
-      : workers(w), client(c), runtime(rt), store(s), clock(clk), instance(std::move(inst)), metrics(m),
-        wake(w.context(0)) {}
+  Impl(http::Workers& w, Transport& t, EndpointFactory f, const engine::RuntimeHolder& rt, store::JobStore& s,
+       const Clock& clk, Timers& tm, std::string inst, JobsMetrics* m)
+      : workers(w), transport(t), factory(std::move(f)), runtime(rt), store(s), clock(clk), timers(tm),
+        instance(std::move(inst)), metrics(m) {}
 
   http::Workers& workers;
-  http::Client& client;
+  Transport& transport;
+  EndpointFactory factory;
   const engine::RuntimeHolder& runtime;
   store::JobStore& store;
   const Clock& clock;
+  Timers& timers;
   const std::string instance;
   JobsMetrics* metrics;
-  asio::steady_timer wake;
+  CancelToken* wake = nullptr;  // worker 0 only
   std::atomic<bool> stopping{false};
-  std::map<std::string, std::shared_ptr<const http::Endpoint>> endpoints;  // worker 0 only
+  // Per caller and origin (worker 0 only). The snapshot each was built for is
+  // kept with it: a reload that changes the caller's allow-list rebuilds it.
+  struct Cached {
+    std::shared_ptr<const engine::Runtime> runtime;
+    std::shared_ptr<const TransportEndpoint> endpoint;
+  };
+  std::map<std::string, Cached> endpoints;
 
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
@@ -92,8 +71,10 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
       if (due) {
         for (auto& rec : *due) asio::co_spawn(workers.context(0), deliver(std::move(rec)), asio::detached);
       }
-      wake.expires_after(kPoll);
-      co_await wake.async_wait(nothrow);
+      CancelToken token;
+      wake = &token;
+      co_await timers.wait_until(clock.now() + kPoll, &token);
+      wake = nullptr;
     }
   }
 
@@ -121,6 +102,32 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
     }
   }
 
+  // The connection target for a callback to `url`, for `caller` under runtime `rt`.
+  std::shared_ptr<const TransportEndpoint> endpoint_for(const std::shared_ptr<const engine::Runtime>& rt,
+                                                        const config::CallerConfig& caller, const Url& url,
+                                                        config::CallbackConfig::Match match,
+                                                        const config::JobsConfig& jc) {
+    const std::string key = caller.name + "|" + url.scheme + "://" + url.host_port();
+    auto& cached = endpoints[key];
+    if (cached.endpoint && cached.runtime == rt) return cached.endpoint;
+    EndpointOptions o;
+    o.scheme = url.scheme;
+    o.host = url.host;
+    o.port = url.port;
+    o.connect_timeout = jc.callback_timeout;
+    o.max_connections = 8;
+    o.pool_tag = "callback:" + caller.name;
+    // The allow-list as of this snapshot (copied: the endpoint may outlive it).
+    o.address_check = [callbacks = caller.callbacks, url, match](const std::string& ip) -> std::optional<std::string> {
+      if (callbacks.allows_address(url, match, ip)) return std::nullopt;
+      return ip + " (" + std::string(to_string(address_scope(ip))) + ") is not allowed for this callback host";
+    };
+    auto made = factory(o);
+    if (!made) return nullptr;
+    cached = Cached{rt, *made};
+    return cached.endpoint;
+  }
+
   asio::awaitable<void> deliver(store::CallRecord rec) {
     auto self = shared_from_this();
     const auto rt = runtime.get();
@@ -129,10 +136,11 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
     for (const auto& c : rt->config().callers) {
       if (c.name == rec.caller) caller = &c;
     }
-    const auto target = parse_url(rec.callback_url);
+    const auto target = parse_http_url(rec.callback_url, UrlRules{.what = "callback URL"});
+    const auto match = caller && target ? caller->callbacks.match(*target) : config::CallbackConfig::Match::kNone;
     std::string outcome;
     bool delivered = false;
-    if (!caller || !target || !caller->callbacks.allows(target->host, target->port)) {
+    if (match == config::CallbackConfig::Match::kNone) {
       outcome = "not sent: the callback host is no longer allowed for this caller";
       rec.callback_tries = jc.callback_max_tries - 1;  // give up now
     } else {
@@ -140,30 +148,18 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
       const std::string ts = std::to_string(unix_seconds(clock.wall()));
       HttpRequest req;
       req.method = "POST";
-      const auto q = target->path.find('?');
-      req.path = target->path.substr(0, q);
-      if (q != std::string::npos) req.query = target->path.substr(q + 1);
+      req.path = target->path;
+      req.query = target->query;
       req.headers = {{"Content-Type", "application/json"},
                      {"X-Tollgate-Id", rec.id},
                      {"X-Tollgate-Timestamp", ts},
                      {"X-Tollgate-Signature", callback_signature(caller->callbacks.secret, ts, body)}};
       req.body = body;
-      const std::string key = target->scheme + "://" + target->host + ":" + std::to_string(target->port);
-      auto& ep = endpoints[key];
-      if (!ep) {
-        http::EndpointOptions o;
-        o.scheme = target->scheme;
-        o.host = target->host;
-        o.port = target->port;
-        o.connect_timeout = jc.callback_timeout;
-        o.max_connections = 8;
-        auto made = http::Endpoint::make(o);
-        if (made) ep = *made;
-      }
+      auto ep = endpoint_for(rt, *caller, *target, match, jc);
       if (!ep) {
         outcome = "not sent: cannot set up a connection";
       } else {
-        auto resp = co_await client.send(ep, std::move(req), clock.now() + jc.callback_timeout);
+        auto resp = co_await transport.send(ep, std::move(req), clock.now() + jc.callback_timeout);
         if (resp && resp->status >= 200 && resp->status < 300) {
           delivered = true;
           outcome = "HTTP " + std::to_string(resp->status);
@@ -180,9 +176,11 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
   }
 };
 
-Callbacks::Callbacks(http::Workers& workers, http::Client& client, const engine::RuntimeHolder& runtime,
-                     store::JobStore& store, const Clock& clock, std::string instance, JobsMetrics* metrics)
-    : impl_(std::make_shared<Impl>(workers, client, runtime, store, clock, std::move(instance), metrics)) {}
+Callbacks::Callbacks(http::Workers& workers, Transport& transport, EndpointFactory endpoints,
+                     const engine::RuntimeHolder& runtime, store::JobStore& store, const Clock& clock, Timers& timers,
+                     std::string instance, JobsMetrics* metrics)
+    : impl_(std::make_shared<Impl>(workers, transport, std::move(endpoints), runtime, store, clock, timers,
+                                   std::move(instance), metrics)) {}
 
 Callbacks::~Callbacks() = default;
 
@@ -190,7 +188,9 @@ void Callbacks::start() { asio::co_spawn(impl_->workers.context(0), impl_->loop(
 
 void Callbacks::stop() {
   impl_->stopping.store(true);
-  asio::post(impl_->workers.context(0), [self = impl_] { self->wake.cancel(); });
+  asio::post(impl_->workers.context(0), [self = impl_] {
+    if (self->wake) self->wake->cancel();
+  });
 }
 
 }  // namespace tollgate::jobs

@@ -6,16 +6,20 @@
 //   X-Tollgate-Timestamp: unix seconds
 //   X-Tollgate-Signature: sha256=<hex HMAC-SHA256(caller's callback secret, timestamp + "." + body)>
 // A 2xx answer delivers it; anything else is retried with backoff up to
-// jobs.callback_max_tries, each try logged in the call's status. The URL's host
-// is checked against the caller's allow-list again at delivery time.
+// jobs.callback_max_tries, each try logged in the call's status. The URL is
+// parsed again (core/url.h) and checked against the caller's allow-list at
+// delivery time, and every address its host resolves to is checked before
+// connecting (config::CallbackConfig::allows_address): a name admitted by a
+// wildcard never reaches a loopback, private or link-local address.
 //
 // The claim loop and the deliveries run on worker 0, with worker 0's client.
 
 #include <memory>
 #include <string>
 
-#include "engine/api.h"
-#include "http/client.h"
+#include "core/timers.h"
+#include "core/transport.h"
+#include "engine/runtime.h"
 #include "http/workers.h"
 #include "jobs/metrics.h"
 #include "store/job_store.h"
@@ -27,8 +31,11 @@ std::string callback_signature(std::string_view secret, std::string_view timesta
 
 class Callbacks {
  public:
-  Callbacks(http::Workers& workers, http::Client& client, const engine::RuntimeHolder& runtime,
-            store::JobStore& store, const Clock& clock, std::string instance, JobsMetrics* metrics = nullptr);
+  // `transport` belongs to worker 0; `endpoints` builds a connection target per
+  // callback origin.
+  Callbacks(http::Workers& workers, Transport& transport, EndpointFactory endpoints,
+            const engine::RuntimeHolder& runtime, store::JobStore& store, const Clock& clock, Timers& timers,
+            std::string instance, JobsMetrics* metrics = nullptr);
   ~Callbacks();
   void start();
   void stop();

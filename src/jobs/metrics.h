@@ -10,11 +10,15 @@ struct JobsMetrics {
       : runs(r.counter("tollgate_job_runs_total",
                        "Job runs by how they ended: succeeded, failed, dead or requeued.",
                        {"capability", "operation", "result"})),
+        resumed(r.counter("tollgate_jobs_resumed_total",
+                          "Jobs taken over from a process that died holding their lease.",
+                          {"capability", "operation"})),
         callbacks(r.counter("tollgate_callbacks_total",
                             "Callback deliveries by result: delivered, retry (will try again) or failed (gave up).",
                             {"result"})) {}
 
   metrics::Family<metrics::Counter>& runs;
+  metrics::Family<metrics::Counter>& resumed;
   metrics::Family<metrics::Counter>& callbacks;
 };
 

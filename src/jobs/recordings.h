@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "engine/api.h"
+#include "engine/runtime.h"
 #include "engine/state.h"
 #include "http/workers.h"
 #include "store/job_store.h"

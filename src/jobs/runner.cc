@@ -14,8 +14,9 @@
 
 #include "core/random.h"
 #include "core/time_format.h"
+#include "engine/call_log.h"
 #include "engine/metrics.h"
-#include "engine/views.h"
+#include "engine/outcome_json.h"
 
 namespace tollgate::jobs {
 
@@ -41,38 +42,24 @@ json::array parse_array(const std::string& text) {
   return !ec && v.is_array() ? v.get_array() : json::array{};
 }
 
-engine::CallRouting parse_routing(const std::string& text) {
-  engine::CallRouting r;
-  if (text.empty()) return r;
-  boost::system::error_code ec;
-  auto v = json::parse(text, ec);
-  if (ec || !v.is_object()) return r;
-  if (const auto* p = v.get_object().if_contains("pin"); p && p->is_string()) r.pin = std::string(p->get_string());
-  if (const auto* ex = v.get_object().if_contains("exclude"); ex && ex->is_array()) {
-    for (const auto& e : ex->get_array()) {
-      if (e.is_string()) r.exclude.emplace_back(e.get_string());
-    }
-  }
-  return r;
-}
-
 }  // namespace
 
 struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
-  Impl(http::Workers& w, std::vector<http::Client*> c, const engine::RuntimeHolder& rt, store::JobStore& s,
-       const Clock& clk, std::string inst, engine::EngineMetrics* em, JobsMetrics* jm)
-      : workers(w), clients(std::move(c)), runtime(rt), store(s), clock(clk), instance(std::move(inst)),
-        engine(clk, em), metrics(jm), wake(w.context(0)) {}
+  Impl(http::Workers& w, std::vector<Transport*> t, const engine::RuntimeHolder& rt, store::JobStore& s,
+       const Clock& clk, Timers& tm, std::string inst, engine::EngineMetrics* em, JobsMetrics* jm)
+      : workers(w), transports(std::move(t)), runtime(rt), store(s), clock(clk), timers(tm),
+        instance(std::move(inst)), engine(clk, tm, em), metrics(jm) {}
 
   http::Workers& workers;
-  std::vector<http::Client*> clients;
+  std::vector<Transport*> transports;
   const engine::RuntimeHolder& runtime;
   store::JobStore& store;
   const Clock& clock;
+  Timers& timers;
   const std::string instance;
   engine::Engine engine;
   JobsMetrics* metrics;
-  asio::steady_timer wake;  // worker 0 only
+  CancelToken* wake = nullptr;  // worker 0 only: the claim loop's current wait
   std::unique_ptr<policy::Gcra> drain;  // worker 0 only
   std::atomic<int> running{0};
   std::atomic<bool> stopping{false};
@@ -80,7 +67,9 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   SteadyTime next_purge{};
 
   void poke() {
-    asio::post(workers.context(0), [self = shared_from_this()] { self->wake.cancel(); });
+    asio::post(workers.context(0), [self = shared_from_this()] {
+      if (self->wake) self->wake->cancel();
+    });
   }
 
   asio::awaitable<void> loop() {
@@ -110,6 +99,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
         if (!claimed) spdlog::error("jobs: claim failed: {}", claimed.error().message);
         if (claimed) {
           for (auto& job : *claimed) {
+            if (job.resumed) log_takeover(job);
             running.fetch_add(1);
             const int w = static_cast<int>(next_worker.fetch_add(1) % static_cast<std::uint64_t>(workers.size()));
             asio::co_spawn(workers.context(w), run_job(std::move(job), w), [self](std::exception_ptr e) {
@@ -122,16 +112,42 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
         more = got == want && got > 0;
       }
       if (!more) {
-        wake.expires_after(jc.poll_interval);
-        co_await wake.async_wait(nothrow);
+        CancelToken token;
+        wake = &token;
+        co_await timers.wait_until(clock.now() + jc.poll_interval, &token);
+        wake = nullptr;
       }
     }
   }
 
-  asio::awaitable<void> finish(store::CallRecord& job, store::CallState state, const Error* error) {
+  // A job taken over from a process that died holding its lease.
+  void log_takeover(const store::CallRecord& job) {
     if (metrics) {
       const auto [cap, op] = engine::split_capability(job.capability);
-      metrics->runs.with({cap, op, state == store::CallState::kQueued ? "requeued" : store::to_string(state)}).inc();
+      metrics->resumed.with({cap, op}).inc();
+    }
+    spdlog::warn("jobs: took over job {} ({}, run {}) from {}, whose lease lapsed", job.id, job.capability, job.runs,
+                 job.resumed_from.empty() ? std::string("a stopped process") : job.resumed_from);
+  }
+
+  asio::awaitable<void> finish(store::CallRecord& job, store::CallState state, const Error* error,
+                               const Call* call = nullptr, const config::CapabilityConfig* cap_cfg = nullptr,
+                               const std::vector<engine::AttemptRecord>* attempts = nullptr,
+                               SteadyTime started = {}) {
+    const std::string_view result = state == store::CallState::kQueued ? "requeued" : store::to_string(state);
+    if (metrics) {
+      const auto [cap, op] = engine::split_capability(job.capability);
+      metrics->runs.with({cap, op, result}).inc();
+    }
+    if (call && cap_cfg && runtime.get()->config().log.calls) {
+      engine::log_call(engine::CallLogEntry{.msg = job.resumed ? "job_resumed" : "job",
+                                            .run = job.runs,
+                                            .call = call,
+                                            .capability = cap_cfg,
+                                            .outcome = result,
+                                            .error = error,
+                                            .attempts = attempts,
+                                            .duration = std::chrono::duration_cast<Millis>(clock.now() - started)});
     }
     job.state = state;
     job.lease_owner.clear();
@@ -153,9 +169,11 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
     const auto* cap = rt->capability(job.capability);
     if (!cap) {
       const Error e = Error::make(ErrorClass::kNotFound, "capability " + job.capability + " is no longer configured");
+      spdlog::error("jobs: job {} dead-lettered: {}", job.id, e.message);
       co_await finish(job, store::CallState::kDead, &e);
       co_return;
     }
+    const SteadyTime started = clock.now();
     Call call;
     call.id = job.id;
     call.caller = job.caller;
@@ -165,6 +183,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
     auto params = json::parse(job.params_json, ec);
     if (ec || !params.is_object()) {
       const Error e = Error::make(ErrorClass::kInternal, "stored params are not a JSON object");
+      spdlog::error("jobs: job {} failed: {}", job.id, e.message);
       co_await finish(job, store::CallState::kFailed, &e);
       co_return;
     }
@@ -178,7 +197,8 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
     } else {
       call.trace = start_trace(std::nullopt);
     }
-    engine::CallRouting routing = parse_routing(job.routing_json);
+    engine::CallRouting routing = engine::parse_routing_json(job.routing_json);
+    const config::CapabilityConfig* cc = cap->config;
 
     // Taken over from a run that died: only send again where that cannot act twice.
     if (job.resumed && !job.provider.empty()) {
@@ -187,10 +207,11 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       if (dedupes) {
         routing.pin = job.provider;  // only that provider can recognise the repeat
       } else if (!cap->config->idempotent) {
-        const Error e = Error::make(ErrorClass::kInternal,
-                                    "tollgate stopped while " + job.provider +
-                                        " may have been processing this call; its outcome is unknown");
-        co_await finish(job, store::CallState::kFailed, &e);
+        Error e = engine::outcome_unknown(Error::make(ErrorClass::kUnavailable, ""));
+        e.provider = job.provider;
+        e.message = "tollgate stopped while " + job.provider +
+                    " may have been processing this call, and repeating it is not safe; its outcome is unknown";
+        co_await finish(job, store::CallState::kFailed, &e, &call, cc, nullptr, started);
         co_return;
       }
     }
@@ -203,8 +224,13 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       auto saved = co_await store.update(job);
       if (!saved) spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
     };
-    engine::CallOutcome outcome = co_await engine.execute(*cap, call, routing, *clients[static_cast<size_t>(worker)],
-                                                          &before_send);
+    engine::CallOutcome outcome = co_await engine.execute(*cap, call, routing,
+                                                          *transports[static_cast<size_t>(worker)], &before_send);
+    if (!outcome.pinned_provider.empty() && routing.pin != outcome.pinned_provider) {
+      // The provider may have acted: every later run goes back to it alone.
+      routing.pin = outcome.pinned_provider;
+      job.routing_json = engine::routing_json(routing);
+    }
 
     json::array attempts = parse_array(job.attempts_json);
     for (auto& a : engine::attempts_json(outcome.attempts)) {
@@ -216,13 +242,13 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       job.provider = outcome.provider;
       job.result_json = json::serialize(outcome.result);
       job.error_json.clear();
-      co_await finish(job, store::CallState::kSucceeded, nullptr);
+      co_await finish(job, store::CallState::kSucceeded, nullptr, &call, cc, &outcome.attempts, started);
       co_return;
     }
     if (!outcome.error.provider.empty()) job.provider = outcome.error.provider;
     const auto now_ms = unix_millis(clock.wall());
     if (!outcome.retry_later) {
-      co_await finish(job, store::CallState::kFailed, &outcome.error);
+      co_await finish(job, store::CallState::kFailed, &outcome.error, &call, cc, &outcome.attempts, started);
       co_return;
     }
     // A run in which no provider could even be tried (all breakers open, all
@@ -232,20 +258,21 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
     if (job.runs >= jc.max_attempts || too_old) {
       Error e = outcome.error;
       e.message = (too_old ? "gave up after jobs.max_age: " : "gave up after jobs.max_attempts runs: ") + e.message;
-      co_await finish(job, store::CallState::kDead, &e);
+      if (e.ambiguous && !cc->idempotent) e = engine::outcome_unknown(e);
+      co_await finish(job, store::CallState::kDead, &e, &call, cc, &outcome.attempts, started);
       co_return;
     }
     const Millis wait = std::max(outcome.error.retry_after, job_backoff(std::max(0, job.runs - 1), jc));
     job.not_before_ms = now_ms + wait.count();
-    co_await finish(job, store::CallState::kQueued, &outcome.error);
+    co_await finish(job, store::CallState::kQueued, &outcome.error, &call, cc, &outcome.attempts, started);
   }
 };
 
-Runner::Runner(http::Workers& workers, std::vector<http::Client*> clients, const engine::RuntimeHolder& runtime,
-               store::JobStore& store, const Clock& clock, std::string instance,
+Runner::Runner(http::Workers& workers, std::vector<Transport*> transports, const engine::RuntimeHolder& runtime,
+               store::JobStore& store, const Clock& clock, Timers& timers, std::string instance,
                engine::EngineMetrics* engine_metrics, JobsMetrics* metrics)
-    : impl_(std::make_shared<Impl>(workers, std::move(clients), runtime, store, clock, std::move(instance),
-                                   engine_metrics, metrics)) {}
+    : impl_(std::make_shared<Impl>(workers, std::move(transports), runtime, store, clock, timers,
+                                   std::move(instance), engine_metrics, metrics)) {}
 
 Runner::~Runner() = default;
 

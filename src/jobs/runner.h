@@ -11,7 +11,11 @@
 // A job taken over from an interrupted run is pinned to the provider it was last
 // sent to when that provider deduplicates, so the retry cannot deliver twice; an
 // interrupted job whose operation is neither idempotent nor deduplicated is failed
-// as "outcome unknown" rather than sent again.
+// as outcome_unknown rather than sent again. A job whose run ended ambiguously on
+// a deduplicating provider stays pinned to it for every later run.
+//
+// Every run and every take-over is logged (one line each, params masked as in
+// the call log) and counted.
 //
 // The claim loop runs on worker 0; jobs run on every worker. Thread-safety: the
 // running count is atomic; the wake-up timer is touched on worker 0 only.
@@ -24,9 +28,10 @@
 #include <vector>
 
 #include "core/clock.h"
-#include "engine/api.h"
+#include "core/timers.h"
+#include "core/transport.h"
 #include "engine/engine.h"
-#include "http/client.h"
+#include "engine/runtime.h"
 #include "http/workers.h"
 #include "jobs/metrics.h"
 #include "policy/gcra.h"
@@ -36,8 +41,9 @@ namespace tollgate::jobs {
 
 class Runner {
  public:
-  Runner(http::Workers& workers, std::vector<http::Client*> clients, const engine::RuntimeHolder& runtime,
-         store::JobStore& store, const Clock& clock, std::string instance,
+  // `transports[i]` belongs to worker i.
+  Runner(http::Workers& workers, std::vector<Transport*> transports, const engine::RuntimeHolder& runtime,
+         store::JobStore& store, const Clock& clock, Timers& timers, std::string instance,
          engine::EngineMetrics* engine_metrics = nullptr, JobsMetrics* metrics = nullptr);
   ~Runner();
 

@@ -44,6 +44,8 @@ bool Breaker::should_trip_locked(const HealthSnapshot& h, std::string& reason, M
     reason = std::to_string(consecutive_failures_) + " consecutive failures";
     return true;
   }
+  // The window still holds what happened before the last close.
+  if (awaiting_reset_ || h.generation < min_generation_) return false;
   // Hung: most calls in flight right now are already slow. Judged on the calls in
   // flight alone, so a long healthy history in the window cannot mask it.
   if (cfg_.min_hung_calls > 0 && h.in_flight_slow >= static_cast<std::uint64_t>(cfg_.min_hung_calls) &&
@@ -104,6 +106,28 @@ void Breaker::close_locked(SteadyTime now) {
   closed_at_ = now;
   consecutive_failures_ = 0;
   closed_event_ = true;
+  awaiting_reset_ = true;
+}
+
+void Breaker::window_reset(std::uint64_t generation) {
+  std::lock_guard lock(mu_);
+  awaiting_reset_ = false;
+  min_generation_ = std::max(min_generation_, generation);
+}
+
+bool Breaker::probe_due(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  const bool half_open = state_ == BreakerState::kHalfOpen || (state_ == BreakerState::kOpen && now >= open_until_);
+  if (!half_open || probes_in_flight_ > 0) return false;
+  const Millis spacing = std::max(Millis(50), cfg_.open_base / 4);
+  return last_probe_ == SteadyTime{} || now - last_probe_ >= spacing;
+}
+
+std::string Breaker::refusal(SteadyTime now) const {
+  std::lock_guard lock(mu_);
+  const bool open = state_ == BreakerState::kOpen && now < open_until_;
+  if (open) return "circuit open";
+  return "circuit half-open (" + std::to_string(probes_in_flight_) + " probes in flight)";
 }
 
 Admission Breaker::admit(SteadyTime now, const HealthSnapshot& health) {
@@ -125,6 +149,7 @@ Admission Breaker::admit(SteadyTime now, const HealthSnapshot& health) {
     case BreakerState::kHalfOpen:
       if (probes_in_flight_ < cfg_.half_open_probes) {
         ++probes_in_flight_;
+        last_probe_ = now;
         return {true, true};
       }
       return {};
@@ -139,6 +164,7 @@ Admission Breaker::force_probe(SteadyTime now) {
   const Millis spacing = std::max(Millis(50), cfg_.open_base / 4);
   if (probes_in_flight_ > 0 || (last_forced_probe_ != SteadyTime{} && now - last_forced_probe_ < spacing)) return {};
   last_forced_probe_ = now;
+  last_probe_ = now;
   ++probes_in_flight_;
   return {true, true};
 }

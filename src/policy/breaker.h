@@ -91,9 +91,23 @@ class Breaker {
   // breaker is open): one at a time, and at most one per quarter of the base open
   // period (at least 50 ms apart) — a probe-sized share, not a stream.
   Admission force_probe(SteadyTime now);
+  // Why admit() says no, for messages: "circuit open" or, half-open with every
+  // probe slot taken, "circuit half-open (probes in flight)".
+  std::string refusal(SteadyTime now) const;
 
   // Set by the breaker when it closes, so the owner can reset its health window.
   bool take_closed_event();
+  // The owner reset the health window after a close; `generation` is what
+  // reset_recent() returned. Until then — and for any snapshot of an older
+  // generation afterwards — the window's counts are not judged: they hold the
+  // failures that opened the breaker, and another thread's admission between the
+  // close and the reset must not trip it again at once.
+  void window_reset(std::uint64_t generation);
+
+  // Half-open with no probe in flight and none admitted for a while: the provider
+  // gets no traffic to prove itself with (a standby under the priority strategy).
+  // The planner then tries it first for one call, as a probe.
+  bool probe_due(SteadyTime now) const;
 
  private:
   void trip_locked(SteadyTime now, std::string reason);
@@ -117,6 +131,9 @@ class Breaker {
   int probe_successes_ = 0;
   int probe_failures_ = 0;
   SteadyTime last_forced_probe_{};
+  SteadyTime last_probe_{};         // the last probe admitted (half-open or forced)
+  bool awaiting_reset_ = false;     // closed, the owner has not reset the window yet
+  std::uint64_t min_generation_ = 0;
   std::string last_reason_;
   bool closed_event_ = false;
 };

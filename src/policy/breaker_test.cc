@@ -20,7 +20,7 @@ struct Route {
   void result(SteadyTime now, Verdict v, Millis latency = Millis(10)) {
     health.record(now, v, latency, v == Verdict::kTimeout ? ErrorClass::kTimeout : ErrorClass::kUnavailable);
     breaker.on_result(now, last.probe, v, latency, health.snapshot(now, true));
-    if (breaker.take_closed_event()) health.reset_recent();
+    if (breaker.take_closed_event()) breaker.window_reset(health.reset_recent());
   }
   HealthWindow health;
   Breaker breaker;
@@ -242,6 +242,63 @@ TEST(Breaker, ASlowProbeAfterALatencyTripDoesNotClose) {
   ASSERT_TRUE(r.admit(t2));
   r.result(t2, Verdict::kSuccess, Millis(50));  // fast again
   EXPECT_EQ(r.breaker.state(t2), BreakerState::kClosed);
+}
+
+
+// Defect 14: the breaker closes in on_result; the window is reset a moment later.
+// Another worker's admission in between (with a snapshot full of the failures
+// that opened it) must not trip it again.
+TEST(Breaker, AClosedBreakerIgnoresTheWindowUntilItIsReset) {
+  Route r(cfg());
+  SteadyTime t = t0;
+  while (r.admit(t)) r.result(t, Verdict::kFailure);
+  ASSERT_EQ(r.breaker.state(t), BreakerState::kOpen);
+  t += seconds(2);
+  const HealthSnapshot stale = r.health.snapshot(t, true);  // taken by "another worker"
+  ASSERT_GE(stale.failure_rate(), 0.5);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(r.breaker.admit(t, stale).probe);
+  }
+  r.breaker.on_result(t, true, Verdict::kSuccess, Millis(5), stale);
+  r.breaker.on_result(t, true, Verdict::kSuccess, Millis(5), stale);
+  ASSERT_EQ(r.breaker.state(t), BreakerState::kClosed);
+  // Between the close and the owner's reset: the stale snapshot does not trip it.
+  EXPECT_TRUE(r.breaker.admit(t, stale).admitted);
+  EXPECT_EQ(r.breaker.state(t), BreakerState::kClosed);
+  ASSERT_TRUE(r.breaker.take_closed_event());
+  r.breaker.window_reset(r.health.reset_recent());
+  // After the reset, a snapshot of the old generation is still not judged...
+  EXPECT_TRUE(r.breaker.admit(t, stale).admitted);
+  EXPECT_EQ(r.breaker.state(t), BreakerState::kClosed);
+  // ...but new failures are.
+  for (int i = 0; i < 12; ++i) {
+    r.health.record(t, Verdict::kFailure, Millis(5), ErrorClass::kUnavailable);
+  }
+  EXPECT_FALSE(r.breaker.admit(t, r.health.snapshot(t, true)).admitted);
+  EXPECT_EQ(r.breaker.state(t), BreakerState::kOpen);
+}
+
+// Defect 21: a half-open provider that gets no traffic asks to be probed, once at
+// a time, and says why it refuses when its probe slots are taken.
+TEST(Breaker, AnIdleHalfOpenBreakerAsksForAProbe) {
+  Route r(cfg());
+  SteadyTime t = t0;
+  while (r.admit(t)) r.result(t, Verdict::kFailure);
+  ASSERT_EQ(r.breaker.state(t), BreakerState::kOpen);
+  EXPECT_FALSE(r.breaker.probe_due(t));
+  EXPECT_EQ(r.breaker.refusal(t), "circuit open");
+  t += seconds(2);
+  EXPECT_TRUE(r.breaker.probe_due(t));  // half-open, nobody has probed it
+  ASSERT_TRUE(r.admit(t));
+  EXPECT_TRUE(r.last.probe);
+  EXPECT_FALSE(r.breaker.probe_due(t));  // a probe is in flight
+  ASSERT_TRUE(r.admit(t));
+  EXPECT_FALSE(r.admit(t));  // both probe slots taken
+  EXPECT_EQ(r.breaker.refusal(t), "circuit half-open (2 probes in flight)");
+  r.breaker.release_probe();
+  r.breaker.release_probe();
+  EXPECT_FALSE(r.breaker.probe_due(t + milliseconds(100)));  // spaced out
+  EXPECT_TRUE(r.breaker.probe_due(t + milliseconds(300)));
 }
 
 }  // namespace

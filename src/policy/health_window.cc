@@ -76,6 +76,7 @@ void HealthWindow::add_locked(SteadyTime now, Verdict v, Millis latency, ErrorCl
 HealthSnapshot HealthWindow::snapshot(SteadyTime now, bool with_latency) const {
   HealthSnapshot s;
   std::lock_guard lock(mu_);
+  s.generation = generation_;
   const std::int64_t current = epoch_of(now, cfg_.bucket);
   for (const auto& b : recent_) {
     if (b.epoch < 0 || b.epoch <= current - cfg_.buckets || b.epoch > current) continue;
@@ -104,9 +105,10 @@ HealthSnapshot HealthWindow::snapshot(SteadyTime now, bool with_latency) const {
   return s;
 }
 
-void HealthWindow::reset_recent() {
+std::uint64_t HealthWindow::reset_recent() {
   std::lock_guard lock(mu_);
   for (auto& b : recent_) b = Bucket{};
+  return ++generation_;
 }
 
 }  // namespace tollgate::policy

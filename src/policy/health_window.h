@@ -58,6 +58,8 @@ struct HealthSnapshot {
   LogHistogram latency;          // recent window (only when asked for)
   LogHistogram baseline;         // the longer window (only when asked for)
   double ewma_ms = 0;
+  // Which reset_recent() era the counts belong to (0 until the first reset).
+  std::uint64_t generation = 0;
 
   // Calls that finished with a verdict about health (not counting throttling).
   std::uint64_t calls() const { return successes + failures + timeouts; }
@@ -86,8 +88,9 @@ class HealthWindow {
   // (recent and baseline), which costs more — for drift checks and reports.
   HealthSnapshot snapshot(SteadyTime now, bool with_latency = false) const;
   // Forgets the recent window (not the baseline, not the calls in flight): after a
-  // breaker closes, old failures must not trip it again.
-  void reset_recent();
+  // breaker closes, old failures must not trip it again. Returns the new
+  // generation; snapshots taken before the reset carry an older one.
+  std::uint64_t reset_recent();
   const HealthConfig& config() const { return cfg_; }
 
  private:
@@ -112,6 +115,7 @@ class HealthWindow {
   std::uint64_t next_token_ = 1;
   double ewma_ms_ = 0;
   bool ewma_set_ = false;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace tollgate::policy

@@ -108,9 +108,11 @@ Error ResponseDecoder::failure(const HttpResponse& resp, const boost::json::valu
   e.from_provider = true;
   e.provider = provider_;
   e.provider_code = code.empty() ? status_text : code;
-  // A refusal the provider put in words was not acted on; a bare 500/502/504 may
-  // have been half-done.
-  e.ambiguous = resp.status == 500 || resp.status == 502 || resp.status == 504;
+  // A refusal the provider put in words ("invalid number") was not acted on; a
+  // 500/502/504 that is bare, or that names a failure on the provider's side
+  // (InternalError), may have been half done.
+  const bool server_error = resp.status == 500 || resp.status == 502 || resp.status == 504;
+  e.ambiguous = server_error && (code.empty() || cls == ErrorClass::kUnavailable || cls == ErrorClass::kTimeout);
   if (cls == ErrorClass::kRateLimited || resp.status == 429 || resp.status == 503) {
     e.retry_after = parse_retry_after(resp.header("Retry-After"));
   }

@@ -54,6 +54,7 @@ struct CallRecord {
   // Not stored: set by claim() when the job was taken over from a run that never
   // finished (its process died with the lease held).
   bool resumed = false;
+  std::string resumed_from;  // with resumed: the lease owner that never finished
   CallbackState callback_state = CallbackState::kNone;
   int callback_tries = 0;
   std::int64_t callback_next_ms = 0;
@@ -89,9 +90,11 @@ class JobStore {
 
   virtual boost::asio::awaitable<Result<std::optional<CallRecord>>> get(std::string id) = 0;
 
-  // Claims up to `limit` due jobs: queued with not_before <= now, or running with
-  // an expired lease (its process died). Claimed jobs become running, leased to
-  // `owner` until `lease_until_ms`, their run count incremented.
+  // Claims up to `limit` due jobs: running with an expired lease (its process
+  // died) first — a job cut off by a crash is taken over within a poll of its
+  // lease lapsing, whatever the backlog — then queued ones with not_before <= now,
+  // oldest due first. Claimed jobs become running, leased to `owner` until
+  // `lease_until_ms`, their run count incremented.
   virtual boost::asio::awaitable<Result<std::vector<CallRecord>>> claim(std::int64_t now_ms, int limit,
                                                                          std::string owner,
                                                                          std::int64_t lease_until_ms) = 0;

@@ -107,8 +107,11 @@ TEST(Calls, NonIdempotentCallIsNotRetriedAfterAReadTimeout) {
   Gateway gw(config_yaml({{p}}));
   ASSERT_TRUE(gw.started());
   auto r = gw.call("/v1/sms/send", kSmsBody);
-  ASSERT_EQ(r.status, 504) << r.body;
-  EXPECT_EQ(r.json().at("error").at("code").as_string(), "timeout");
+  // The provider may have sent it: the caller is told so, and told not to repeat it.
+  ASSERT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code").as_string(), "outcome_unknown");
+  EXPECT_FALSE(r.json().at("error").at("retryable").as_bool());
+  EXPECT_EQ(r.json().at("error").at("provider_code").as_string(), "read_timeout");
   EXPECT_EQ(r.json().at("attempts").as_array().size(), 1u);
   EXPECT_EQ(sim.requests(), 1);  // the provider saw it exactly once
 }
@@ -148,12 +151,15 @@ TEST(Calls, AnswersByTheCallersDeadline) {
   p.attempt_timeout = "5s";
   Gateway gw(config_yaml({{p}}));
   ASSERT_TRUE(gw.started());
-  const auto start = steady_clock::now();
   auto r = gw.call("/v1/sms/send", kSmsBody, {{"X-Timeout-Ms", "300"}});
-  const auto took = duration_cast<milliseconds>(steady_clock::now() - start);
-  EXPECT_EQ(r.status, 504) << r.body;
-  // The provider would have answered at 3 s; the caller had its answer long before.
-  EXPECT_LT(took.count(), 2000);
+  // The provider would have answered at 3 s: the one attempt was cut at the
+  // caller's 300 ms deadline (not at the 5 s attempt timeout) and not repeated.
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code").as_string(), "outcome_unknown");
+  const auto attempts = r.json().at("attempts").as_array();
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].at("provider_code").as_string(), "read_timeout");
+  EXPECT_EQ(sim.requests(), 1);
 }
 
 TEST(Calls, ProviderErrorCodesMapToClasses) {
@@ -179,22 +185,34 @@ TEST(Calls, GarbageAnswerIsUnavailableAndNeverSuccess) {
   Gateway gw(config_yaml({{p}}));
   ASSERT_TRUE(gw.started());
   auto r = gw.call("/v1/sms/send", kSmsBody);
-  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code").as_string(), "outcome_unknown");
   EXPECT_EQ(r.json().at("error").at("provider_code").as_string(), "malformed_response");
   EXPECT_EQ(sim.requests(), 1);  // ambiguous: it may have sent the SMS
 }
 
-TEST(Calls, ConnectionResetAndRefusedAreUnavailable) {
+// A reset after the request was sent is ambiguous: acme deduplicates, so only
+// acme may see the call again (the standby cannot recognise a repeat); a refused
+// connection never reached anyone, so it fails over freely.
+TEST(Calls, ResetIsRetriedOnlyWhereItDedupesAndRefusedIsUnavailable) {
   Sim sim;
   sim.behave(R"({"faults":[{"kind":"reset"}]})");
   Gateway gw(config_yaml({{{"acme", "json", sim.url()}, {"dead", "json", "http://127.0.0.1:1"}}}));
   ASSERT_TRUE(gw.started());
   auto r = gw.call("/v1/sms/send", kSmsBody);
-  EXPECT_EQ(r.status, 503) << r.body;
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(r.json().at("error").at("code").as_string(), "outcome_unknown");
   auto attempts = r.json().at("attempts").as_array();
   ASSERT_EQ(attempts.size(), 3u);
-  EXPECT_EQ(attempts[0].at("provider_code").as_string(), "connection_lost");
-  EXPECT_EQ(attempts[1].at("provider_code").as_string(), "connect_failed");
+  for (const auto& a : attempts) {
+    EXPECT_EQ(a.at("provider").as_string(), "acme");
+    EXPECT_EQ(a.at("provider_code").as_string(), "connection_lost");
+  }
+  auto refused = gw.call("/v1/sms/send", kSmsBody, {{"X-Tollgate-Exclude", "acme"}});
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.json().at("error").at("code").as_string(), "unavailable");
+  EXPECT_TRUE(refused.json().at("error").at("retryable").as_bool());
+  EXPECT_EQ(refused.json().at("attempts").at(0).at("provider_code").as_string(), "connect_failed");
 }
 
 TEST(Calls, ThrottledProviderIsRetriedAfterRetryAfter) {
@@ -228,7 +246,6 @@ TEST(Calls, SlowBodyIsCutAtTheAttemptDeadline) {
   auto attempts = r.json().at("attempts").as_array();
   ASSERT_EQ(attempts.size(), 2u);
   EXPECT_EQ(attempts[0].at("provider_code").as_string(), "read_timeout");
-  EXPECT_LT(attempts[0].at("duration_ms").as_int64(), 800);
 }
 
 TEST(Calls, ReusesKeepAliveConnectionsToTheProvider) {

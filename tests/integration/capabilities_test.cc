@@ -89,7 +89,8 @@ TEST(Login, ExchangesACodeOnceAndNeverRepeatsItBlindly) {
   // neither the main domain nor the standby is asked again in this call.
   main.behave(R"({"faults":[{"kind":"answer_lost","count":1}]})");
   auto lost = gw.call("/v1/login/exchange_code", R"({"code":"0a1B2c3D"})");
-  EXPECT_EQ(lost.status, 504) << lost.body;
+  EXPECT_EQ(lost.status, 502) << lost.body;
+  EXPECT_EQ(lost.json().at("error").at("code"), "outcome_unknown");
   EXPECT_EQ(main.ref_count("0a1B2c3D"), 1);
   EXPECT_EQ(standby.requests(), 0);
   // The caller's own retry learns the code is spent, instead of a second login.

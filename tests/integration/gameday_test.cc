@@ -86,7 +86,19 @@ TEST(Gameday, HungProviderIsLeftAloneExceptForProbes) {
   const auto recs = load.records();
   const auto t = tally(recs);
   ASSERT_GT(t.calls, 30);
-  EXPECT_EQ(t.ok, t.calls);
+  // A call that hung on acme may have been sent by it; acme deduplicates, so only
+  // acme may see it again, never zeta: such a call ends outcome_unknown. Every
+  // other call is served.
+  int hung_on_acme = 0;
+  for (const auto& r : recs) {
+    if (r.status == 200) continue;
+    EXPECT_EQ(r.status, 502);
+    EXPECT_EQ(r.error_code, "outcome_unknown");
+    ASSERT_FALSE(r.attempts.empty());
+    for (const auto& a : r.attempts) EXPECT_EQ(a.at("provider").as_string(), "acme");
+    ++hung_on_acme;
+  }
+  EXPECT_EQ(t.ok + hung_on_acme, t.calls);
   ASSERT_GT(tripped_at, 0) << "acme's breaker never opened";
   EXPECT_LT(tripped_at, 2.0);
   int probes = 0, waited = 0;

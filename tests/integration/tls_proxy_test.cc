@@ -108,7 +108,11 @@ TEST(Tls, MutualTlsPresentsTheClientCertificate) {
   Gateway gw2(config_yaml({{without}}));
   ASSERT_TRUE(gw2.started());
   auto r = gw2.call("/v1/sms/send", kSmsBody);
-  EXPECT_EQ(r.status, 503) << r.body;
+  // With TLS 1.3 the server refuses a missing certificate only after the client
+  // has finished its handshake and sent the request: to the client that is a
+  // connection lost after sending, which is ambiguous. Never a success.
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_EQ(sim.outcome("ok"), 1);  // only the first gateway's call
 }
 
 TEST(Tls, UnreadableCaFileIsAConfigProblem) {

@@ -230,17 +230,19 @@ Result<std::optional<CallRecord>> SqliteStore::Db::get(const std::string& id) {
 
 Result<std::vector<CallRecord>> SqliteStore::Db::claim(std::int64_t now, int limit, const std::string& owner,
                                                        std::int64_t until) {
-  due_->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
-  auto jobs = select_many(*due_);
+  // Lapsed leases first: those jobs were cut off by a crash and have waited long enough.
+  expired_->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  auto jobs = select_many(*expired_);
   if (!jobs) return jobs;
+  for (auto& j : *jobs) {
+    j.resumed = true;
+    j.resumed_from = j.lease_owner;
+  }
   if (static_cast<int>(jobs->size()) < limit) {
-    expired_->bind(1, now).bind(2, static_cast<std::int64_t>(limit - static_cast<int>(jobs->size())));
-    auto orphans = select_many(*expired_);
-    if (!orphans) return orphans;
-    for (auto& j : *orphans) {
-      j.resumed = true;
-      jobs->push_back(std::move(j));
-    }
+    due_->bind(1, now).bind(2, static_cast<std::int64_t>(limit - static_cast<int>(jobs->size())));
+    auto due = select_many(*due_);
+    if (!due) return due;
+    for (auto& j : *due) jobs->push_back(std::move(j));
   }
   for (auto& j : *jobs) {
     lease_->bind(1, j.id).bind(2, owner).bind(3, until).bind(4, now);

@@ -1,25 +1,39 @@
 // POST /v1/{capability}/{operation}: one call, answered synchronously, or queued
 // for the async runner (asked for, scheduled, or as a fallback when no provider
 // can serve now).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <spdlog/spdlog.h>
+
+#include "api/api.h"
+#include "api/replies.h"
 #include "core/crypto.h"
 #include "core/random.h"
 #include "core/time_format.h"
-#include "engine/api.h"
 #include "engine/call_log.h"
 #include "engine/metrics.h"
 #include "engine/validator.h"
-#include "engine/views.h"
 #include "policy/backoff.h"
 
-namespace tollgate::engine {
+namespace tollgate::api {
+
+using namespace tollgate::engine;
 
 namespace asio = boost::asio;
 namespace json = boost::json;
 
 namespace {
+
+// How long past a keyed synchronous call's deadline its record may stay
+// "running" before a repeat treats it as abandoned (the process died, or could
+// not record the outcome).
+constexpr Millis kKeyedLeaseMargin{10000};
+// Tries at recording a keyed call's outcome after the provider answered.
+constexpr int kPersistTries = 5;
 
 Error err(ErrorClass c, std::string message) { return Error::make(c, std::move(message)); }
 
@@ -29,21 +43,56 @@ Error not_durable(const Error& why) {
   return e;
 }
 
+// The error a caller sees for a failed call: where the provider may have acted
+// and the caller's repeat could act again, outcome_unknown (never retryable).
+Error caller_error(const CallOutcome& outcome, const config::CapabilityConfig& cap) {
+  if (outcome.error.ambiguous && !cap.idempotent && is_retryable(outcome.error.cls)) {
+    return outcome_unknown(outcome.error);
+  }
+  return outcome.error;
+}
+
 }  // namespace
 
-asio::awaitable<http::ServerResponse> ApiHandler::replay(const store::CallRecord& existing,
-                                                         std::string_view body_hash) {
-  if (existing.body_hash != body_hash) {
-    co_return error_reply(err(ErrorClass::kConflict,
-                              "Idempotency-Key was already used with a different request body"),
-                          existing.id);
+Result<void> same_request(const store::CallRecord& existing, const store::CallRecord& attempted) {
+  if (existing.capability != attempted.capability) {
+    return err(ErrorClass::kConflict,
+               "Idempotency-Key was already used for " + existing.capability + "; use a new key for " +
+                   attempted.capability);
   }
+  if (existing.body_hash != attempted.body_hash) {
+    return err(ErrorClass::kConflict, "Idempotency-Key was already used with a different request body");
+  }
+  return ok();
+}
+
+asio::awaitable<http::ServerResponse> ApiHandler::replay(const store::CallRecord& existing,
+                                                         const store::CallRecord& attempted) {
+  if (auto same = same_request(existing, attempted); !same) co_return error_reply(same.error(), existing.id);
   if (existing.async) co_return accepted_reply(existing, false);
   if (!store::is_terminal(existing.state)) {
+    if (existing.lease_until_ms > 0 && existing.lease_until_ms < unix_millis(clock_.wall())) {
+      // Its process died, or could not record what the provider answered.
+      Error e = outcome_unknown(err(ErrorClass::kUnavailable, ""));
+      e.detail = "keyed call " + existing.id + " was never recorded as finished";
+      co_return error_reply(e, existing.id);
+    }
     co_return error_reply(err(ErrorClass::kConflict, "a call with this Idempotency-Key is still in progress"),
                           existing.id);
   }
   co_return replay_stored_answer(existing);
+}
+
+asio::awaitable<Result<void>> ApiHandler::persist_outcome(store::CallRecord rec) {
+  Result<void> saved;
+  for (int attempt = 0; attempt < kPersistTries; ++attempt) {
+    saved = co_await store_.update(rec);
+    if (saved) co_return saved;
+    co_await timers_.wait_until(clock_.now() + Millis(200) * (1 << attempt));
+  }
+  spdlog::error("call {}: cannot record its outcome after {} tries: {}", rec.id, kPersistTries,
+                saved.error().message);
+  co_return saved;
 }
 
 asio::awaitable<http::ServerResponse> ApiHandler::accept_async(store::CallRecord rec, const CallOptions& o) {
@@ -51,7 +100,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::accept_async(store::CallRecord
   rec.async = true;
   auto ins = co_await store_.insert(rec);
   if (!ins) co_return error_reply(not_durable(ins.error()), rec.id);
-  if (!ins->inserted) co_return co_await replay(*ins->existing, rec.body_hash);
+  if (!ins->inserted) co_return co_await replay(*ins->existing, rec);
   co_return accepted_reply(rec, o.prefer_async);
 }
 
@@ -91,18 +140,22 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
           .observe(std::chrono::duration<double>(clock_.now() - started).count());
     }
     if (cfg.log.calls) {
-      log_call(CallLogEntry{&call, a.cap->config, outcome, reply.response.status, error, &attempts, took});
+      log_call(CallLogEntry{.call = &call,
+                            .capability = a.cap->config,
+                            .outcome = outcome,
+                            .status = reply.response.status,
+                            .error = error,
+                            .attempts = &attempts,
+                            .duration = took});
     }
     reply.response.headers.emplace_back("traceparent", call.trace.header(call.trace.span_id));
     return reply;
   };
   auto fail = [&](const Error& e) { return finish(error_reply(e, call.id), to_string(e.cls), &e, no_attempts); };
 
-  boost::system::error_code ec;
-  json::value body = json::parse(req.body, ec);
-  if (ec) co_return fail(err(ErrorClass::kBadRequest, "request body is not valid JSON"));
-  if (!body.is_object()) co_return fail(err(ErrorClass::kBadRequest, "request body must be a JSON object of params"));
-  call.params = std::move(body.get_object());
+  auto params = parse_params(req.body);
+  if (!params) co_return fail(params.error());
+  call.params = std::move(*params);
   if (auto valid = validate_params(*a.cap->config, call.params); !valid) co_return fail(valid.error());
   auto options = parse_options(req, a);
   if (!options) co_return fail(options.error());
@@ -122,19 +175,22 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     co_return finish(std::move(reply), label, nullptr, no_attempts);
   }
 
+  const Millis budget = std::min(o.deadline.value_or(a.cap->config->default_deadline), a.cap->config->max_deadline);
+  call.deadline = Deadline::after(clock_.now(), budget);
+
   // Synchronous. With an Idempotency-Key the call is recorded (running) before any
-  // provider is contacted, so a concurrent repeat cannot send it twice.
+  // provider is contacted, so a concurrent repeat cannot send it twice. Its lease
+  // tells a later repeat when the record was abandoned.
   if (keyed) {
     rec.state = store::CallState::kRunning;
     rec.lease_owner = instance_;
+    rec.lease_until_ms = unix_millis(call.received_at) + budget.count() + kKeyedLeaseMargin.count();
     auto ins = co_await store_.insert(rec);
     if (!ins) co_return fail(not_durable(ins.error()));
-    if (!ins->inserted) co_return finish(co_await replay(*ins->existing, rec.body_hash), "replayed", nullptr, no_attempts);
+    if (!ins->inserted) co_return finish(co_await replay(*ins->existing, rec), "replayed", nullptr, no_attempts);
   }
 
-  const Millis budget = std::min(o.deadline.value_or(a.cap->config->default_deadline), a.cap->config->max_deadline);
-  call.deadline = Deadline::after(clock_.now(), budget);
-  CallOutcome outcome = co_await engine_.execute(*a.cap, call, o.routing, *clients_[worker]);
+  CallOutcome outcome = co_await engine_.execute(*a.cap, call, o.routing, *transports_[worker]);
 
   rec.updated_ms = unix_millis(clock_.wall());
   rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
@@ -144,6 +200,12 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
       rec.body_hash = sha256_hex(req.body);
     }
     rec.attempts_json = json::serialize(attempts_json(outcome.attempts));
+    if (!outcome.pinned_provider.empty()) {
+      // The provider may have acted: the job may only go back to it, with this id.
+      CallRouting pinned = o.routing;
+      pinned.pin = outcome.pinned_provider;
+      rec.routing_json = routing_json(pinned);
+    }
     // Nobody can serve it now, but it may be tried again: accept it durably
     // instead of failing it, and let the runner finish it.
     const Millis wait = std::max(outcome.error.retry_after,
@@ -152,11 +214,12 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     rec.state = store::CallState::kQueued;
     rec.async = true;
     rec.lease_owner.clear();
+    rec.lease_until_ms = 0;
     rec.not_before_ms = rec.updated_ms + wait.count();
     rec.error_json = json::serialize(error_json(outcome.error));
     Result<void> saved;
     if (keyed) {
-      saved = co_await store_.update(rec);
+      saved = co_await persist_outcome(rec);
     } else {
       auto ins = co_await store_.insert(rec);
       if (!ins) saved = ins.error();
@@ -171,24 +234,34 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     // Could not queue it: answer with the failure as it was.
   }
 
+  const Error error = outcome.ok ? Error{} : caller_error(outcome, *a.cap->config);
   http::ServerResponse reply = outcome.ok ? success_reply(call.id, outcome, call.traffic)
-                                          : error_reply(outcome.error, call.id, &outcome.attempts, call.traffic);
+                                          : error_reply(error, call.id, &outcome.attempts, call.traffic);
   if (keyed || (cfg.store.record_sync_calls && !a.cap->config->secret_results)) {
     rec.async = false;
     rec.lease_owner.clear();
+    rec.lease_until_ms = 0;
     rec.state = outcome.ok ? store::CallState::kSucceeded : store::CallState::kFailed;
     rec.attempts_json.clear();  // they are in the stored answer
     (outcome.ok ? rec.result_json : rec.error_json) = stored_answer(reply.response.status, reply.response.body);
     if (keyed) {
-      // Durable before answering: a repeat after a crash must see this outcome.
+      // Durable before answering, so a repeat after a crash sees this outcome.
+      // The provider has answered: whatever the store says, the caller learns
+      // the real outcome; a record that cannot be written yet is retried in the
+      // background (repeats meanwhile get 409, and outcome_unknown if it never
+      // lands before its lease ends).
       auto saved = co_await store_.update(rec);
-      if (!saved) co_return fail(not_durable(saved.error()));
+      if (!saved) {
+        spdlog::warn("call {}: recording its outcome failed ({}); retrying in the background", rec.id,
+                     saved.error().message);
+        asio::co_spawn(co_await asio::this_coro::executor, persist_outcome(std::move(rec)), asio::detached);
+      }
     } else {
       store_.record(std::move(rec));
     }
   }
-  co_return finish(std::move(reply), outcome.ok ? std::string_view("succeeded") : to_string(outcome.error.cls),
-                   outcome.ok ? nullptr : &outcome.error, outcome.attempts);
+  co_return finish(std::move(reply), outcome.ok ? std::string_view("succeeded") : to_string(error.cls),
+                   outcome.ok ? nullptr : &error, outcome.attempts);
 }
 
-}  // namespace tollgate::engine
+}  // namespace tollgate::api

@@ -1,4 +1,4 @@
-#include "engine/api.h"
+#include "api/api.h"
 
 #include <boost/json/serialize.hpp>
 
@@ -7,9 +7,12 @@
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/time_format.h"
-#include "engine/views.h"
+#include "core/url.h"
+#include "api/replies.h"
 
-namespace tollgate::engine {
+namespace tollgate::api {
+
+using namespace tollgate::engine;
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -31,12 +34,14 @@ bool prefers_async(std::string_view prefer) {
 
 }  // namespace
 
-ApiHandler::ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients,
-                       store::JobStore& store, std::string instance, EngineMetrics* metrics)
+ApiHandler::ApiHandler(const RuntimeHolder& runtime, const Clock& clock, Timers& timers,
+                       std::vector<Transport*> transports, store::JobStore& store, std::string instance,
+                       EngineMetrics* metrics)
     : runtime_(runtime),
       clock_(clock),
-      engine_(clock, metrics),
-      clients_(std::move(clients)),
+      timers_(timers),
+      engine_(clock, timers, metrics),
+      transports_(std::move(transports)),
       store_(store),
       instance_(std::move(instance)),
       metrics_(metrics) {}
@@ -109,32 +114,21 @@ Result<ApiHandler::Admitted> ApiHandler::admit_caller(const HttpRequest& req, st
   return a;
 }
 
-Result<void> ApiHandler::check_callback(const std::string& url, const config::CallerConfig& caller) const {
-  const bool https = url.starts_with("https://");
-  if (!https && !url.starts_with("http://")) {
-    return err(ErrorClass::kInvalidRequest, "callback URL must be http:// or https://");
-  }
-  const std::string rest = url.substr(https ? 8 : 7);
-  const std::string authority = rest.substr(0, rest.find_first_of("/?#"));
-  if (authority.empty() || authority.find('@') != std::string::npos) {
-    return err(ErrorClass::kInvalidRequest, "callback URL has no valid host");
-  }
-  std::string host = authority;
-  std::uint16_t port = https ? 443 : 80;
-  if (const auto colon = authority.rfind(':'); colon != std::string::npos && authority.back() != ']') {
-    unsigned p = 0;
-    const auto* end = authority.data() + authority.size();
-    auto [ptr, ec] = std::from_chars(authority.data() + colon + 1, end, p);
-    if (ec != std::errc() || ptr != end || p == 0 || p > 65535) {
-      return err(ErrorClass::kInvalidRequest, "callback URL has an invalid port");
-    }
-    host = authority.substr(0, colon);
-    port = static_cast<std::uint16_t>(p);
-  }
-  if (!caller.callbacks.allows(host, port)) {
+Result<void> check_callback(const std::string& url, const config::CallerConfig& caller) {
+  auto parsed = parse_http_url(url, UrlRules{.what = "callback URL"});
+  if (!parsed) return parsed.error();
+  if (caller.callbacks.match(*parsed) == config::CallbackConfig::Match::kNone) {
     return err(ErrorClass::kInvalidRequest,
-               "callback host '" + host + ":" + std::to_string(port) + "' is not allowed for caller '" + caller.name +
+               "callback host '" + parsed->host_port() + "' is not allowed for caller '" + caller.name +
                    "' (callers[].callbacks.allowed_hosts)");
+  }
+  return ok();
+}
+
+Result<void> check_idempotency_key(std::string_view key, ErrorClass cls) {
+  const bool visible = std::all_of(key.begin(), key.end(), [](char c) { return c > 0x20 && c < 0x7F; });
+  if (key.empty() || key.size() > 255 || !visible) {
+    return err(cls, "Idempotency-Key must be 1 to 255 visible ASCII characters");
   }
   return ok();
 }
@@ -145,11 +139,7 @@ Result<CallOptions> ApiHandler::parse_options(const HttpRequest& req, const Admi
   o.prefer_async = prefers_async(req.header("Prefer"));
   o.idempotency_key = std::string(req.header("Idempotency-Key"));
   if (has_header(req.headers, "Idempotency-Key")) {
-    const bool printable = std::all_of(o.idempotency_key.begin(), o.idempotency_key.end(),
-                                       [](char c) { return c > 0x20 && c < 0x7F; });
-    if (o.idempotency_key.empty() || o.idempotency_key.size() > 255 || !printable) {
-      return err(ErrorClass::kBadRequest, "Idempotency-Key must be 1 to 255 visible ASCII characters");
-    }
+    if (auto valid = check_idempotency_key(o.idempotency_key, ErrorClass::kBadRequest); !valid) return valid.error();
   }
   if (const std::string_view nb = req.header("X-Tollgate-Not-Before"); !nb.empty()) {
     o.not_before = parse_rfc3339(nb);
@@ -212,15 +202,11 @@ store::CallRecord ApiHandler::new_record(const Admitted& a, const Call& call, co
     r.body_hash = sha256_hex(body);
   }
   r.idempotency_key = o.idempotency_key;
-  if (!o.routing.pin.empty() || !o.routing.exclude.empty()) {
-    json::array ex;
-    for (const auto& e : o.routing.exclude) ex.push_back(json::value(e));
-    r.routing_json = json::serialize(json::object{{"pin", o.routing.pin}, {"exclude", std::move(ex)}});
-  }
+  r.routing_json = routing_json(o.routing);
   r.callback_url = o.callback_url;
   r.created_ms = r.updated_ms = unix_millis(call.received_at);
   r.not_before_ms = o.not_before ? std::max(r.created_ms, unix_millis(*o.not_before)) : r.created_ms;
   return r;
 }
 
-}  // namespace tollgate::engine
+}  // namespace tollgate::api

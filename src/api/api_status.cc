@@ -1,8 +1,10 @@
 // GET /v1/requests/{id}: the status of a call, for the caller that made it.
-#include "engine/api.h"
-#include "engine/views.h"
+#include "api/api.h"
+#include "api/replies.h"
 
-namespace tollgate::engine {
+namespace tollgate::api {
+
+using namespace tollgate::engine;
 
 namespace asio = boost::asio;
 
@@ -20,4 +22,4 @@ asio::awaitable<http::ServerResponse> ApiHandler::status(const HttpRequest& req,
   co_return json_reply(200, status_json(**rec), (*rec)->id);
 }
 
-}  // namespace tollgate::engine
+}  // namespace tollgate::api

@@ -1,4 +1,4 @@
-#include "engine/views.h"
+#include "engine/outcome_json.h"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -42,34 +42,8 @@ json::object error_json(const Error& e) {
   return err;
 }
 
-http::ServerResponse json_reply(int status, const json::object& body, const std::string& id) {
-  HttpResponse r{status, {{"Content-Type", "application/json"}}, json::serialize(body)};
-  if (!id.empty()) r.headers.emplace_back("X-Request-Id", id);
-  return http::ServerResponse{std::move(r)};
-}
 
-http::ServerResponse error_reply(const Error& e, const std::string& id, const std::vector<AttemptRecord>* attempts,
-                                 Traffic traffic) {
-  json::object body{{"error", error_json(e)}};
-  if (!id.empty()) body["id"] = id;
-  if (attempts && !attempts->empty()) body["attempts"] = attempts_json(*attempts);
-  if (traffic != Traffic::kLive) body["traffic"] = to_string(traffic);
-  auto reply = json_reply(http_status(e), body, id);
-  if (e.retry_after.count() > 0) {
-    reply.response.headers.emplace_back("Retry-After", std::to_string((e.retry_after.count() + 999) / 1000));
-  }
-  return reply;
-}
 
-http::ServerResponse success_reply(const std::string& id, const CallOutcome& outcome, Traffic traffic) {
-  json::object body{{"id", id},
-                    {"status", "succeeded"},
-                    {"provider", outcome.provider},
-                    {"result", outcome.result},
-                    {"attempts", attempts_json(outcome.attempts)}};
-  if (traffic != Traffic::kLive) body["traffic"] = to_string(traffic);
-  return json_reply(200, body, id);
-}
 
 std::string stored_answer(int status, std::string_view body) {
   // The answer is already JSON: wrap it without parsing it again.
@@ -79,20 +53,6 @@ std::string stored_answer(int status, std::string_view body) {
   return out;
 }
 
-http::ServerResponse replay_stored_answer(const store::CallRecord& rec) {
-  const json::value stored = parse_or_null(rec.error_json.empty() ? rec.result_json : rec.error_json);
-  int status = 200;
-  json::object body;
-  if (stored.is_object() && stored.as_object().contains("status") && stored.as_object().contains("body")) {
-    status = static_cast<int>(stored.at("status").to_number<std::int64_t>());
-    body = stored.at("body").as_object();
-  } else {
-    body = status_json(rec);
-  }
-  auto reply = json_reply(status, body, rec.id);
-  reply.response.headers.emplace_back("Idempotent-Replayed", "true");
-  return reply;
-}
 
 json::object status_json(const store::CallRecord& rec) {
   json::object o{{"id", rec.id},
@@ -135,14 +95,5 @@ json::object status_json(const store::CallRecord& rec) {
   return o;
 }
 
-http::ServerResponse accepted_reply(const store::CallRecord& rec, bool prefer_applied) {
-  json::object body = status_json(rec);
-  body["status"] = store::to_string(rec.state);
-  body["links"] = json::object{{"self", "/v1/requests/" + rec.id}};
-  auto reply = json_reply(store::is_terminal(rec.state) ? 200 : 202, body, rec.id);
-  reply.response.headers.emplace_back("Location", "/v1/requests/" + rec.id);
-  if (prefer_applied) reply.response.headers.emplace_back("Preference-Applied", "respond-async");
-  return reply;
-}
 
 }  // namespace tollgate::engine

@@ -7,12 +7,14 @@
 #include "core/crypto.h"
 #include "core/random.h"
 #include "core/time_format.h"
-#include "engine/api.h"
+#include "api/api.h"
 #include "engine/metrics.h"
 #include "engine/validator.h"
-#include "engine/views.h"
+#include "api/replies.h"
 
-namespace tollgate::engine {
+namespace tollgate::api {
+
+using namespace tollgate::engine;
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -91,10 +93,12 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
       fail(invalid("idempotency_key, not_before and callback_url must be strings"));
       continue;
     }
-    if (key) opt.idempotency_key = std::string(*key);
-    if (key && (opt.idempotency_key.empty() || opt.idempotency_key.size() > 255)) {
-      fail(invalid("idempotency_key must be 1 to 255 characters"));
-      continue;
+    if (key) {
+      opt.idempotency_key = std::string(*key);
+      if (auto valid = check_idempotency_key(opt.idempotency_key, ErrorClass::kInvalidRequest); !valid) {
+        fail(valid.error());
+        continue;
+      }
     }
     if (nb) {
       opt.not_before = parse_rfc3339(std::string_view(*nb));
@@ -129,10 +133,11 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
       auto& out = results[record_item[r]];
       const auto& result = (*ins)[r];
       const store::CallRecord& rec = result.inserted ? records[r] : *result.existing;
-      if (!result.inserted && result.existing->body_hash != records[r].body_hash) {
-        out["error"] = error_json(Error::make(ErrorClass::kConflict,
-                                              "idempotency_key was already used with a different item"));
-        continue;
+      if (!result.inserted) {
+        if (auto same = same_request(*result.existing, records[r]); !same) {
+          out["error"] = error_json(same.error());
+          continue;
+        }
       }
       out["id"] = rec.id;
       out["status"] = store::to_string(rec.state);
@@ -151,4 +156,4 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
                        {{"accepted", accepted}, {"rejected", rejected}, {"items", std::move(list)}});
 }
 
-}  // namespace tollgate::engine
+}  // namespace tollgate::api

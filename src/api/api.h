@@ -7,32 +7,29 @@
 // Authenticates the caller, resolves the capability, validates the params, applies
 // Idempotency-Key, runs the Engine or records the call for the async runner, and
 // renders the unified answer. Called on the worker thread that owns the
-// connection; uses that worker's http::Client.
+// connection; sends through that worker's Transport.
 
 #include <atomic>
 #include <memory>
 #include <optional>
 #include <vector>
 
+#include "core/timers.h"
+#include "core/transport.h"
 #include "engine/engine.h"
 #include "engine/runtime.h"
-#include "http/client.h"
 #include "http/server.h"
 #include "store/job_store.h"
 
-namespace tollgate::engine {
+namespace tollgate::api {
 
-// The current runtime snapshot; readers get a shared_ptr that keeps it alive for
-// the whole call. Swapped atomically on reload.
-class RuntimeHolder {
- public:
-  explicit RuntimeHolder(std::shared_ptr<const Runtime> rt) : rt_(std::move(rt)) {}
-  std::shared_ptr<const Runtime> get() const { return rt_.load(std::memory_order_acquire); }
-  void set(std::shared_ptr<const Runtime> rt) { rt_.store(std::move(rt), std::memory_order_release); }
+using engine::CallOutcome;
+using engine::CallRouting;
+using engine::CapabilityRuntime;
+using engine::CallerRuntime;
+using engine::Runtime;
+using engine::RuntimeHolder;
 
- private:
-  std::atomic<std::shared_ptr<const Runtime>> rt_;
-};
 
 // How the caller asked for the call to be handled (request headers).
 struct CallOptions {
@@ -46,11 +43,23 @@ struct CallOptions {
   bool async() const { return prefer_async || not_before.has_value(); }
 };
 
+// A callback URL a caller may give: parsed once (core/url.h) and admitted by the
+// caller's allow-list. Its resolved addresses are checked again at delivery.
+Result<void> check_callback(const std::string& url, const config::CallerConfig& caller);
+// An idempotency key from a header or a batch item: 1 to 255 visible ASCII
+// characters; `cls` is the error class to refuse it with.
+Result<void> check_idempotency_key(std::string_view key, ErrorClass cls);
+
+// Whether a new request may reuse the idempotency key `existing` holds: the same
+// capability and operation, and the same body. Otherwise 409 conflict — a key is
+// never replayed across capabilities (docs/api.md).
+Result<void> same_request(const store::CallRecord& existing, const store::CallRecord& attempted);
+
 class ApiHandler final : public http::Handler {
  public:
-  // `clients[i]` belongs to worker i. `instance` names this process in leases.
-  ApiHandler(const RuntimeHolder& runtime, const Clock& clock, std::vector<http::Client*> clients,
-             store::JobStore& store, std::string instance, EngineMetrics* metrics = nullptr);
+  // `transports[i]` belongs to worker i. `instance` names this process in leases.
+  ApiHandler(const RuntimeHolder& runtime, const Clock& clock, Timers& timers, std::vector<Transport*> transports,
+             store::JobStore& store, std::string instance, engine::EngineMetrics* metrics = nullptr);
 
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
@@ -65,7 +74,6 @@ class ApiHandler final : public http::Handler {
   Result<CallOptions> parse_options(const HttpRequest& req, const Admitted& a) const;
   // The caller named by the request's key (for metrics), "unknown" when none.
   std::string caller_name(const HttpRequest& req) const;
-  Result<void> check_callback(const std::string& url, const config::CallerConfig& caller) const;
   // A record for the call; params and body hash (costly) only when `payload`:
   // async jobs and keyed calls need them, a plain synchronous call does not.
   store::CallRecord new_record(const Admitted& a, const Call& call, const CallOptions& o, std::string_view body,
@@ -73,17 +81,22 @@ class ApiHandler final : public http::Handler {
 
   boost::asio::awaitable<http::ServerResponse> call(HttpRequest& req, int worker, std::string_view capability);
   boost::asio::awaitable<http::ServerResponse> accept_async(store::CallRecord rec, const CallOptions& o);
-  boost::asio::awaitable<http::ServerResponse> replay(const store::CallRecord& existing, std::string_view body_hash);
+  boost::asio::awaitable<http::ServerResponse> replay(const store::CallRecord& existing,
+                                                      const store::CallRecord& attempted);
+  // Records a keyed call's outcome, retrying while the store refuses; the
+  // provider has acted, so the outcome is never dropped for a transient failure.
+  boost::asio::awaitable<Result<void>> persist_outcome(store::CallRecord rec);
   boost::asio::awaitable<http::ServerResponse> batch(HttpRequest& req, std::string_view capability);
   boost::asio::awaitable<http::ServerResponse> status(const HttpRequest& req, std::string_view id);
 
   const RuntimeHolder& runtime_;
   const Clock& clock_;
-  Engine engine_;
-  std::vector<http::Client*> clients_;
+  Timers& timers_;
+  engine::Engine engine_;
+  std::vector<Transport*> transports_;
   store::JobStore& store_;
   const std::string instance_;
-  EngineMetrics* metrics_;
+  engine::EngineMetrics* metrics_;
 };
 
-}  // namespace tollgate::engine
+}  // namespace tollgate::api
