@@ -191,21 +191,9 @@ struct Client::Impl {
       }
       if (now >= deadline) break;
       // At the cap: wait for a connection to come back, until the deadline.
-      asio::steady_timer timer(ctx);
-      timer.expires_at(deadline);
-      PoolWaiter waiter{&timer};
-      auto pos = pool.waiters.insert(pool.waiters.end(), &waiter);
-      {
-        HookScope hook(cancel, [&timer] { timer.cancel(); });
-        co_await timer.async_wait(nothrow);
-      }
-      Pool& after = pools.get(ep);
-      if (!waiter.woken) after.waiters.erase(pos);
-      if (cancel && cancel->cancelled()) {
-        if (waiter.woken) after.wake_one();  // pass the wake-up on
-        co_return cancelled_error();
-      }
-      if (!waiter.woken && steady_now() >= deadline) break;
+      const PoolWait woke = co_await pool.wait(ctx, deadline, cancel);
+      if (woke == PoolWait::kCancelled) co_return cancelled_error();
+      if (woke == PoolWait::kTimedOut) break;
     }
     co_return transport_error(ErrorClass::kUnavailable, false, "connection_limit",
                               "all " + std::to_string(o.max_connections) + " connections to the provider are busy");

@@ -1,5 +1,8 @@
 #include "http/pool.h"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -33,6 +36,22 @@ void Pool::wake_one() {
   waiters.pop_front();
   w->woken = true;
   w->timer->cancel();
+}
+
+boost::asio::awaitable<PoolWait> Pool::wait(boost::asio::io_context& ctx, SteadyTime deadline, CancelToken* cancel) {
+  boost::asio::steady_timer timer(ctx);
+  timer.expires_at(deadline);
+  PoolWaiter waiter{&timer};
+  auto pos = waiters.insert(waiters.end(), &waiter);
+  if (cancel) cancel->set_hook([&timer] { timer.cancel(); });
+  co_await timer.async_wait(boost::asio::as_tuple(boost::asio::use_awaitable));
+  if (cancel) cancel->clear_hook();
+  if (!waiter.woken) waiters.erase(pos);
+  if (cancel && cancel->cancelled()) {
+    if (waiter.woken) wake_one();  // pass the wake-up on
+    co_return PoolWait::kCancelled;
+  }
+  co_return waiter.woken ? PoolWait::kWoken : PoolWait::kTimedOut;
 }
 
 void Pool::sweep(SteadyTime now) {

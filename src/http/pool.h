@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/transport.h"
 #include "http/endpoint.h"
 
 namespace tollgate::http {
@@ -46,6 +47,8 @@ struct PoolWaiter {
   bool woken = false;
 };
 
+enum class PoolWait { kWoken, kTimedOut, kCancelled };
+
 struct Pool {
   std::shared_ptr<const Endpoint> endpoint;       // the newest endpoint that used it
   std::vector<std::unique_ptr<Connection>> idle;  // most recently used last
@@ -54,6 +57,11 @@ struct Pool {
 
   // A connection came back or a slot freed: the first waiter looks again.
   void wake_one();
+  // Waits (on `ctx`) until woken by wake_one(), `deadline`, or `cancel`. A wake-up
+  // is never lost: a waiter whose timer had already expired when it was woken
+  // still reports kWoken, and one cancelled after being woken passes the wake-up
+  // on to the next waiter. The pool must outlive the wait.
+  boost::asio::awaitable<PoolWait> wait(boost::asio::io_context& ctx, SteadyTime deadline, CancelToken* cancel);
   // Closes idle connections older than the endpoint's idle timeout.
   void sweep(SteadyTime now);
 };

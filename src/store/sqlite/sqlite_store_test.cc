@@ -117,6 +117,25 @@ TEST_F(SqliteStoreTest, ClaimTakesDueJobsWithALease) {
   }
 }
 
+// Defect 22: a job cut off by a crash is claimable within a poll of its lease
+// lapsing, however many queued jobs are due before it.
+TEST_F(SqliteStoreTest, ALapsedLeaseIsClaimedBeforeTheBacklog) {
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(run(store_->insert(job("q" + std::to_string(i), 100))));
+  CallRecord orphan = job("orphan", 100);
+  orphan.state = CallState::kRunning;
+  orphan.lease_owner = "host/1/dead";
+  orphan.lease_until_ms = 1500;
+  ASSERT_TRUE(run(store_->insert(orphan)));
+  auto claimed = run(store_->claim(2000, 4, "host/2/alive", 32000));
+  ASSERT_TRUE(claimed);
+  ASSERT_EQ(claimed->size(), 4u);
+  EXPECT_EQ((*claimed)[0].id, "orphan");
+  EXPECT_TRUE((*claimed)[0].resumed);
+  EXPECT_EQ((*claimed)[0].resumed_from, "host/1/dead");
+  EXPECT_EQ((*claimed)[0].lease_owner, "host/2/alive");
+  for (size_t i = 1; i < claimed->size(); ++i) EXPECT_FALSE((*claimed)[i].resumed);
+}
+
 TEST_F(SqliteStoreTest, UpdateAndDeadLetterReplay) {
   ASSERT_TRUE(run(store_->insert(job("a"))));
   auto rec = job("a");
