@@ -150,7 +150,15 @@ int serve(const std::string& path, const std::string& ready_file) {
 
   app::Reloader reloader(reload);
 
+  // Every connection costs a descriptor: make room for max_connections (caller
+  // side) and as many again for providers, the store and the admin listener.
+  if (const auto limit = raise_open_file_limit(); limit > 0 &&
+      limit < static_cast<std::uint64_t>(cfg.server.max_connections) * 2 + 256) {
+    spdlog::warn("open-file limit {} is low for server.max_connections {}: raise LimitNOFILE", limit,
+                 cfg.server.max_connections);
+  }
   http::ServerOptions opts;
+  opts.max_connections = cfg.server.max_connections;
   opts.max_header_bytes = cfg.server.max_header_bytes;
   opts.max_body_bytes = cfg.server.max_body_bytes;
   opts.request_timeout = cfg.server.request_timeout;
@@ -162,6 +170,17 @@ int serve(const std::string& path, const std::string& ready_file) {
     return 1;
   }
   server.start();
+  registry_metrics.add_collector([&server](metrics::SampleWriter& w) {
+    w.family("tollgate_connections_open", "Caller connections open now.", metrics::Type::kGauge);
+    w.sample("tollgate_connections_open", {}, server.connections_open());
+    w.family("tollgate_connections_refused_total",
+             "Caller connections answered 503 and closed at server.max_connections.", metrics::Type::kCounter);
+    w.sample("tollgate_connections_refused_total", {}, static_cast<double>(server.connections_refused()));
+    w.family("tollgate_accept_errors_total",
+             "accept() failures (e.g. out of file descriptors); accepting pauses briefly after each.",
+             metrics::Type::kCounter);
+    w.sample("tollgate_accept_errors_total", {}, static_cast<double>(server.accept_errors()));
+  });
 
   // The admin listener: its own socket (127.0.0.1 by default), same workers.
   admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance(), &registry_metrics,

@@ -35,6 +35,10 @@ struct ServerConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;
   int workers = 0;                        // 0: one per CPU core
+  // Caller connections open at once; more are answered 503 and closed. tollgate
+  // raises its open-file limit to the hard limit at start and warns when this
+  // does not fit in it.
+  int max_connections = 10000;
   std::size_t max_header_bytes = 8192;    // larger request heads get 431
   std::size_t max_body_bytes = 65536;     // larger bodies get 413
   Millis request_timeout{5000};           // to receive a request once its first byte arrived
@@ -151,6 +155,10 @@ struct ParamSpec {
   std::optional<double> maximum;
   std::vector<std::string> one_of;        // strings: allowed values
   bool sensitive = false;                 // masked in logs and error messages
+  // Object params: fields inside (names or dotted paths, at any depth) masked in
+  // logs, e.g. [code] for {"template": "T1", "code": "4321"}. YAML: `sensitive:
+  // [code]` instead of `sensitive: true`.
+  std::vector<std::string> sensitive_fields;
   // Identifies the operation itself (a refund number, an order number): a provider
   // that deduplicates on it makes a repeated request safe, like {{call.id}}.
   bool idempotency_key = false;
@@ -250,6 +258,12 @@ struct ResponseMappingConfig {
   std::vector<std::string> error_message_fields;
   enum class Format { kJson, kXml } format = Format::kJson;  // the answer's body; pointers address it as JSON
   std::map<std::string, ErrorClass> errors;  // provider code -> class; HTTP status if no code
+  // Results larger than this (serialized) are refused: the answer is unusable
+  // (ambiguous: the provider did act). Default 64 KiB.
+  std::size_t max_result_bytes = 64 << 10;
+  // Bodies larger than this are not parsed for the mapping (an error answer's
+  // code is then unread; a success is malformed). Default 1 MiB.
+  std::size_t max_body_bytes = 1 << 20;
   SourceMark mark;
 };
 

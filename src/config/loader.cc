@@ -209,7 +209,8 @@ std::optional<HostPattern> parse_host_pattern(std::string_view text) {
     p.ip = true;
     return p;
   }
-  // A host name: check it the way a URL's host is checked.
+  // A host name: check it the way a URL's host is checked (and nothing but a host).
+  if (host.find_first_of("/?#@[]") != std::string_view::npos) return std::nullopt;
   auto as_url = parse_http_url("http://" + std::string(host) + "/");
   if (!as_url || as_url->host_is_ip) return std::nullopt;
   p.host = as_url->host;

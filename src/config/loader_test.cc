@@ -300,3 +300,64 @@ TEST(ConfigLoader, IncludeRefusesMissingFilesAndTwiceDefinedProviders) {
 
 }  // namespace
 }  // namespace tollgate::config
+
+namespace tollgate::config {
+namespace {
+
+CallbackConfig allow(std::vector<std::string> entries) {
+  CallbackConfig c;
+  for (auto& e : entries) {
+    auto p = parse_host_pattern(e);
+    EXPECT_TRUE(p.has_value()) << e;
+    if (p) c.patterns.push_back(*p);
+    c.allowed_hosts.push_back(e);
+  }
+  return c;
+}
+
+Url url(const std::string& text) {
+  auto u = parse_http_url(text);
+  EXPECT_TRUE(u.ok()) << text;
+  return u.ok() ? *u : Url{};
+}
+
+// Defect 3: the allow-list is checked on the resolved addresses too.
+TEST(CallbackAllowList, AWildcardNeverReachesLoopbackPrivateOrLinkLocalAddresses) {
+  const auto c = allow({"*.hooks.example.com", "internal.example.com:8443", "127.0.0.1:8099", "[::1]:8099",
+                        "169.254.169.254"});
+  const Url wild = url("https://a.hooks.example.com/cb");
+  ASSERT_EQ(c.match(wild), CallbackConfig::Match::kWildcard);
+  EXPECT_TRUE(c.allows_address(wild, CallbackConfig::Match::kWildcard, "93.184.216.34"));
+  for (const char* ip : {"127.0.0.1", "10.0.0.5", "192.168.1.1", "169.254.169.254", "0.0.0.0", "::1", "fe80::1",
+                         "::ffff:127.0.0.1", "fd00::1"}) {
+    EXPECT_FALSE(c.allows_address(wild, CallbackConfig::Match::kWildcard, ip)) << ip;
+  }
+  // An exact name: an internal service the operator named may be private or
+  // loopback, never link-local (cloud metadata) or unspecified.
+  const Url named = url("https://internal.example.com:8443/cb");
+  ASSERT_EQ(c.match(named), CallbackConfig::Match::kExact);
+  EXPECT_TRUE(c.allows_address(named, CallbackConfig::Match::kExact, "10.0.0.5"));
+  EXPECT_TRUE(c.allows_address(named, CallbackConfig::Match::kExact, "127.0.0.1"));
+  EXPECT_FALSE(c.allows_address(named, CallbackConfig::Match::kExact, "169.254.169.254"));
+  EXPECT_FALSE(c.allows_address(named, CallbackConfig::Match::kExact, "0.0.0.0"));
+  // Wrong port, apex of a wildcard, other names: no match at all.
+  EXPECT_EQ(c.match(url("https://internal.example.com/cb")), CallbackConfig::Match::kNone);
+  EXPECT_EQ(c.match(url("https://hooks.example.com/cb")), CallbackConfig::Match::kNone);
+  EXPECT_EQ(c.match(url("https://evilhooks.example.com/cb")), CallbackConfig::Match::kNone);
+  // IP literals are admitted exactly, in any spelling, and only at their port.
+  EXPECT_EQ(c.match(url("http://[0:0:0:0:0:0:0:1]:8099/")), CallbackConfig::Match::kExact);
+  EXPECT_EQ(c.match(url("http://127.0.0.1:8098/")), CallbackConfig::Match::kNone);
+  const Url metadata = url("http://169.254.169.254/latest");
+  ASSERT_EQ(c.match(metadata), CallbackConfig::Match::kExact);
+  EXPECT_TRUE(c.allows_address(metadata, CallbackConfig::Match::kExact, "169.254.169.254"));
+}
+
+TEST(CallbackAllowList, MalformedEntriesAreConfigProblems) {
+  for (const char* bad : {"", "*.", "*.1.2.3.4", "[::1", "[127.0.0.1]", "host:0", "host:99999", "host:", "a b",
+                          "host/path", "user@host"}) {
+    EXPECT_FALSE(parse_host_pattern(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace tollgate::config

@@ -119,7 +119,12 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
   out.mark = mark_of(n);
   if (!n) return;  // defaults: any 2xx is success, no result fields
   if (!r.is_map(n, what)) return;
-  r.only_keys(n, what, {"format", "success", "result", "error", "errors", "verify"});
+  r.only_keys(n, what, {"format", "success", "result", "error", "errors", "verify", "max_result_bytes",
+                        "max_body_bytes"});
+  out.max_result_bytes = static_cast<std::size_t>(
+      r.int_field(n, "max_result_bytes", what, static_cast<long long>(out.max_result_bytes), 16, 16 << 20));
+  out.max_body_bytes = static_cast<std::size_t>(
+      r.int_field(n, "max_body_bytes", what, static_cast<long long>(out.max_body_bytes), 256, 8 << 20));
   if (const std::string format = r.string_field(n, "format", what, "json"); format == "xml") {
     out.format = ResponseMappingConfig::Format::kXml;
   } else if (format != "json") {

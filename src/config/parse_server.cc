@@ -46,7 +46,20 @@ void parse_param(YamlReader& r, const std::string& what, const std::string& name
     r.error(n["type"], what + ".type must be string, integer, number, boolean, object or array");
   }
   p.required = r.bool_field(n, "required", what, false);
-  p.sensitive = r.bool_field(n, "sensitive", what, false);
+  if (const YAML::Node& sens = n["sensitive"]; sens && sens.IsSequence()) {
+    // Fields inside an object param: "code", or a dotted path "otp.value".
+    p.sensitive_fields = r.string_list(n, "sensitive", what);
+    if (p.type != ParamType::kObject) {
+      r.error(sens, what + ".sensitive: a list of fields needs type: object (use sensitive: true otherwise)");
+    }
+    for (const auto& f : p.sensitive_fields) {
+      if (f.empty() || f.front() == '.' || f.back() == '.' || f.find("..") != std::string::npos) {
+        r.error(sens, what + ".sensitive: '" + f + "' is not a field name or dotted path");
+      }
+    }
+  } else {
+    p.sensitive = r.bool_field(n, "sensitive", what, false);
+  }
   p.idempotency_key = r.bool_field(n, "idempotency_key", what, false);
   if (p.idempotency_key && !p.required) r.error(n, what + ": an idempotency_key param must be required");
   const std::string format = r.string_field(n, "format", what, "");
@@ -80,7 +93,7 @@ void parse_server(YamlReader& r, const YAML::Node& n, ServerConfig& out) {
   if (!r.is_map(n, "server")) return;
   r.only_keys(n, "server",
               {"listen", "workers", "max_header_bytes", "max_body_bytes", "request_timeout",
-               "idle_timeout", "deadline_header"});
+               "idle_timeout", "deadline_header", "max_connections"});
   if (n["listen"]) {
     const std::string listen = r.string_field(n, "listen", "server", "");
     if (!parse_host_port(listen, out.host, out.port)) {
@@ -88,6 +101,7 @@ void parse_server(YamlReader& r, const YAML::Node& n, ServerConfig& out) {
     }
   }
   out.workers = static_cast<int>(r.int_field(n, "workers", "server", 0, 0, 256));
+  out.max_connections = static_cast<int>(r.int_field(n, "max_connections", "server", out.max_connections, 1, 1 << 22));
   out.max_header_bytes = r.int_field(n, "max_header_bytes", "server", 8192, 1024, 1 << 20);
   out.max_body_bytes = r.int_field(n, "max_body_bytes", "server", 65536, 256, 64 << 20);
   out.request_timeout = r.duration_field(n, "request_timeout", "server", out.request_timeout);

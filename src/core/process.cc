@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -49,6 +50,17 @@ std::string default_state_dir() {
   if (auto d = env("XDG_STATE_HOME"); !d.empty()) return d + "/tollgate";
   if (auto h = env("HOME"); !h.empty()) return h + "/.local/state/tollgate";
   return "/var/lib/tollgate";
+}
+
+std::uint64_t raise_open_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  return static_cast<std::uint64_t>(lim.rlim_cur);
 }
 
 bool make_dirs(const std::string& dir) {

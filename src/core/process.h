@@ -2,6 +2,7 @@
 // Process plumbing shared by the tollgate and tollgate-sim binaries: signal
 // handling on the main thread and the ready file that tests and scripts wait for.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,10 @@ bool write_file_atomically(const std::string& path, const std::string& content);
 std::string default_state_dir();
 // Creates `dir` and its parents (mode 0700 for the last); false on failure.
 bool make_dirs(const std::string& dir);
+
+// Raises the soft RLIMIT_NOFILE to the hard limit; returns the new soft limit
+// (0 when it cannot be read).
+std::uint64_t raise_open_file_limit();
 
 // The whole file; nullopt when it cannot be read.
 std::optional<std::string> read_file(const std::string& path);

@@ -20,12 +20,41 @@ std::string mask_value(std::string_view v) {
   return "****";
 }
 
+namespace {
+
+json::value masked(const json::value& v) {
+  return v.is_string() ? json::value(mask_value(v.get_string())) : json::value("****");
+}
+
+// Masks the field at `path` (dotted) inside `v`; arrays apply it to each element.
+void mask_path(json::value& v, std::string_view path) {
+  if (v.is_array()) {
+    for (auto& item : v.get_array()) mask_path(item, path);
+    return;
+  }
+  if (!v.is_object()) return;
+  const auto dot = path.find('.');
+  auto* child = v.get_object().if_contains(path.substr(0, dot));
+  if (!child) return;
+  if (dot == std::string_view::npos) {
+    *child = masked(*child);
+  } else {
+    mask_path(*child, path.substr(dot + 1));
+  }
+}
+
+}  // namespace
+
 std::string masked_params(const json::object& params, const config::CapabilityConfig& cap) {
   json::object out;
   for (const auto& kv : params) {
     const auto* spec = cap.param(kv.key());
     if (spec && spec->sensitive) {
-      out[kv.key()] = kv.value().is_string() ? mask_value(kv.value().get_string()) : std::string("****");
+      out[kv.key()] = masked(kv.value());
+    } else if (spec && !spec->sensitive_fields.empty()) {
+      json::value copy = kv.value();
+      for (const auto& path : spec->sensitive_fields) mask_path(copy, path);
+      out[kv.key()] = std::move(copy);
     } else {
       out[kv.key()] = kv.value();
     }

@@ -13,6 +13,8 @@
 #include <boost/beast/ssl.hpp>
 
 #include <netinet/in.h>
+#include <cerrno>
+#include <unordered_set>
 #include <sys/socket.h>
 
 #include "http/beast_convert.h"
@@ -40,24 +42,59 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::atomic<bool> draining{false};
   std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> accept_failures{0};
   std::atomic<int> open{0};
+  // Per worker (touched only on that worker's thread): sessions waiting for their
+  // next request, closed at once when draining starts.
+  std::vector<std::unordered_set<beast::tcp_stream*>> idle;
 
-  Impl(Workers& w, ServerOptions o, Handler& h) : workers(w), opts(std::move(o)), handler(h) {}
+  Impl(Workers& w, ServerOptions o, Handler& h)
+      : workers(w), opts(std::move(o)), handler(h), idle(static_cast<size_t>(w.size())) {}
 
   asio::awaitable<void> accept_loop(int worker) {
     auto self = shared_from_this();
     tcp::acceptor& acceptor = *acceptors[worker];
+    asio::steady_timer pause(acceptor.get_executor());
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(nothrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        continue;  // e.g. EMFILE: keep serving the connections we have
+        // Out of file descriptors (EMFILE, ENFILE) or memory: the pending
+        // connection stays in the backlog and accept() would fail again at
+        // once. Keep serving the connections we have and look again shortly.
+        accept_failures.fetch_add(1, std::memory_order_relaxed);
+        const bool exhausted = ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+                               ec == asio::error::no_memory || ec.value() == ENFILE;
+        pause.expires_after(exhausted ? std::chrono::milliseconds(100) : std::chrono::milliseconds(10));
+        co_await pause.async_wait(nothrow);
+        continue;
+      }
+      boost::system::error_code ignored;
+      if (open.load(std::memory_order_relaxed) >= opts.max_connections) {
+        refused.fetch_add(1, std::memory_order_relaxed);
+        refuse(std::move(socket));
+        continue;
       }
       const std::uint64_t id = accepted.fetch_add(1, std::memory_order_relaxed) + 1;
-      boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       asio::co_spawn(acceptor.get_executor(), session(std::move(socket), RequestContext{worker, id}), asio::detached);
     }
+  }
+
+  // At max_connections: a short 503 written without waiting (the socket's send
+  // buffer takes it whole), then closed. The caller learns why and when to retry.
+  static void refuse(tcp::socket socket) {
+    static constexpr std::string_view kBody =
+        R"({"error":{"code":"unavailable","message":"tollgate is at its connection limit","retryable":true}})";
+    static const std::string kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"
+        "Connection: close\r\nContent-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
+    boost::system::error_code ignored;
+    socket.non_blocking(true, ignored);
+    socket.write_some(asio::buffer(kBusy), ignored);
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
   }
 
   asio::awaitable<void> session(tcp::socket socket, RequestContext ctx) {
@@ -112,24 +149,59 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     stream.socket().close(ignored);
   }
 
+  // Reads a request head into `parser`, at most `limit` bytes of it. Beast's own
+  // header_limit applies to the bytes not yet consumed, and its parser consumes
+  // fields as they complete, so a head arriving in pieces could grow far past the
+  // limit; here each put() gets only what is left of the budget.
+  template <class Stream>
+  static asio::awaitable<boost::system::error_code> read_head(Stream& stream, beast::flat_buffer& buffer,
+                                                              bhttp::request_parser<bhttp::string_body>& parser,
+                                                              std::size_t limit) {
+    std::size_t consumed = 0;
+    for (;;) {
+      if (buffer.size() > 0) {
+        parser.header_limit(static_cast<std::uint32_t>(limit - consumed));
+        boost::system::error_code ec;
+        const std::size_t used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        consumed += used;
+        if (parser.is_header_done()) co_return boost::system::error_code{};
+        if (ec && ec != bhttp::error::need_more) co_return ec;
+        if (consumed >= limit) co_return bhttp::error::header_limit;
+      }
+      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+      if (rec) {
+        if (rec == asio::error::eof) {
+          co_return consumed == 0 && buffer.size() == 0 ? bhttp::error::end_of_stream : bhttp::error::partial_message;
+        }
+        co_return rec;
+      }
+      buffer.commit(n);
+    }
+  }
+
   template <class Stream>
   asio::awaitable<void> serve(Stream& stream, const RequestContext& ctx) {
     beast::flat_buffer buffer;
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
       if (buffer.size() == 0) {
-        // Idle keep-alive: wait for the first byte of the next request.
+        // Idle keep-alive: wait for the first byte of the next request. A drain
+        // closes the connection here at once.
+        if (draining.load(std::memory_order_relaxed)) co_return;
         lowest.expires_after(opts.idle_timeout);
+        auto& idle_set = idle[static_cast<size_t>(ctx.worker)];
+        idle_set.insert(&lowest);
         auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+        idle_set.erase(&lowest);
         if (ec) co_return;
         buffer.commit(n);
       }
       // From here the whole request must arrive within request_timeout.
       lowest.expires_after(opts.request_timeout);
       bhttp::request_parser<bhttp::string_body> parser;
-      parser.header_limit(static_cast<std::uint32_t>(opts.max_header_bytes));
       parser.body_limit(opts.max_body_bytes);
-      auto [hec, hn] = co_await bhttp::async_read_header(stream, buffer, parser, nothrow);
+      const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
       if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
         co_await asio::async_write(stream, asio::buffer(kContinue), nothrow);
@@ -266,12 +338,18 @@ void Server::stop_accepting() {
   impl_->draining = true;
   for (size_t i = 0; i < impl_->acceptors.size(); ++i) {
     auto* acc = impl_->acceptors[i].get();
-    asio::post(impl_->workers.context(static_cast<int>(i)), [acc, keep = impl_] {
+    asio::post(impl_->workers.context(static_cast<int>(i)), [acc, i, keep = impl_] {
       boost::system::error_code ignored;
       acc->close(ignored);
+      // Idle keep-alive connections would otherwise hold the drain for their
+      // idle timeout: close them now (their sessions end on the cancelled read).
+      for (auto* stream : keep->idle[i]) stream->socket().close(ignored);
     });
   }
 }
+
+std::uint64_t Server::connections_refused() const { return impl_->refused.load(); }
+std::uint64_t Server::accept_errors() const { return impl_->accept_failures.load(); }
 
 std::uint64_t Server::connections_accepted() const { return impl_->accepted.load(); }
 int Server::connections_open() const { return impl_->open.load(); }

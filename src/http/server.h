@@ -20,6 +20,9 @@
 namespace tollgate::http {
 
 struct ServerOptions {
+  // Connections open at once; past it a new connection is answered 503 (with
+  // Retry-After) and closed, before it can cost more than one file descriptor.
+  int max_connections = 10000;
   std::size_t max_header_bytes = 8192;  // larger heads: 431
   std::size_t max_body_bytes = 65536;   // larger bodies: 413
   Millis request_timeout{5000};         // from a request's first byte to its last
@@ -69,11 +72,18 @@ class Server {
   Result<std::uint16_t> listen(const std::string& host, std::uint16_t port);
   // Starts accepting on every worker.
   void start();
-  // Closes the acceptors; sessions finish their current request, then close.
+  // Closes the acceptors and every idle keep-alive connection at once; sessions
+  // in the middle of a request finish it, answer with Connection: close, then
+  // close.
   void stop_accepting();
 
   std::uint64_t connections_accepted() const;
   int connections_open() const;
+  // Connections turned away at max_connections.
+  std::uint64_t connections_refused() const;
+  // accept() failures (e.g. out of file descriptors), after each of which the
+  // worker pauses accepting briefly instead of spinning.
+  std::uint64_t accept_errors() const;
 
  private:
   struct Impl;

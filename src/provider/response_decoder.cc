@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "provider/xml.h"
 
@@ -38,6 +39,16 @@ std::string scalar_text(const boost::json::value& v) {
   return boost::json::serialize(v);
 }
 
+std::string provider_code_text(const boost::json::value& v) {
+  if (v.is_object() || v.is_array() || v.is_null()) return std::string(kUnreadableCode);
+  std::string text = scalar_text(v);
+  const bool printable = std::all_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
+  });
+  if (text.empty() || text.size() > kMaxProviderCode || !printable) return std::string(kUnreadableCode);
+  return text;
+}
+
 Millis parse_retry_after(std::string_view header) {
   long long secs = 0;
   auto [p, ec] = std::from_chars(header.data(), header.data() + header.size(), secs);
@@ -58,6 +69,8 @@ ResponseDecoder::ResponseDecoder(const config::ResponseMappingConfig& cfg, std::
       xml_(cfg.format == config::ResponseMappingConfig::Format::kXml),
       errors_(cfg.errors),
       provider_(std::move(provider)),
+      max_result_bytes_(cfg.max_result_bytes),
+      max_body_bytes_(cfg.max_body_bytes),
       needs_json_(!cfg.success_field.empty() || !cfg.result.empty() || !cfg.error_code_fields.empty() ||
                   !cfg.failure_field.empty()) {}
 
@@ -91,7 +104,7 @@ Error ResponseDecoder::failure(const HttpResponse& resp, const boost::json::valu
     return nullptr;
   };
   if (code.empty()) {
-    if (const auto* v = first_present(error_code_fields_)) code = scalar_text(*v);
+    if (const auto* v = first_present(error_code_fields_)) code = provider_code_text(*v);
   }
   const std::string status_text = std::to_string(resp.status);
   ErrorClass cls;
@@ -128,42 +141,45 @@ Error ResponseDecoder::unusable(std::string_view message, std::string code, bool
   return e;
 }
 
-Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) const {
-  boost::json::value body;
-  bool have_json = false;
-  if (needs_json_ && !resp.body.empty()) {
-    if (xml_) {
-      auto v = xml_to_json(resp.body);
-      have_json = v.has_value();
-      if (v) body = std::move(*v);
-    } else {
-      boost::system::error_code ec;
-      body = boost::json::parse(resp.body, ec);
-      have_json = !ec;
-    }
-  }
-  const boost::json::value* json = have_json ? &body : nullptr;
+// Reads the answer's body into JSON (XML answers converted), within the
+// decoder's limits; null when it is not what the mapping can read.
+std::optional<boost::json::value> ResponseDecoder::parse_body(const HttpResponse& resp) const {
+  if (!needs_json_ || resp.body.empty()) return std::nullopt;
+  if (xml_) return xml_to_json(resp.body, XmlLimits{.max_bytes = max_body_bytes_});
+  if (resp.body.size() > max_body_bytes_) return std::nullopt;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(resp.body, ec);  // depth-limited (32) by Boost.JSON
+  if (ec) return std::nullopt;
+  return v;
+}
 
-  if (!status_is_success(resp.status)) return failure(resp, json, {});
+Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) const {
+  // The status decides first; the body is only read for what the mapping needs.
+  if (!status_is_success(resp.status)) {
+    const auto body = parse_body(resp);
+    return failure(resp, body ? &*body : nullptr, {});
+  }
   if (verifier_ && !verifier_->verify(resp)) {
     // Forged or corrupted: never a success. It may still have been acted on.
     return unusable("the provider's answer failed its signature check", "bad_signature", true);
   }
-
-  if (needs_json_ && !have_json) {
+  const auto parsed = parse_body(resp);
+  if (needs_json_ && !parsed) {
     // Success status but not the JSON we need: garbage. It may have acted on the
     // request, so the failure is ambiguous.
     return unusable("the provider answered with a malformed body", "malformed_response", true);
   }
+  const boost::json::value body = parsed ? *parsed : boost::json::value();
+  const boost::json::value* json = parsed ? &body : nullptr;
   if (!success_field_.empty()) {
     const auto* v = at_pointer(body, success_field_);
     if (!v || std::find(success_equals_.begin(), success_equals_.end(), scalar_text(*v)) == success_equals_.end()) {
-      return failure(resp, json, v && error_code_fields_.empty() ? scalar_text(*v) : std::string());
+      return failure(resp, json, v && error_code_fields_.empty() ? provider_code_text(*v) : std::string());
     }
   }
   if (!failure_field_.empty()) {
     if (const auto* v = at_pointer(body, failure_field_); v && scalar_text(*v) != "0") {
-      return failure(resp, json, error_code_fields_.empty() ? scalar_text(*v) : std::string());
+      return failure(resp, json, error_code_fields_.empty() ? provider_code_text(*v) : std::string());
     }
   }
   boost::json::object result;
@@ -181,6 +197,13 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
       return unusable("the provider answered an unexpected value", "unexpected_" + name, false);
     }
     result[name] = it->second;
+  }
+  // Only a body larger than the cap can yield a result larger than it.
+  if (resp.body.size() > max_result_bytes_ && boost::json::serialize(result).size() > max_result_bytes_) {
+    // It did act (a success), but what it answered cannot be passed on or stored.
+    return unusable("the provider's result is larger than response.max_result_bytes (" +
+                        std::to_string(max_result_bytes_) + " bytes)",
+                    "result_too_large", true);
   }
   return result;
 }

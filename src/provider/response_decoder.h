@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,11 +52,23 @@ class ResponseDecoder {
   bool xml_;
   std::map<std::string, ErrorClass> errors_;
   std::string provider_;
+  std::size_t max_result_bytes_;
+  std::size_t max_body_bytes_;
   bool needs_json_;
+
+  std::optional<boost::json::value> parse_body(const HttpResponse& resp) const;
 };
 
 // A provider answer value as text: strings as is, numbers and bools as JSON.
 std::string scalar_text(const boost::json::value& v);
+
+// A provider's error code as tollgate keeps it (shown to callers in
+// error.provider_code, logged, stored): a scalar of at most kMaxProviderCode
+// printable bytes; anything else (an object, a huge string, control characters)
+// becomes kUnreadableCode.
+inline constexpr std::size_t kMaxProviderCode = 64;
+inline constexpr std::string_view kUnreadableCode = "unreadable_code";
+std::string provider_code_text(const boost::json::value& v);
 
 // Parses Retry-After (delta-seconds); 0 when absent or not a number.
 Millis parse_retry_after(std::string_view header);

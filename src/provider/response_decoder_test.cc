@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "provider/test_fixture.h"
+#include "provider/xml.h"
 
 namespace tollgate::provider {
 namespace {
@@ -176,6 +177,94 @@ TEST(ResponseDecoder, ErrorCodeFromTheFirstPointerPresent) {
   ASSERT_FALSE(limited);
   EXPECT_EQ(limited.error().cls, ErrorClass::kRateLimited);
   EXPECT_EQ(limited.error().provider_code, "LimitExceeded.PhoneNumberDailyLimit");
+}
+
+
+// Defect 1: ~2 MB of 200,000 nested elements behind a comment full of "</a>" (so
+// a naive depth count sees no nesting) used to overflow the stack of a recursive
+// parser. The answer is refused, the status still decides.
+TEST(ResponseDecoder, AHostileXmlAnswerIsRefusedWithoutRecursion) {
+  auto keep = catalog_from(one_provider(R"(        request: {path: /}
+        response:
+          format: xml
+          max_body_bytes: 8388608
+          success: {status: [200]}
+          result: {message_id: /PublishResponse/PublishResult/MessageId}
+          error: {code: /ErrorResponse/Error/Code}
+)"));
+  ASSERT_TRUE(keep);
+  const auto* op = keep->provider("p")->operation("sms.send");
+  std::string hostile = "<!--";
+  for (int i = 0; i < 200000; ++i) hostile += "</a>";
+  hostile += "-->";
+  for (int i = 0; i < 200000; ++i) hostile += "<a>";
+  for (int i = 0; i < 200000; ++i) hostile += "</a>";
+  ASSERT_GT(hostile.size(), 2u << 20);
+  auto ok_status = op->decode(answer(200, hostile));
+  ASSERT_FALSE(ok_status);
+  EXPECT_EQ(ok_status.error().provider_code, "malformed_response");
+  auto error_status = op->decode(answer(503, hostile));
+  ASSERT_FALSE(error_status);
+  EXPECT_EQ(error_status.error().cls, ErrorClass::kUnavailable);  // from the status alone
+  EXPECT_EQ(error_status.error().provider_code, "503");
+}
+
+TEST(Xml, ReadsWhatVendorsSendAndRefusesTheRest) {
+  auto v = xml_to_json(R"(<?xml version="1.0"?><!-- a </b> comment --><R a="x>y"><B>1 &amp; 2 &#x4e2d;</B>)"
+                       R"(<C><![CDATA[<raw>]]></C><C/><D x='1'/></R>)");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->at("R").at("B").as_string(), "1 & 2 \xe4\xb8\xad");
+  EXPECT_EQ(v->at("R").at("C").as_array().size(), 2u);
+  EXPECT_EQ(v->at("R").at("C").at(0).as_string(), "<raw>");
+  EXPECT_EQ(v->at("R").at("D").as_string(), "");
+  for (const char* bad : {"", "text", "<a>", "<a></b>", "<a/><b/>", "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>",
+                          "<a>&bogus;</a>", "<a>&#0;</a>", "<a b='unterminated></a>", "<a><!-- open </a>"}) {
+    EXPECT_FALSE(xml_to_json(bad)) << "accepted: " << bad;
+  }
+  std::string deep;
+  for (int i = 0; i < 65; ++i) deep += "<a>";
+  for (int i = 0; i < 65; ++i) deep += "</a>";
+  EXPECT_FALSE(xml_to_json(deep));
+  EXPECT_TRUE(xml_to_json(deep.substr(3, deep.size() - 7)));  // 64 levels are fine
+  EXPECT_FALSE(xml_to_json("<a>" + std::string(100, 'x') + "</a>", XmlLimits{.max_bytes = 64}));
+}
+
+// Defect 7: a provider's text reaches callers and the store bounded.
+TEST(ResponseDecoder, ProviderCodesAreShortScalarsOrAMarker) {
+  std::shared_ptr<const Catalog> keep;
+  const auto* op = body_code_dialect(keep);
+  ASSERT_TRUE(op);
+  auto object_code = op->decode(answer(200, R"({"code":{"nested":")" + std::string(50000, 'x') + R"("}})"));
+  ASSERT_FALSE(object_code);
+  EXPECT_EQ(object_code.error().provider_code, "unreadable_code");
+  auto long_code = op->decode(answer(400, R"({"code":")" + std::string(65, '7') + R"("})"));
+  ASSERT_FALSE(long_code);
+  EXPECT_EQ(long_code.error().provider_code, "unreadable_code");
+  auto control = op->decode(answer(400, R"({"code":"12\r\nX-Injected: 1"})"));
+  ASSERT_FALSE(control);
+  EXPECT_EQ(control.error().provider_code, "unreadable_code");
+  auto fine = op->decode(answer(400, R"({"code":1001})"));
+  ASSERT_FALSE(fine);
+  EXPECT_EQ(fine.error().provider_code, "1001");
+}
+
+TEST(ResponseDecoder, AnOversizedResultIsRefusedAsUnusable) {
+  auto keep = catalog_from(one_provider(R"(        request: {path: /x}
+        response:
+          max_result_bytes: 1024
+          success: {status: [200], field: /code, equals: 0}
+          result: {message_id: /data/id, detail: /data/detail}
+)"));
+  ASSERT_TRUE(keep);
+  const auto* op = keep->provider("p")->operation("sms.send");
+  auto big = op->decode(answer(200, R"({"code":0,"data":{"id":"m-1","detail":")" + std::string(4096, 'x') + R"("}})"));
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().provider_code, "result_too_large");
+  EXPECT_EQ(big.error().cls, ErrorClass::kUnavailable);
+  EXPECT_TRUE(big.error().ambiguous);  // it did act
+  // A big body with a small result is fine.
+  auto small = op->decode(answer(200, R"({"code":0,"data":{"id":"m-1"},"pad":")" + std::string(4096, 'x') + R"("})"));
+  EXPECT_TRUE(small) << small.error().message;
 }
 
 }  // namespace

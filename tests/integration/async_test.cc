@@ -422,5 +422,33 @@ TEST(Async, NothingAcceptedIsLostAcrossCrashes) {
   EXPECT_EQ(static_cast<std::int64_t>(by_a.size()), a.stats().at("delivered").as_int64());
 }
 
+
+// Defects 22 and 23: a job cut off by a crash is taken over as soon as its lease
+// lapses, goes back to the provider that may have it (which deduplicates on the
+// call id), and the take-over is logged and counted.
+TEST(Async, AJobCutOffByACrashIsTakenOverLoggedAndCounted) {
+  Sim sim;
+  sim.behave(R"({"faults":[{"kind":"hang","count":1}]})");
+  ProviderSpec p{"acme", "json", sim.url()};
+  p.attempt_timeout = "800ms";
+  std::string yaml = async_config({p}, 0, "  lease: 2s\n");
+  yaml.replace(yaml.find("deadline: 3s"), 12, "deadline: 900ms");
+  Gateway gw(yaml);
+  ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
+  auto r = gw.call("/v1/sms/send", kSmsBody, {{"Prefer", "respond-async"}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::string id(r.json().at("id").as_string());
+  while (sim.requests() == 0) std::this_thread::sleep_for(milliseconds(10));
+  gw.crash();  // the job's run is cut off while the provider holds the request
+  ASSERT_TRUE(gw.restart()) << gw.process().stderr_text();
+  const auto s = wait_state(gw, id);
+  ASSERT_EQ(s.at("state").as_string(), "succeeded") << s;
+  EXPECT_EQ(sim.ref_count(id), 2);  // the same id twice: the provider can tell
+  EXPECT_GE(metric_value(metrics_of(gw), "tollgate_jobs_resumed_total", {"capability=\"sms\""}), 1);
+  const std::string logs = gw.process().logs();
+  EXPECT_NE(logs.find("took over job " + id), std::string::npos) << logs;
+  EXPECT_NE(logs.find("\"msg\":\"job_resumed\""), std::string::npos) << logs;
+}
+
 }  // namespace
 }  // namespace tollgate::testing

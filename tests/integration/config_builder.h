@@ -83,7 +83,7 @@ inline std::string config_yaml(const ConfigSpec& spec) {
                   spec.capability_extra +
                   "    params:\n      to: {type: string, required: true, format: e164, sensitive: true}\n"
                   "      template: {type: string, required: true, max_length: 64}\n"
-                  "      params: {type: object}\n"
+                  "      params: {type: object, sensitive: [code]}\n"
                   "providers:\n";
   for (const auto& p : spec.providers) y += provider_yaml(p);
   return y;

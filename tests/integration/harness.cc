@@ -181,12 +181,15 @@ std::int64_t Sim::ref_count(const std::string& ref) {
 
 // --- Gateway -------------------------------------------------------------------------
 
-Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::string> env) {
+Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::string> env,
+                 std::vector<std::string> prefix) {
   write_config(config_yaml);
-  proc_ = std::make_unique<Process>(
-      std::vector<std::string>{tollgate_bin(), "serve", "--config", dir_.file("tollgate.yaml"), "--ready-file",
-                               dir_.file("ready.json")},
-      dir_.file("tollgate"), std::move(env));
+  std::vector<std::string> argv = std::move(prefix);
+  for (const auto& a : {tollgate_bin(), std::string("serve"), std::string("--config"), dir_.file("tollgate.yaml"),
+                        std::string("--ready-file"), dir_.file("ready.json")}) {
+    argv.push_back(a);
+  }
+  proc_ = std::make_unique<Process>(std::move(argv), dir_.file("tollgate"), std::move(env));
   port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(10));
   if (port_) admin_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "admin_port");
 }
@@ -246,17 +249,27 @@ Response Gateway::call(const std::string& capability_path, const std::string& bo
 
 // --- CallbackReceiver ----------------------------------------------------------------
 
-CallbackReceiver::CallbackReceiver() {
-  listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+CallbackReceiver::CallbackReceiver(bool ipv6) {
+  listen_fd_ = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  if (ipv6) {
+    sockaddr_in6 addr{};
+    addr.sin6_family = AF_INET6;
+    addr.sin6_addr = in6addr_loopback;
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin6_port);
+  } else {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+  }
   listen(listen_fd_, 64);
   thread_ = std::thread([this] {
     while (!stop_) {

@@ -86,7 +86,9 @@ class Sim {
 // A running tollgate with the given config text.
 class Gateway {
  public:
-  explicit Gateway(const std::string& config_yaml, std::map<std::string, std::string> env = {});
+  // `prefix` runs tollgate under another command (e.g. {"prlimit", "--nofile=64:64"}).
+  explicit Gateway(const std::string& config_yaml, std::map<std::string, std::string> env = {},
+                   std::vector<std::string> prefix = {});
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
   bool started() const { return port_ > 0; }
@@ -125,7 +127,8 @@ class CallbackReceiver {
     std::string target;
     std::string body;
   };
-  CallbackReceiver();
+  // Listens on 127.0.0.1, or on ::1 with ipv6.
+  explicit CallbackReceiver(bool ipv6 = false);
   ~CallbackReceiver();
   int port() const { return port_; }
   void set_status(int status) { status_ = status; }

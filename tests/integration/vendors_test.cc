@@ -86,7 +86,7 @@ std::string vendor_config(const std::vector<const Vendor*>& list, const std::str
          "    retry: {max_attempts: 2, base_backoff: 10ms, max_backoff: 50ms}\n"
          "    providers: [" + names + "]\n"
          "    params:\n      to: {type: string, required: true, format: e164, sensitive: true}\n"
-         "      template: {type: string, required: true}\n      params: {type: object}\n"
+         "      template: {type: string, required: true}\n      params: {type: object, sensitive: [code]}\n"
          "      text: {type: string}\n";
 }
 

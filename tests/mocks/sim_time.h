@@ -71,6 +71,23 @@ class SimTime final : public Clock, public Timers {
     }
   }
 
+  // Like run(), but stops as soon as `done()` holds (background work the code
+  // under test left behind keeps waiting for the next run()).
+  template <typename Done>
+  void run_until(boost::asio::io_context& ctx, Done done) {
+    for (;;) {
+      ctx.restart();
+      while (!done() && ctx.poll_one() > 0) {
+      }
+      if (done() || waiting_.empty()) return;
+      auto it = waiting_.begin();
+      now_ = std::max(now_, it->first.first);
+      boost::asio::steady_timer* timer = it->second;
+      waiting_.erase(it);
+      timer->cancel();
+    }
+  }
+
   void advance(std::chrono::nanoseconds d) { now_ += d; }
   size_t waiting() const { return waiting_.size(); }
 
