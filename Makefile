@@ -2,11 +2,14 @@
 #   make demo   install what is missing, build, run the demo (Ctrl-C to stop)
 #   make test   install what is missing, build, run every test
 #   make bench  install what is missing, build (release), run the benchmarks
+#   make test-asan  every test on an AddressSanitizer + UBSan build (build-asan)
+#   make test-tsan  the threaded parts' tests on a ThreadSanitizer build (build-tsan)
+#   make fuzz   build the fuzz targets (clang, libFuzzer, ASan+UBSan), run each FUZZ_SECONDS
 BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test test-asan test-tsan demo bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -18,6 +21,23 @@ build: deps
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 300
 
+# Sanitizer builds: their own build trees, the same ctest cases. Leak checking
+# stays on: a leak fails the test that made it.
+test-asan: deps
+	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTOLLGATE_SANITIZE=address >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600
+
+# TSan: the engine, store, jobs, http and api tests, and the integration tests
+# that run every thread (workers, the store's writer, the reloader).
+TSAN_TESTS = EngineFlow|NextStep|Pool\.|SqliteStore|Api\.|Async\.|Calls\.|Hardening\.|Routing\.|Observability
+test-tsan: deps
+	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOLLGATE_SANITIZE=thread >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	@cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --output-on-failure -j $(JOBS) --timeout 600 -R '$(TSAN_TESTS)'
+
 demo: build
 	@scripts/demo.sh $(BUILD)
 
@@ -27,5 +47,9 @@ bench:
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
 
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@scripts/fuzz.sh
+
 clean:
-	rm -rf $(BUILD) build-bench
+	rm -rf $(BUILD) build-bench build-fuzz build-asan build-tsan

@@ -20,9 +20,10 @@ packages=(
 # Node.js drives the browser test; use the machine's if it has one.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk haproxy libbenchmark-dev)
-fi
+case "${1:-}" in
+  --bench) packages+=(wrk haproxy libbenchmark-dev) ;;
+  --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

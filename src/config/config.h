@@ -212,12 +212,17 @@ struct TemplateText {
 // A JSON body template: the YAML tree under `body.json`. Scalars are strings that
 // may contain placeholders; plain (unquoted) YAML scalars that look like numbers,
 // booleans or null keep that JSON type.
+struct JsonTemplateMember;  // a key and its template (defined below: the types nest)
 struct JsonTemplate {
   enum class Kind { kObject, kArray, kString, kLiteral } kind = Kind::kString;
   std::string text;  // kString: the template text; kLiteral: the JSON literal (1, true, null)
-  std::vector<std::pair<std::string, JsonTemplate>> members;  // kObject (key order kept)
-  std::vector<JsonTemplate> items;                             // kArray
+  std::vector<JsonTemplateMember> members;  // kObject (key order kept)
+  std::vector<JsonTemplate> items;          // kArray
   SourceMark mark;
+};
+struct JsonTemplateMember {
+  std::string first;   // the key
+  JsonTemplate second;
 };
 
 struct RequestTemplateConfig {

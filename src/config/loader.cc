@@ -63,7 +63,7 @@ std::string resolve_include(const std::string& source, const std::string& path) 
 // entries, merged into the main config's (a name defined twice is a problem).
 // Problems inside an included file name that file and its line.
 void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
-                    std::vector<detail::IncludedTree>& included) {
+                    std::vector<detail::IncludedTree>& included, const FileReader& files) {
   const YAML::Node list = root["include"];
   if (!list.IsSequence()) {
     r.error(list, "include must be a list of files");
@@ -73,7 +73,7 @@ void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
     auto name = r.text(item, "include");
     if (!name) continue;
     const std::string path = resolve_include(source, *name);
-    auto text = read_file(path);
+    auto text = files(path);
     if (!text) {
       r.error(item, "include: cannot open " + path);
       continue;
@@ -83,6 +83,11 @@ void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
       doc = YAML::Load(*text);
     } catch (const YAML::Exception& e) {
       r.error(SourceMark{e.mark.line + 1, e.mark.column + 1, path}, "YAML syntax: " + e.msg);
+      continue;
+    }
+    if (!detail::within_limits(doc, detail::kMaxYamlDepth, detail::kMaxYamlNodes)) {
+      r.error(SourceMark{1, 1, path}, "the file nests deeper than " + std::to_string(detail::kMaxYamlDepth) +
+                                          " levels or its aliases expand too far (a cyclic alias?)");
       continue;
     }
     included.push_back({path, {}});
@@ -114,8 +119,10 @@ void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
 
 }  // namespace
 
+std::optional<std::string> read_file_system(const std::string& path) { return read_file(path); }
+
 LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
-                             const EnvLookup& env) {
+                             const EnvLookup& env, const FileReader& files) {
   LoadOutcome out;
   std::vector<detail::IncludedTree> included;
   const detail::IncludeScope scope(&included);
@@ -127,6 +134,11 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     return out;
   }
   YamlReader r(out.problems, env);
+  if (!detail::within_limits(root, detail::kMaxYamlDepth, detail::kMaxYamlNodes)) {
+    out.problems.push_back({{1, 1}, "the config nests deeper than " + std::to_string(detail::kMaxYamlDepth) +
+                                        " levels or its aliases expand too far (a cyclic alias?)"});
+    return out;
+  }
   r.check_duplicate_keys(root);
   detail::expand_merge_keys(root);
   if (!root.IsMap()) {
@@ -136,7 +148,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
   r.only_keys(root, "the config file",
               {"include", "server", "admin", "log", "test_traffic", "store", "jobs", "callers", "capabilities",
                "providers"});
-  if (root["include"]) merge_includes(r, root, source, included);
+  if (root["include"]) merge_includes(r, root, source, included, files);
 
   auto cfg = std::make_shared<Config>();
   cfg->source = source;

@@ -29,9 +29,13 @@ struct LoadOutcome {
   bool ok() const { return config != nullptr; }
 };
 
+// Reads an included file; the default reads the file system (core/process.h).
+using FileReader = std::function<std::optional<std::string>(const std::string&)>;
+std::optional<std::string> read_file_system(const std::string& path);
+
 LoadOutcome load_config_file(const std::string& path, const EnvLookup& env = process_env);
 LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
-                             const EnvLookup& env = process_env);
+                             const EnvLookup& env = process_env, const FileReader& files = read_file_system);
 
 // "file:12:5: message"
 std::string format_problem(const std::string& source, const Problem& p);

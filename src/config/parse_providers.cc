@@ -40,7 +40,7 @@ void parse_json_template(YamlReader& r, const YAML::Node& n, const std::string& 
       JsonTemplate child;
       const std::string key = it->first.as<std::string>("");
       parse_json_template(r, it->second, what + "." + key, child);
-      out.members.emplace_back(key, std::move(child));
+      out.members.push_back(JsonTemplateMember{key, std::move(child)});
     }
   } else if (n.IsSequence()) {
     out.kind = JsonTemplate::Kind::kArray;

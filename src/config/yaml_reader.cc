@@ -16,6 +16,27 @@ IncludeScope::IncludeScope(const std::vector<IncludedTree>* included) : previous
 
 IncludeScope::~IncludeScope() { t_included = previous_; }
 
+bool within_limits(const YAML::Node& root, int max_depth, std::size_t max_nodes) {
+  // Iterative, so the walk itself cannot exhaust the stack; a cyclic alias
+  // ("a: &a {b: *a}") exceeds the depth, an alias bomb the node count.
+  std::vector<std::pair<YAML::Node, int>> todo{{root, 0}};
+  std::size_t seen = 0;
+  while (!todo.empty()) {
+    auto [n, depth] = todo.back();
+    todo.pop_back();
+    if (++seen > max_nodes || depth > max_depth) return false;
+    if (n.IsMap()) {
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        todo.emplace_back(it->first, depth + 1);
+        todo.emplace_back(it->second, depth + 1);
+      }
+    } else if (n.IsSequence()) {
+      for (const auto& item : n) todo.emplace_back(item, depth + 1);
+    }
+  }
+  return true;
+}
+
 void collect_nodes(const YAML::Node& n, std::vector<YAML::Node>& out) {
   out.push_back(n);
   if (n.IsMap()) {

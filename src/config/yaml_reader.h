@@ -22,6 +22,12 @@ struct IncludedTree {
   std::string path;
   std::vector<YAML::Node> nodes;
 };
+// Whether a YAML tree is at most `max_depth` deep and `max_nodes` large, counting
+// nodes reached through aliases each time. Checked before any recursive pass.
+bool within_limits(const YAML::Node& root, int max_depth, std::size_t max_nodes);
+inline constexpr int kMaxYamlDepth = 64;
+inline constexpr std::size_t kMaxYamlNodes = 200000;
+
 void collect_nodes(const YAML::Node& n, std::vector<YAML::Node>& out);
 
 // While alive, mark_of() consults `included` (one loader at a time per thread).

@@ -61,7 +61,7 @@ RequestEncoder::JsonNode RequestEncoder::compile_json(const config::JsonTemplate
   JsonNode n{t.kind, {}, {}, {}, {}};
   switch (t.kind) {
     case config::JsonTemplate::Kind::kObject:
-      for (const auto& [k, v] : t.members) n.members.emplace_back(k, compile_json(v));
+      for (const auto& [k, v] : t.members) n.members.push_back(JsonMember{k, compile_json(v)});
       break;
     case config::JsonTemplate::Kind::kArray:
       for (const auto& v : t.items) n.items.push_back(compile_json(v));

@@ -26,12 +26,17 @@ class RequestEncoder {
   bool references(config::PlaceholderRoot root, std::string_view name) const;
 
  private:
+  struct JsonMember;
   struct JsonNode {
     config::JsonTemplate::Kind kind;
     std::string literal;  // kLiteral: canonical JSON text
     CompiledText text;    // kString
-    std::vector<std::pair<std::string, JsonNode>> members;
+    std::vector<JsonMember> members;
     std::vector<JsonNode> items;
+  };
+  struct JsonMember {
+    std::string first;
+    JsonNode second;
   };
   static JsonNode compile_json(const config::JsonTemplate& t);
   // Appends the node's JSON; returns false when the node renders to nothing (a

@@ -129,9 +129,7 @@ TEST(Payment, QueryIsHedgedAcrossBothDomainsAndTheFirstAnswerWins) {
   main.behave(R"({"latency":{"dist":"fixed","ms":800}})");
   Gateway gw(config_including({"payment.yaml"}), keys.env(main, standby));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
-  const auto start = steady_clock::now();
   auto r = gw.call("/v1/payment/query", R"({"order_no":"T20261126001"})");
-  const auto took = duration_cast<milliseconds>(steady_clock::now() - start);
   ASSERT_EQ(r.status, 200) << r.body;
   const json_value doc = r.json();
   EXPECT_EQ(doc.at("provider"), "wxpay_standby");
@@ -142,7 +140,8 @@ TEST(Payment, QueryIsHedgedAcrossBothDomainsAndTheFirstAnswerWins) {
   EXPECT_EQ(attempts[0].at("provider"), "wxpay");
   EXPECT_EQ(attempts[0].at("outcome"), "cancelled");
   EXPECT_EQ(attempts[1].at("hedge"), true);
-  EXPECT_LT(took, milliseconds(700)) << "the slow domain held the answer up";
+  // The answer did not wait for the slow domain: its leg was abandoned, not answered.
+  EXPECT_EQ(main.outcome("ok"), 0);
   EXPECT_EQ(main.requests(), 1);
   EXPECT_EQ(standby.requests(), 1);
 }

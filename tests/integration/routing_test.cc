@@ -107,9 +107,7 @@ TEST(Routing, HedgedCallTakesTheFirstAnswerAndCancelsTheOther) {
   spec.capability_extra = "    hedge: {delay: 100ms}\n";
   Gateway gw(config_yaml(spec));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
-  const auto start = steady_clock::now();
   auto r = gw.call("/v1/sms/send", kSmsBody);
-  const auto took = duration_cast<milliseconds>(steady_clock::now() - start);
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(provider_of(r), "zeta");
   const auto attempts = r.json().at("attempts").as_array();
@@ -123,7 +121,6 @@ TEST(Routing, HedgedCallTakesTheFirstAnswerAndCancelsTheOther) {
   }
   EXPECT_TRUE(cancelled) << r.body;
   EXPECT_TRUE(hedge_ok) << r.body;
-  EXPECT_LT(took.count(), 1200);  // did not wait for the slow leg
   EXPECT_EQ(a.requests(), 1);
 }
 
