@@ -1,6 +1,8 @@
 // tollgate check-config and serve on invalid files: every problem, with its line.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "tests/integration/config_builder.h"
 #include "tests/integration/harness.h"
 
@@ -62,6 +64,20 @@ TEST(Cli, HashKeyPrintsSha256) {
   Process p({tollgate_bin(), "hash-key", kTestKey}, dir.file("hash"));
   EXPECT_EQ(p.wait(seconds(10)), 0);
   EXPECT_EQ(p.stdout_text(), std::string(kTestKeyHash) + "\n");
+}
+
+
+// Defect 19: without store.path the store lives in the state directory, never in
+// the working directory (a checkout).
+TEST(Cli, TheDefaultStoreIsInTheStateDirectoryNotTheWorkingDirectory) {
+  TempDir state;
+  Sim sim;
+  Gateway gw(config_yaml({{{"acme", "json", sim.url()}}}) + "store:\n  sync: full\n",
+             {{"XDG_STATE_HOME", state.path()}, {"STATE_DIRECTORY", kUnsetEnv}});
+  ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
+  EXPECT_EQ(gw.call("/v1/sms/send", kSmsBody).status, 200);
+  EXPECT_TRUE(std::filesystem::exists(state.file("tollgate/tollgate.db"))) << gw.process().logs();
+  EXPECT_FALSE(std::filesystem::exists("tollgate.db"));
 }
 
 }  // namespace
