@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "core/random.h"
@@ -62,6 +64,9 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   CancelToken* wake = nullptr;  // worker 0 only: the claim loop's current wait
   std::unique_ptr<policy::Gcra> drain;  // worker 0 only
   std::atomic<int> running{0};
+  std::mutex running_mu;
+  std::set<std::string> running_ids;  // leases this process holds (heartbeats renew them)
+  SteadyTime next_heartbeat{};
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_worker{0};
   SteadyTime next_purge{};
@@ -87,6 +92,10 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
                                    wall - rt->config().store.retention.count());
         next_purge = now + kPurgeEvery;
       }
+      if (now >= next_heartbeat) {
+        co_await heartbeat(jc);
+        next_heartbeat = now + jc.lease / 3;
+      }
       int want = 0;
       const int capacity = jc.concurrency - running.load();
       while (want < capacity && drain->try_acquire(now).count() == 0) ++want;
@@ -101,12 +110,22 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
           for (auto& job : *claimed) {
             if (job.resumed) log_takeover(job);
             running.fetch_add(1);
+            {
+              std::lock_guard lock(running_mu);
+              running_ids.insert(job.id);
+            }
             const int w = static_cast<int>(next_worker.fetch_add(1) % static_cast<std::uint64_t>(workers.size()));
-            asio::co_spawn(workers.context(w), run_job(std::move(job), w), [self](std::exception_ptr e) {
-              if (e) spdlog::error("jobs: a job run failed unexpectedly");
-              self->running.fetch_sub(1);
-              self->poke();
-            });
+            std::string id = job.id;
+            asio::co_spawn(workers.context(w), run_job(std::move(job), w),
+                           [self, id = std::move(id)](std::exception_ptr e) {
+                             if (e) spdlog::error("jobs: a job run failed unexpectedly");
+                             {
+                               std::lock_guard lock(self->running_mu);
+                               self->running_ids.erase(id);
+                             }
+                             self->running.fetch_sub(1);
+                             self->poke();
+                           });
           }
         }
         more = got == want && got > 0;
@@ -117,6 +136,25 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
         co_await timers.wait_until(clock.now() + jc.poll_interval, &token);
         wake = nullptr;
       }
+    }
+  }
+
+  // Renews the leases of the jobs running here, so a run longer than the lease is
+  // not taken over while this process is alive; a process that dies stops
+  // renewing, and its jobs are claimable once their leases lapse.
+  asio::awaitable<void> heartbeat(const config::JobsConfig& jc) {
+    std::vector<std::string> ids;
+    {
+      std::lock_guard lock(running_mu);
+      ids.assign(running_ids.begin(), running_ids.end());
+    }
+    if (ids.empty()) co_return;
+    const auto asked = ids.size();
+    auto held = co_await store.renew_leases(std::move(ids), instance, unix_millis(clock.wall()) + jc.lease.count());
+    if (!held) {
+      spdlog::warn("jobs: lease renewal failed: {}", held.error().message);
+    } else if (static_cast<size_t>(*held) < asked) {
+      spdlog::warn("jobs: {} of {} running jobs were taken over by another process", asked - *held, asked);
     }
   }
 
@@ -158,8 +196,12 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       job.callback_state = store::CallbackState::kPending;
       job.callback_next_ms = job.updated_ms;
     }
-    auto saved = co_await store.update(job);
-    if (!saved) spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
+    auto saved = co_await store.update_leased(job, instance);
+    if (!saved && saved.error().cls == ErrorClass::kConflict) {
+      spdlog::warn("jobs: job {} was taken over by another process; its outcome here is not recorded", job.id);
+    } else if (!saved) {
+      spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
+    }
   }
 
   asio::awaitable<void> run_job(store::CallRecord job, int worker) {
@@ -221,7 +263,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       if (job.provider == provider) co_return;
       job.provider = provider;
       job.updated_ms = unix_millis(clock.wall());
-      auto saved = co_await store.update(job);
+      auto saved = co_await store.update_leased(job, instance);
       if (!saved) spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
     };
     engine::CallOutcome outcome = co_await engine.execute(*cap, call, routing,
@@ -277,6 +319,9 @@ Runner::Runner(http::Workers& workers, std::vector<Transport*> transports, const
 Runner::~Runner() = default;
 
 void Runner::start() {
+  impl_->store.set_wakeup([weak = std::weak_ptr<Impl>(impl_)] {
+    if (auto self = weak.lock()) self->poke();
+  });
   asio::co_spawn(impl_->workers.context(0), impl_->loop(), asio::detached);
 }
 

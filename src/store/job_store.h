@@ -12,6 +12,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -98,6 +99,18 @@ class JobStore {
   virtual boost::asio::awaitable<Result<std::vector<CallRecord>>> claim(std::int64_t now_ms, int limit,
                                                                          std::string owner,
                                                                          std::int64_t lease_until_ms) = 0;
+  // Heartbeat: extends the leases of jobs `owner` is still running. Returns how
+  // many it still holds (fewer than asked: another process took some over).
+  virtual boost::asio::awaitable<Result<int>> renew_leases(std::vector<std::string> ids, std::string owner,
+                                                           std::int64_t lease_until_ms) = 0;
+  // Replaces a running job's record only while `owner` still holds its lease, so
+  // a process that stalled past its lease cannot overwrite the run of the one
+  // that took the job over. kConflict when the lease is no longer ours.
+  virtual boost::asio::awaitable<Result<void>> update_leased(CallRecord rec, std::string owner) = 0;
+  // Called (from any thread) after a commit that made jobs due, so the runner
+  // claims them without waiting for its next poll. Default: never called.
+  virtual void set_wakeup(std::function<void()> wakeup) { (void)wakeup; }
+
   // Claims up to `limit` records whose callback is due (pending, next try <= now,
   // no live lease).
   virtual boost::asio::awaitable<Result<std::vector<CallRecord>>> claim_callbacks(std::int64_t now_ms, int limit,

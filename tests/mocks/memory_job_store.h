@@ -69,6 +69,26 @@ class MemoryJobStore final : public store::JobStore {
     }
     co_return out;
   }
+  boost::asio::awaitable<Result<int>> renew_leases(std::vector<std::string> ids, std::string owner,
+                                                   std::int64_t lease_until_ms) override {
+    int held = 0;
+    for (const auto& id : ids) {
+      auto it = records_.find(id);
+      if (it == records_.end() || it->second.lease_owner != owner || it->second.state != store::CallState::kRunning) {
+        continue;
+      }
+      it->second.lease_until_ms = lease_until_ms;
+      ++held;
+    }
+    co_return held;
+  }
+  boost::asio::awaitable<Result<void>> update_leased(store::CallRecord rec, std::string owner) override {
+    auto it = records_.find(rec.id);
+    if (it == records_.end() || it->second.lease_owner != owner || it->second.state != store::CallState::kRunning) {
+      co_return Error::make(ErrorClass::kConflict, "not leased to " + owner);
+    }
+    co_return co_await update(std::move(rec));
+  }
   boost::asio::awaitable<Result<std::vector<store::CallRecord>>> claim_callbacks(std::int64_t, int, std::string,
                                                                                   std::int64_t) override {
     co_return std::vector<store::CallRecord>{};

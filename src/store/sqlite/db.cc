@@ -275,6 +275,32 @@ Result<std::vector<CallRecord>> SqliteStore::Db::claim_callbacks(std::int64_t no
   return due;
 }
 
+Result<int> SqliteStore::Db::renew_leases(const std::vector<std::string>& ids, const std::string& owner,
+                                          std::int64_t until) {
+  Stmt s(db_, "UPDATE calls SET lease_until_ms=?3 WHERE id=?1 AND lease_owner=?2 AND state=1");
+  int held = 0;
+  for (const auto& id : ids) {
+    s.bind(1, id).bind(2, owner).bind(3, until);
+    const int rc = s.step();
+    s.reset();
+    if (rc != SQLITE_DONE) return error("lease renewal failed");
+    held += sqlite3_changes(db_);
+  }
+  return held;
+}
+
+Result<void> SqliteStore::Db::update_leased(const CallRecord& r, const std::string& owner) {
+  Stmt check(db_, "SELECT 1 FROM calls WHERE id=?1 AND lease_owner=?2 AND state=1");
+  check.bind(1, r.id).bind(2, owner);
+  const int rc = check.step();
+  if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) return error("lease check failed");
+    return Error::make(ErrorClass::kConflict, "job " + r.id + " is no longer leased to " + owner);
+  }
+  check.reset();
+  return upsert(r, true);
+}
+
 Result<std::vector<CallRecord>> SqliteStore::Db::list(CallState state, int limit) {
   list_->bind(1, static_cast<std::int64_t>(state)).bind(2, static_cast<std::int64_t>(limit));
   return select_many(*list_);

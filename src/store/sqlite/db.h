@@ -51,6 +51,8 @@ class SqliteStore::Db {
   Result<std::vector<CallRecord>> claim(std::int64_t now, int limit, const std::string& owner, std::int64_t until);
   Result<std::vector<CallRecord>> claim_callbacks(std::int64_t now, int limit, const std::string& owner,
                                                   std::int64_t until);
+  Result<int> renew_leases(const std::vector<std::string>& ids, const std::string& owner, std::int64_t until);
+  Result<void> update_leased(const CallRecord& r, const std::string& owner);
   Result<std::vector<CallRecord>> list(CallState state, int limit);
   Result<int> replay(const std::string& id, std::int64_t now);
   Result<StateCounts> counts();

@@ -25,6 +25,8 @@ struct SqliteStore::OpBase {
   virtual void complete(const Error* commit_error) = 0;
   // Someone waits for it: commit soon, and durably.
   virtual bool urgent() const { return true; }
+  // It may have made jobs due: wake the runner after the commit.
+  bool wakes_runner = false;
 };
 
 namespace {
@@ -59,10 +61,12 @@ struct DetachedOp final : SqliteStore::OpBase {
 }  // namespace
 
 template <typename T, typename Fn>
-asio::awaitable<Result<T>> SqliteStore::submit(Fn fn) {
+asio::awaitable<Result<T>> SqliteStore::submit(Fn fn, bool wakes_runner) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<T>)>(
-      [this, fn = std::move(fn)](auto handler) mutable {
-        enqueue(std::make_unique<Op<T, Fn, decltype(handler)>>(std::move(fn), std::move(handler)));
+      [this, fn = std::move(fn), wakes_runner](auto handler) mutable {
+        auto op = std::make_unique<Op<T, Fn, decltype(handler)>>(std::move(fn), std::move(handler));
+        op->wakes_runner = wakes_runner;
+        enqueue(std::move(op));
       },
       asio::use_awaitable);
 }
@@ -148,8 +152,20 @@ void SqliteStore::run() {
       stats_.operations += batch.size();
       ++stats_.transactions;
     }
-    for (auto& op : batch) op->complete(failed ? &*failed : nullptr);
+    bool wake = false;
+    for (auto& op : batch) {
+      wake = wake || op->wakes_runner;
+      op->complete(failed ? &*failed : nullptr);
+    }
     batch.clear();
+    if (wake && !failed) {
+      std::function<void()> wakeup;
+      {
+        std::lock_guard lock(mu_);
+        wakeup = wakeup_;
+      }
+      if (wakeup) wakeup();
+    }
   }
 }
 
@@ -159,7 +175,8 @@ SqliteStore::Stats SqliteStore::stats() const {
 }
 
 asio::awaitable<Result<InsertResult>> SqliteStore::insert(CallRecord rec) {
-  return submit<InsertResult>([rec = std::move(rec)](Db& db) { return db.insert(rec); });
+  const bool queued = rec.async && rec.state == CallState::kQueued;
+  return submit<InsertResult>([rec = std::move(rec)](Db& db) { return db.insert(rec); }, queued);
 }
 
 asio::awaitable<Result<std::vector<InsertResult>>> SqliteStore::insert_many(std::vector<CallRecord> recs) {
@@ -172,7 +189,7 @@ asio::awaitable<Result<std::vector<InsertResult>>> SqliteStore::insert_many(std:
       out.push_back(std::move(one.value()));
     }
     return out;
-  });
+  }, /*wakes_runner=*/true);
 }
 
 asio::awaitable<Result<void>> SqliteStore::update(CallRecord rec) {
@@ -201,6 +218,22 @@ asio::awaitable<Result<std::vector<CallRecord>>> SqliteStore::claim_callbacks(st
   return submit<std::vector<CallRecord>>([=, owner = std::move(owner)](Db& db) {
     return db.claim_callbacks(now_ms, limit, owner, lease_until_ms);
   });
+}
+
+asio::awaitable<Result<int>> SqliteStore::renew_leases(std::vector<std::string> ids, std::string owner,
+                                                       std::int64_t lease_until_ms) {
+  return submit<int>([ids = std::move(ids), owner = std::move(owner), lease_until_ms](Db& db) {
+    return db.renew_leases(ids, owner, lease_until_ms);
+  });
+}
+
+asio::awaitable<Result<void>> SqliteStore::update_leased(CallRecord rec, std::string owner) {
+  return submit<void>([rec = std::move(rec), owner = std::move(owner)](Db& db) { return db.update_leased(rec, owner); });
+}
+
+void SqliteStore::set_wakeup(std::function<void()> wakeup) {
+  std::lock_guard lock(mu_);
+  wakeup_ = std::move(wakeup);
 }
 
 asio::awaitable<Result<std::vector<CallRecord>>> SqliteStore::list(CallState state, int limit) {

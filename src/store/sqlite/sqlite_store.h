@@ -45,6 +45,10 @@ class SqliteStore final : public JobStore {
   boost::asio::awaitable<Result<std::vector<CallRecord>>> claim_callbacks(std::int64_t now_ms, int limit,
                                                                            std::string owner,
                                                                            std::int64_t lease_until_ms) override;
+  boost::asio::awaitable<Result<int>> renew_leases(std::vector<std::string> ids, std::string owner,
+                                                   std::int64_t lease_until_ms) override;
+  boost::asio::awaitable<Result<void>> update_leased(CallRecord rec, std::string owner) override;
+  void set_wakeup(std::function<void()> wakeup) override;
   boost::asio::awaitable<Result<std::vector<CallRecord>>> list(CallState state, int limit) override;
   boost::asio::awaitable<Result<int>> replay(std::string id, std::int64_t now_ms) override;
   boost::asio::awaitable<Result<StateCounts>> counts() override;
@@ -69,7 +73,7 @@ class SqliteStore final : public JobStore {
   void run();
 
   template <typename T, typename Fn>
-  boost::asio::awaitable<Result<T>> submit(Fn fn);
+  boost::asio::awaitable<Result<T>> submit(Fn fn, bool wakes_runner = false);
 
   SqliteOptions options_;
   std::unique_ptr<Db> db_;
@@ -79,6 +83,7 @@ class SqliteStore final : public JobStore {
   int urgent_queued_ = 0;
   bool stopping_ = false;
   bool full_sync_now_ = true;  // writer thread only: the connection's synchronous mode
+  std::function<void()> wakeup_;  // set before use; called on the writer thread
   Stats stats_;
   std::thread thread_;
 };
