@@ -11,6 +11,9 @@ packages=(
   libssl-dev openssl
   libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev
+  libpq-dev postgresql-15                  # the PostgreSQL store; tests start their own server
+  libhiredis-dev redis-server              # shared limits; tests start their own server
+  haproxy                                  # make cluster puts it in front of three instances
   libgtest-dev libgmock-dev
   curl
   tinyproxy                                # a real HTTP CONNECT proxy for the proxy tests
@@ -21,7 +24,7 @@ packages=(
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 case "${1:-}" in
-  --bench) packages+=(wrk haproxy libbenchmark-dev) ;;
+  --bench) packages+=(wrk libbenchmark-dev nginx) ;;
   --fuzz) packages+=(clang libclang-rt-14-dev) ;;
 esac
 
@@ -39,7 +42,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts packaged daemons it installs; tests start their own.
-  for svc in prometheus tinyproxy haproxy; do
+  for svc in prometheus tinyproxy haproxy postgresql redis-server nginx; do
     $sudo systemctl stop "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

@@ -27,7 +27,7 @@
 #include "jobs/callbacks.h"
 #include "jobs/recordings.h"
 #include "jobs/runner.h"
-#include "store/sqlite/sqlite_store.h"
+#include "app/stores.h"
 #include "core/process.h"
 #include "engine/runtime.h"
 #include "http/asio_timers.h"
@@ -59,6 +59,10 @@ int check_config(const std::string& path) {
     return 1;
   }
   const auto& c = loaded.runtime->config();
+  if (const std::string problem = app::check_store(c.store); !problem.empty()) {
+    std::cerr << path << ": store: " << problem << "\n";
+    return 1;
+  }
   std::cout << path << ": OK (" << c.callers.size() << " callers, " << c.capabilities.size()
             << " capabilities, " << c.providers.size() << " providers)\n";
   return 0;
@@ -84,22 +88,13 @@ int serve(const std::string& path, const std::string& ready_file) {
   jobs::JobsMetrics jobs_metrics(registry_metrics);
 
   // The store is opened once; its settings are not reloaded.
-  std::string store_path = cfg.store.path;
-  if (store_path.empty()) {
-    const std::string dir = default_state_dir();
-    if (!make_dirs(dir)) {
-      std::cerr << "tollgate: cannot create the state directory " << dir << " (set store.path)\n";
-      return 1;
-    }
-    store_path = dir + "/tollgate.db";
-  }
-  spdlog::info("store: {}", store_path);
-  auto opened = store::SqliteStore::open({store_path, cfg.store.sync_full});
+  spdlog::info("store: {}", app::describe_store(cfg.store));
+  auto opened = app::open_store(cfg.store);
   if (!opened) {
     std::cerr << "tollgate: " << opened.error().message << "\n";
     return 1;
   }
-  std::unique_ptr<store::SqliteStore> store = std::move(opened.value());
+  std::unique_ptr<store::JobStore> store = std::move(opened.value());
   char host[256] = "host";
   gethostname(host, sizeof host - 1);
   const std::string instance = std::string(host) + "/" + std::to_string(getpid()) + "/" + new_nonce().substr(0, 8);

@@ -71,6 +71,11 @@ struct TestTrafficConfig {
 };
 
 struct StoreConfig {
+  // sqlite (default): an embedded file, one instance. postgres: a database
+  // shared by every instance of a cluster (docs/deploy.md).
+  enum class Driver { kSqlite, kPostgres } driver = Driver::kSqlite;
+  // postgres: postgresql://user:password@host:port/db (a secret: use ${ENV:...}).
+  std::string url;
   // The SQLite file (WAL mode; -wal and -shm beside it). Empty (the default):
   // tollgate.db in the state directory (core/process.h: default_state_dir()).
   std::string path;

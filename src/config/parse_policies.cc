@@ -64,7 +64,21 @@ void parse_admin(YamlReader& r, const YAML::Node& n, AdminConfig& out) {
 void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out) {
   if (!n) return;
   if (!r.is_map(n, "store")) return;
-  r.only_keys(n, "store", {"path", "sync", "idempotency_ttl", "retention", "record_sync_calls"});
+  r.only_keys(n, "store", {"driver", "url", "path", "sync", "idempotency_ttl", "retention", "record_sync_calls"});
+  const std::string driver = r.string_field(n, "driver", "store", "sqlite");
+  if (driver == "postgres") {
+    out.driver = StoreConfig::Driver::kPostgres;
+  } else if (driver != "sqlite") {
+    r.error(n["driver"], "store.driver must be sqlite or postgres, not '" + driver + "'");
+  }
+  out.url = r.string_field(n, "url", "store", "", /*secret=*/true);
+  if (out.driver == StoreConfig::Driver::kPostgres &&
+      !out.url.starts_with("postgresql://") && !out.url.starts_with("postgres://")) {
+    r.error(n["url"] ? n["url"] : n, "store.url must be a postgresql:// URL when store.driver is postgres");
+  }
+  if (out.driver == StoreConfig::Driver::kSqlite && !out.url.empty()) {
+    r.error(n["url"], "store.url is for driver: postgres (the SQLite store takes store.path)");
+  }
   out.path = r.string_field(n, "path", "store", out.path);
   const std::string sync = r.string_field(n, "sync", "store", "full");
   if (sync == "full" || sync == "normal") {
