@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 #include "admin/dashboard.h"
@@ -37,9 +38,11 @@ http::ServerResponse error(int status, std::string_view code, std::string messag
 }  // namespace
 
 AdminHandler::AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry,
-                           store::JobStore& store, const Clock& clock, metrics::Registry* metrics, Reload reload)
+                           store::JobStore& store, const Clock& clock, metrics::Registry* metrics, Reload reload,
+                           cluster::Cluster* cluster)
     : runtime_(runtime), registry_(registry), store_(store), clock_(clock), metrics_(metrics),
-      reload_(std::move(reload)) {}
+      reload_(std::move(reload)),
+      cluster_(cluster) {}
 
 boost::asio::awaitable<http::ServerResponse> AdminHandler::metrics_text() {
   std::string text = metrics_ ? metrics_->render() : std::string();
@@ -80,7 +83,8 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest re
   if (!auth.starts_with("Bearer ") || !constant_time_equals(auth.substr(7), rt->config().admin.token)) {
     co_return error(401, "unauthorized", "admin requests need 'Authorization: Bearer <admin token>'");
   }
-  if (req.path.starts_with("/admin/providers")) co_return providers(req, *rt);
+  if (req.path.starts_with("/admin/providers")) co_return co_await providers(req, *rt);
+  if (req.path == "/admin/cluster" && req.method == "GET") co_return co_await cluster_view(*rt);
   if (req.path == "/admin/overview" && req.method == "GET") co_return co_await overview(*rt);
   if (req.path == "/admin/config/reload" && req.method == "POST") {
     if (!reload_) co_return error(404, "not_found", "reload is not available");
@@ -118,11 +122,11 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest re
   co_return error(404, "not_found", "no such admin endpoint: " + req.method + " " + req.path);
 }
 
-http::ServerResponse AdminHandler::providers(const HttpRequest& req, const engine::Runtime& rt) {
+asio::awaitable<http::ServerResponse> AdminHandler::providers(const HttpRequest& req, const engine::Runtime& rt) {
   const SteadyTime now = clock_.now();
   const WallTime wall = clock_.wall();
   const std::string_view path = req.path;
-  if (path == "/admin/providers" && req.method == "GET") return reply(200, providers_json(rt, now, wall));
+  if (path == "/admin/providers" && req.method == "GET") co_return reply(200, providers_json(rt, now, wall));
   if (path.starts_with("/admin/providers/")) {
     std::string_view rest = path.substr(17);
     std::string_view action;
@@ -131,14 +135,84 @@ http::ServerResponse AdminHandler::providers(const HttpRequest& req, const engin
       rest = rest.substr(0, slash);
     }
     const engine::ProviderRuntime* p = rt.provider(rest);
-    if (!p) return error(404, "not_found", "no provider named '" + std::string(rest) + "'");
-    if (action.empty() && req.method == "GET") return reply(200, provider_json(rt, *p, now, wall));
+    if (!p) co_return error(404, "not_found", "no provider named '" + std::string(rest) + "'");
+    if (action.empty() && req.method == "GET") co_return reply(200, provider_json(rt, *p, now, wall));
     if ((action == "disable" || action == "enable") && req.method == "POST") {
-      registry_.set_disabled(p->name(), action == "disable");
-      return reply(200, provider_json(rt, *p, now, wall));
+      const bool disable = action == "disable";
+      if (cluster_) {
+        // Every instance, and after restarts: the cluster's set is the truth.
+        auto shared = co_await cluster_->set_disabled(p->name(), disable);
+        if (!shared) {
+          co_return error(503, "unavailable",
+                          "the cluster's shared state is unreachable: nothing was changed (" + shared.error().message + ")");
+        }
+      }
+      registry_.set_disabled(p->name(), disable);
+      co_return reply(200, provider_json(rt, *p, now, wall));
     }
   }
-  return error(404, "not_found", "no such admin endpoint: " + req.method + " " + req.path);
+  co_return error(404, "not_found", "no such admin endpoint: " + req.method + " " + req.path);
+}
+
+asio::awaitable<http::ServerResponse> AdminHandler::cluster_view(const engine::Runtime& rt) {
+  json::object out;
+  if (auto c = co_await store_.counts()) {
+    out["jobs"] = json::object{{"queued", c->queued},
+                               {"running", c->running},
+                               {"dead", c->dead},
+                               {"callbacks_pending", c->callbacks_pending}};
+  }
+  if (!cluster_) {
+    out["shared"] = false;
+    co_return reply(200, out);
+  }
+  out["shared"] = true;
+  out["redis"] = json::object{{"connected", cluster_->connected()},
+                              {"limits", cluster_->limits().healthy() ? "shared" : "local fallback"},
+                              {"failures", cluster_->limits().failures()}};
+  json::array instances;
+  if (auto list = co_await cluster_->instances()) {
+    for (const auto& i : *list) {
+      instances.push_back(json::object{{"id", i.id},
+                                       {"version", i.version},
+                                       {"started_at", format_iso8601_ms(WallTime(std::chrono::milliseconds(i.started_ms)))},
+                                       {"seen_at", format_iso8601_ms(WallTime(std::chrono::milliseconds(i.seen_ms)))}});
+    }
+  }
+  out["instances"] = std::move(instances);
+  // Quota usage as the cluster counts it (the local view counts only this instance).
+  std::vector<std::string> keys;
+  std::vector<std::pair<std::string, std::string>> labels;
+  const auto wall = clock_.wall();
+  for (const auto& [name, p] : rt.providers()) {
+    const auto& l = p.config().limits;
+    const auto day = std::chrono::year_month_day{std::chrono::floor<std::chrono::days>(wall + l.quota_utc_offset)};
+    char d[16], m[16];
+    std::snprintf(d, sizeof d, "%04d-%02u-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()),
+                  static_cast<unsigned>(day.day()));
+    std::snprintf(m, sizeof m, "%04d-%02u", static_cast<int>(day.year()), static_cast<unsigned>(day.month()));
+    if (l.daily_quota) {
+      keys.push_back("quota:p:" + name + ":" + d);
+      labels.emplace_back(name, "day");
+    }
+    if (l.monthly_quota) {
+      keys.push_back("quota:p:" + name + ":" + m);
+      labels.emplace_back(name, "month");
+    }
+  }
+  json::array quotas;
+  if (auto values = co_await cluster_->values(keys)) {
+    for (size_t i = 0; i < values->size(); ++i) {
+      const auto& l = rt.provider(labels[i].first)->config().limits;
+      const auto used = (*values)[i].second.empty() ? 0LL : std::atoll((*values)[i].second.c_str());
+      quotas.push_back(json::object{{"provider", labels[i].first},
+                                    {"period", labels[i].second},
+                                    {"used", used},
+                                    {"limit", labels[i].second == "day" ? l.daily_quota : l.monthly_quota}});
+    }
+  }
+  out["quotas"] = std::move(quotas);
+  co_return reply(200, out);
 }
 
 boost::asio::awaitable<http::ServerResponse> AdminHandler::overview(const engine::Runtime& rt) {

@@ -5,6 +5,7 @@
 //   GET  /admin/providers/{name}
 //   POST /admin/providers/{name}/disable  out of rotation at once (kept across reloads)
 //   POST /admin/providers/{name}/enable
+//   GET  /admin/cluster                   instances up, shared limit usage, Redis state, jobs by state
 //   GET  /admin/jobs?state=dead&limit=50   async jobs in a state (queued, running, dead, ...)
 //   GET  /admin/jobs/counts                jobs by state
 //   POST /admin/jobs/{id}/replay           a dead letter back to the queue
@@ -19,6 +20,7 @@
 //   GET  /healthz, /readyz                 (no token needed)
 // Runs on the worker that owns the connection; reads shared state only.
 
+#include "cluster/cluster.h"
 #include "engine/runtime.h"
 #include "engine/state.h"
 #include <functional>
@@ -41,12 +43,15 @@ class AdminHandler final : public http::Handler {
   // Starts a reload off the workers; calls `done` (on any thread) when it ends.
   using Reload = std::function<void(std::function<void(ReloadOutcome)> done)>;
 
+  // `cluster` (null without shared:) makes disables cluster-wide and persistent.
   AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry, store::JobStore& store,
-               const Clock& clock, metrics::Registry* metrics = nullptr, Reload reload = nullptr);
+               const Clock& clock, metrics::Registry* metrics = nullptr, Reload reload = nullptr,
+               cluster::Cluster* cluster = nullptr);
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
 
  private:
-  http::ServerResponse providers(const HttpRequest& req, const engine::Runtime& rt);
+  boost::asio::awaitable<http::ServerResponse> providers(const HttpRequest& req, const engine::Runtime& rt);
+  boost::asio::awaitable<http::ServerResponse> cluster_view(const engine::Runtime& rt);
   boost::asio::awaitable<http::ServerResponse> jobs(const HttpRequest& req);
   boost::asio::awaitable<http::ServerResponse> metrics_text();
   boost::asio::awaitable<http::ServerResponse> overview(const engine::Runtime& rt);
@@ -57,6 +62,7 @@ class AdminHandler final : public http::Handler {
   const Clock& clock_;
   metrics::Registry* metrics_;
   Reload reload_;
+  cluster::Cluster* cluster_;
 };
 
 }  // namespace tollgate::admin

@@ -103,7 +103,8 @@ Result<ApiHandler::Admitted> ApiHandler::admit_caller(const HttpRequest& req, st
     return err(ErrorClass::kForbidden,
                "caller '" + a.caller->config->name + "' may not use " + std::string(capability));
   }
-  if (a.caller->state->rate) {
+  // A cluster's caller limits are taken on Redis (caller_limit_shared()).
+  if (a.caller->state->rate && !a.cap->shared.limits) {
     const auto wait = a.caller->state->rate->try_acquire(clock_.now());
     if (wait.count() > 0) {
       Error e = err(ErrorClass::kRateLimited, "caller '" + a.caller->config->name + "' is over its rate limit");
@@ -112,6 +113,36 @@ Result<ApiHandler::Admitted> ApiHandler::admit_caller(const HttpRequest& req, st
     }
   }
   return a;
+}
+
+asio::awaitable<Result<void>> ApiHandler::caller_limit_shared(const Admitted& a) const {
+  const auto& st = *a.caller->state;
+  if (!a.cap->shared.limits || !st.rate) co_return ok();
+  cluster::SharedLimit l;
+  l.kind = cluster::SharedLimit::Kind::kRate;
+  l.key = "rate:c:" + a.caller->config->name;
+  l.interval_us = static_cast<std::int64_t>(1e6 / st.rps);
+  l.tolerance_us = l.interval_us * (std::max(1, st.burst) - 1);
+  std::vector<cluster::SharedLimit> limits{std::move(l)};
+  auto grant = co_await a.cap->shared.limits->acquire(std::move(limits), Millis(1000));
+  Millis wait{0};
+  if (grant) {
+    if (grant->granted) co_return ok();
+    wait = grant->wait;
+  } else {
+    // Redis away: this instance's share of the caller's limit, or a refusal.
+    if (a.caller->config->deny_on_shared_loss.value_or(a.cap->shared.deny_on_loss)) {
+      Error e = err(ErrorClass::kRateLimited, "caller limits are unavailable right now");
+      e.retry_after = Millis(1000);
+      co_return e;
+    }
+    const auto w = st.fallback_rate->try_acquire(clock_.now());
+    if (w.count() == 0) co_return ok();
+    wait = std::chrono::ceil<Millis>(w);
+  }
+  Error e = err(ErrorClass::kRateLimited, "caller '" + a.caller->config->name + "' is over its rate limit");
+  e.retry_after = std::max(wait, Millis(1));
+  co_return e;
 }
 
 Result<void> check_callback(const std::string& url, const config::CallerConfig& caller) {

@@ -71,6 +71,8 @@ class ApiHandler final : public http::Handler {
   };
   // 401 / 404 / 403 / 429 checks shared by every call endpoint.
   Result<Admitted> admit_caller(const HttpRequest& req, std::string_view capability) const;
+  // A cluster's caller rate limit, on Redis (or this instance's share).
+  boost::asio::awaitable<Result<void>> caller_limit_shared(const Admitted& a) const;
   Result<CallOptions> parse_options(const HttpRequest& req, const Admitted& a) const;
   // The caller named by the request's key (for metrics), "unknown" when none.
   std::string caller_name(const HttpRequest& req) const;

@@ -40,6 +40,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
   if (!admitted) co_return error_reply(admitted.error(), {});
   const Admitted& a = *admitted;
   const auto& cfg = a.rt->config();
+  if (auto limited = co_await caller_limit_shared(a); !limited) co_return error_reply(limited.error(), {});
   if (!a.cap->config->async.allow) {
     co_return error_reply(invalid(a.cap->config->name + " does not accept asynchronous calls"), {});
   }

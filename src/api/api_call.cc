@@ -119,6 +119,10 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   }
   const Admitted& a = *admitted;
   const auto& cfg = a.rt->config();
+  if (auto limited = co_await caller_limit_shared(a); !limited) {
+    if (metrics_) metrics_->caller_rate_limited.with({a.caller->config->name}).inc();
+    co_return error_reply(limited.error(), {});
+  }
 
   Call call;
   call.received_at = clock_.wall();

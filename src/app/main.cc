@@ -17,6 +17,7 @@
 #include "admin/admin_api.h"
 #include "api/api.h"
 #include "app/logging.h"
+#include "app/cluster_wiring.h"
 #include "app/reloader.h"
 #include "engine/metrics.h"
 #include "jobs/metrics.h"
@@ -73,6 +74,20 @@ int serve(const std::string& path, const std::string& ready_file) {
   auto first = config::load_config_file(path);
   int workers = first.ok() ? worker_count(*first.config) : 1;
   engine::StateRegistry registry;
+  char host[256] = "host";
+  gethostname(host, sizeof host - 1);
+  const std::string instance = std::string(host) + "/" + std::to_string(getpid()) + "/" + new_nonce().substr(0, 8);
+  // The cluster (shared: in the config) is set up before the first runtime, so
+  // routing state is built with its shared limits. Not reloaded.
+  std::unique_ptr<cluster::Cluster> cluster;
+  if (first.ok()) {
+    auto started = app::start_cluster(*first.config, registry, instance, TOLLGATE_VERSION);
+    if (!started) {
+      std::cerr << "tollgate: " << started.error().message << "\n";
+      return 2;
+    }
+    cluster = std::move(*started);
+  }
   auto loaded = engine::load_runtime(path, workers, registry, http::make_endpoint);
   if (!loaded.runtime) {
     print_problems(path, loaded.problems);
@@ -95,9 +110,6 @@ int serve(const std::string& path, const std::string& ready_file) {
     return 1;
   }
   std::unique_ptr<store::JobStore> store = std::move(opened.value());
-  char host[256] = "host";
-  gethostname(host, sizeof host - 1);
-  const std::string instance = std::string(host) + "/" + std::to_string(getpid()) + "/" + new_nonce().substr(0, 8);
   {
     // Synchronous calls a previous process left running have an unknown outcome.
     boost::asio::io_context once;
@@ -179,7 +191,18 @@ int serve(const std::string& path, const std::string& ready_file) {
 
   // The admin listener: its own socket (127.0.0.1 by default), same workers.
   admin::AdminHandler admin_api(holder, registry, *store, SystemClock::instance(), &registry_metrics,
-                                [&reloader](auto done) { reloader.request(std::move(done)); });
+                                [&reloader](auto done) { reloader.request(std::move(done)); }, cluster.get());
+  if (cluster) {
+    registry_metrics.add_collector([c = cluster.get()](metrics::SampleWriter& w) {
+      w.family("tollgate_shared_limits_up",
+               "1 while limits are shared through Redis, 0 while each instance enforces its local share.",
+               metrics::Type::kGauge);
+      w.sample("tollgate_shared_limits_up", {}, c->limits().healthy() && c->connected() ? 1 : 0);
+      w.family("tollgate_shared_limits_failures_total", "Redis failures or timeouts on shared-limit admissions.",
+               metrics::Type::kCounter);
+      w.sample("tollgate_shared_limits_failures_total", {}, static_cast<double>(c->limits().failures()));
+    });
+  }
   std::unique_ptr<http::Server> admin_server;
   std::uint16_t admin_port = 0;
   if (cfg.admin.enabled) {

@@ -57,6 +57,8 @@ class Cluster {
   Cluster& operator=(const Cluster&) = delete;
 
   SharedLimits& limits() { return *limits_; }
+  // The cluster thread's executor (for work that awaits Redis from a callback).
+  boost::asio::any_io_executor executor() { return ctx_.get_executor(); }
   const ClusterOptions& options() const { return options_; }
   bool connected() const;
 

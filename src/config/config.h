@@ -135,6 +135,7 @@ struct CallerConfig {
   std::vector<std::string> capabilities;  // "sms.send", "sms.*" or "*"
   double rps = 0;                         // caller rate limit; 0: none
   int burst = 0;                          // default: max(1, rps)
+  std::optional<bool> deny_on_shared_loss;  // as for provider limits
   CallbackConfig callbacks;               // where async results may be POSTed
   // Traffic classes this caller may send; the first is used when the request does
   // not say (so [debug] makes a debug-only caller). Default: live, debug, stress.
@@ -285,6 +286,10 @@ struct LimitsConfig {
   std::uint64_t daily_quota = 0;          // 0: none
   std::uint64_t monthly_quota = 0;        // 0: none
   std::chrono::minutes quota_utc_offset{0};  // the provider's billing day starts at midnight here
+  // With shared limits (shared: in the config) and Redis unreachable: enforce
+  // the limit divided by shared.expected_instances locally (false), or refuse
+  // (true). Default: shared.on_shared_loss.
+  std::optional<bool> deny_on_shared_loss;
   bool any() const { return rps > 0 || max_concurrent > 0 || daily_quota > 0 || monthly_quota > 0; }
   bool operator==(const LimitsConfig&) const = default;
 };
@@ -353,8 +358,20 @@ struct ProviderConfig {
   SourceMark mark;
 };
 
+// What the instances of a cluster share through Redis (docs/deploy.md). Absent:
+// every instance is on its own (limits and quotas per instance).
+struct SharedConfig {
+  bool enabled = false;
+  std::string redis_url;          // redis://[:password@]host[:port][/db] (a secret: ${ENV:...})
+  Millis timeout{50};             // per Redis command; past it, the local fallback
+  std::string prefix = "tollgate:";  // of every key and channel (one Redis, several gateways)
+  int expected_instances = 2;     // fallback limits are the limit divided by this
+  bool deny_on_shared_loss = false;  // default for every limit: local (false) or deny
+};
+
 struct Config {
   std::string source;  // the file it came from
+  SharedConfig shared;
   ServerConfig server;
   AdminConfig admin;
   LogConfig log;

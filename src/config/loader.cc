@@ -146,7 +146,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
     return out;
   }
   r.only_keys(root, "the config file",
-              {"include", "server", "admin", "log", "test_traffic", "store", "jobs", "callers", "capabilities",
+              {"include", "server", "admin", "log", "test_traffic", "store", "shared", "jobs", "callers", "capabilities",
                "providers"});
   if (root["include"]) merge_includes(r, root, source, included, files);
 
@@ -155,6 +155,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
   detail::parse_server(r, root["server"], cfg->server);
   detail::parse_admin(r, root["admin"], cfg->admin);
   detail::parse_store(r, root["store"], cfg->store);
+  detail::parse_shared(r, root["shared"], cfg->shared);
   detail::parse_log(r, root["log"], cfg->log);
   detail::parse_test_traffic(r, root["test_traffic"], cfg->test_traffic);
   detail::parse_jobs(r, root["jobs"], cfg->jobs);

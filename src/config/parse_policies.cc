@@ -61,6 +61,32 @@ void parse_admin(YamlReader& r, const YAML::Node& n, AdminConfig& out) {
   }
 }
 
+void parse_shared(YamlReader& r, const YAML::Node& n, SharedConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "shared")) return;
+  r.only_keys(n, "shared", {"redis", "prefix", "expected_instances", "on_shared_loss"});
+  out.enabled = true;
+  const YAML::Node& redis = n["redis"];
+  if (!redis || !r.is_map(redis, "shared.redis")) {
+    r.error(redis ? redis : n, "shared.redis is required: {url: redis://host:port, timeout: 50ms}");
+  } else {
+    r.only_keys(redis, "shared.redis", {"url", "timeout"});
+    out.redis_url = r.string_field(redis, "url", "shared.redis", "", /*secret=*/true);
+    if (!out.redis_url.starts_with("redis://")) {
+      r.error(redis["url"] ? redis["url"] : redis, "shared.redis.url must be redis://host[:port][/db]");
+    }
+    out.timeout = r.duration_field(redis, "timeout", "shared.redis", out.timeout, Millis(1));
+  }
+  out.prefix = r.string_field(n, "prefix", "shared", out.prefix);
+  out.expected_instances = static_cast<int>(r.int_field(n, "expected_instances", "shared", out.expected_instances, 1, 1000));
+  const std::string loss = r.string_field(n, "on_shared_loss", "shared", "local");
+  if (loss == "local" || loss == "deny") {
+    out.deny_on_shared_loss = loss == "deny";
+  } else {
+    r.error(n["on_shared_loss"], "shared.on_shared_loss must be local or deny, not '" + loss + "'");
+  }
+}
+
 void parse_store(YamlReader& r, const YAML::Node& n, StoreConfig& out) {
   if (!n) return;
   if (!r.is_map(n, "store")) return;
@@ -196,7 +222,16 @@ void parse_callbacks(YamlReader& r, const YAML::Node& n, const std::string& what
 void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out) {
   if (!n) return;
   if (!r.is_map(n, what)) return;
-  r.only_keys(n, what, {"rps", "burst", "max_concurrent", "daily_quota", "monthly_quota", "quota_timezone"});
+  r.only_keys(n, what, {"rps", "burst", "max_concurrent", "daily_quota", "monthly_quota", "quota_timezone",
+                        "on_shared_loss"});
+  if (n["on_shared_loss"]) {
+    const std::string loss = r.string_field(n, "on_shared_loss", what, "local");
+    if (loss == "local" || loss == "deny") {
+      out.deny_on_shared_loss = loss == "deny";
+    } else {
+      r.error(n["on_shared_loss"], what + ".on_shared_loss must be local or deny, not '" + loss + "'");
+    }
+  }
   if (auto rps = r.number_field(n, "rps", what)) {
     if (*rps <= 0) {
       r.error(n["rps"], what + ".rps must be greater than 0");

@@ -145,7 +145,15 @@ void parse_callers(YamlReader& r, const YAML::Node& n, std::vector<CallerConfig>
     }
     c.capabilities = r.string_list(item, "capabilities", what);
     if (const YAML::Node& rl = item["rate_limit"]; rl && r.is_map(rl, what + ".rate_limit")) {
-      r.only_keys(rl, what + ".rate_limit", {"rps", "burst"});
+      r.only_keys(rl, what + ".rate_limit", {"rps", "burst", "on_shared_loss"});
+      if (rl["on_shared_loss"]) {
+        const std::string loss = r.string_field(rl, "on_shared_loss", what + ".rate_limit", "local");
+        if (loss == "local" || loss == "deny") {
+          c.deny_on_shared_loss = loss == "deny";
+        } else {
+          r.error(rl["on_shared_loss"], what + ".rate_limit.on_shared_loss must be local or deny");
+        }
+      }
       auto rps = r.number_field(rl, "rps", what + ".rate_limit");
       if (!rps || *rps <= 0) {
         r.error(rl, what + ".rate_limit.rps must be a number above 0");

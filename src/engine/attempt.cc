@@ -75,6 +75,7 @@ asio::awaitable<AttemptOutcome> run_attempt(const Clock& clock, Timers& timers, 
                             fault ? route.health.snapshot(end) : policy::HealthSnapshot{});
   }
   if (route.breaker.take_closed_event()) route.breaker.window_reset(route.health.reset_recent());
+  if (cap.registry) cap.registry->report_trip(route);
   if (verdict == policy::Verdict::kThrottled) {
     provider.throttle_until(end + (out.error.retry_after.count() > 0 ? out.error.retry_after : pcfg.throttle_default));
   }

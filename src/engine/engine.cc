@@ -13,6 +13,9 @@ namespace {
 
 // Attempts shorter than this are not worth starting.
 constexpr Millis kMinAttemptBudget{5};
+// A shared concurrency slot outlives its attempt's timeout by this much before
+// it frees itself (an instance that died never releases its slots).
+constexpr Millis kSlotMargin{5000};
 
 AttemptRecord record_of(const CapabilityRuntime& cap, const AttemptOutcome& a) {
   AttemptRecord r;
@@ -128,6 +131,21 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
       break;
     }
     Admitted admitted = std::move(*choice.admitted);
+    if (admitted.needs_shared) {
+      // The cluster's limits: one round trip to Redis (or the local share).
+      const auto& pcfg = cap.candidates[static_cast<size_t>(admitted.index)].provider->config();
+      auto blocked_by = co_await admit_shared(cap, admitted, now, clock_.wall(), pcfg.attempt_timeout + kSlotMargin);
+      if (blocked_by) {
+        const auto idx = static_cast<size_t>(admitted.index);
+        const auto& name = cap.candidates[idx].provider->name();
+        if (metrics_) metrics_->admission_denied.with({name, to_label(blocked_by->kind)}).inc();
+        blocked = name + ": " + blocked_by->reason;
+        // Over the limit here: the next provider takes it, as on one instance.
+        p.not_before[idx] = blocked_by->wait.count() > 0 ? clock_.now() + blocked_by->wait : call.deadline.at();
+        if (admitted.probe) cap.candidates[idx].route->breaker.release_probe();
+        continue;
+      }
+    }
     if (attempts > 0 && budgeted && !cap.state->budget.try_spend(now)) {
       release(cap, admitted, false, clock_.wall());
       if (admitted.probe) cap.candidates[static_cast<size_t>(admitted.index)].route->breaker.release_probe();

@@ -73,6 +73,12 @@ asio::awaitable<std::vector<AttemptOutcome>> Engine::hedged(const CapabilityRunt
   if (!race->results[0] && clock_.now() + kMinAttemptBudget < call.deadline.at() &&
       (call.traffic != Traffic::kLive || cap.state->budget.try_spend(clock_.now()))) {
     Choice c = choose(cap, p, first_index, call.traffic);
+    if (c.admitted && c.admitted->needs_shared) {
+      const auto& pcfg = cap.candidates[static_cast<size_t>(c.admitted->index)].provider->config();
+      auto blocked = co_await admit_shared(cap, *c.admitted, clock_.now(), clock_.wall(),
+                                           pcfg.attempt_timeout + Millis(5000));
+      if (blocked) c.admitted.reset();  // over the limit: no second leg
+    }
     if (c.admitted) second = std::move(c.admitted);
   }
   std::vector<AttemptOutcome> out;

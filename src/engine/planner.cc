@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 
 #include "core/random.h"
 
@@ -134,6 +136,7 @@ std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, S
     route.breaker.evaluate(now, route.health.snapshot(now, true));
   }
   const policy::Admission a = route.breaker.admit(now, route.health.snapshot(now));
+  if (cap.registry) cap.registry->report_trip(route);
   if (!a.admitted) {
     if (route.breaker.state(now) == policy::BreakerState::kHalfOpen) {
       // Healthy enough to probe, every probe slot taken: one ends soon.
@@ -144,6 +147,11 @@ std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, S
   }
   Admitted out{index, a.probe, false, {}, {}};
   if (a.probe) return out;  // probes are never starved by limits
+  if (cap.shared.limits) {
+    // A cluster: the limits are the whole cluster's, taken on Redis next.
+    out.needs_shared = provider.limits_cfg.any() || route.limits_cfg.any();
+    return out;
+  }
   if (auto denied = provider.limits.try_acquire(now, wall, out.provider_ticket)) {
     return Blocked{denied->kind, denied->reason, denied->wait};
   }
@@ -152,6 +160,105 @@ std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, S
     return Blocked{denied->kind, denied->reason, denied->wait};
   }
   return out;
+}
+
+namespace {
+
+std::string quota_period(WallTime wall, std::chrono::minutes offset, bool monthly) {
+  const auto local = std::chrono::floor<std::chrono::days>(wall + offset);
+  const std::chrono::year_month_day ymd{local};
+  char buf[16];
+  if (monthly) {
+    std::snprintf(buf, sizeof buf, "%04d-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()));
+  } else {
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()));
+  }
+  return buf;
+}
+
+// The shared form of one LimitsConfig: keys named after what they limit.
+void add_shared(std::vector<cluster::SharedLimit>& out, std::vector<BlockKind>& kinds, const config::LimitsConfig& l,
+                const std::string& scope, WallTime wall) {
+  using K = cluster::SharedLimit::Kind;
+  if (l.rps > 0) {
+    cluster::SharedLimit s;
+    s.kind = K::kRate;
+    s.key = "rate:" + scope;
+    s.interval_us = static_cast<std::int64_t>(1e6 / l.rps);
+    s.tolerance_us = s.interval_us * (std::max(1, l.burst) - 1);
+    s.reason = "rate limit reached";
+    out.push_back(std::move(s));
+    kinds.push_back(BlockKind::kRateLimit);
+  }
+  if (l.max_concurrent > 0) {
+    cluster::SharedLimit s;
+    s.kind = K::kConcurrency;
+    s.key = "slots:" + scope;
+    s.max = l.max_concurrent;
+    s.reason = "concurrency limit reached";
+    out.push_back(std::move(s));
+    kinds.push_back(BlockKind::kConcurrency);
+  }
+  if (l.daily_quota > 0) {
+    cluster::SharedLimit s;
+    s.kind = K::kQuota;
+    s.key = "quota:" + scope + ":" + quota_period(wall, l.quota_utc_offset, false);
+    s.max = static_cast<std::int64_t>(l.daily_quota);
+    s.ttl_s = 3 * 24 * 3600;
+    s.reason = "daily quota used up";
+    out.push_back(std::move(s));
+    kinds.push_back(BlockKind::kDailyQuota);
+  }
+  if (l.monthly_quota > 0) {
+    cluster::SharedLimit s;
+    s.kind = K::kQuota;
+    s.key = "quota:" + scope + ":" + quota_period(wall, l.quota_utc_offset, true);
+    s.max = static_cast<std::int64_t>(l.monthly_quota);
+    s.ttl_s = 33 * 24 * 3600;
+    s.reason = "monthly quota used up";
+    out.push_back(std::move(s));
+    kinds.push_back(BlockKind::kMonthlyQuota);
+  }
+}
+
+}  // namespace
+
+boost::asio::awaitable<std::optional<Blocked>> admit_shared(const CapabilityRuntime& cap, Admitted& a,
+                                                            SteadyTime now, WallTime wall, Millis slot_ttl) {
+  if (!a.needs_shared || !cap.shared.limits) co_return std::nullopt;
+  const CandidateRuntime& c = cap.candidates[static_cast<size_t>(a.index)];
+  ProviderState& provider = *c.provider->state;
+  RouteState& route = *c.route;
+  std::vector<cluster::SharedLimit> limits;
+  std::vector<BlockKind> kinds;
+  add_shared(limits, kinds, provider.limits_cfg, "p:" + provider.name, wall);
+  add_shared(limits, kinds, route.limits_cfg, "r:" + route.provider + ":" + route.capability, wall);
+  auto grant = co_await cap.shared.limits->acquire(std::move(limits), slot_ttl);
+  if (grant) {
+    if (grant->granted) {
+      a.grant = std::move(*grant);
+      co_return std::nullopt;
+    }
+    const auto kind = kinds[static_cast<size_t>(std::max(0, grant->denied_by))];
+    const Millis wait = kind == BlockKind::kRateLimit      ? std::max(grant->wait, Millis(1))
+                        : kind == BlockKind::kConcurrency ? Millis(10)
+                                                          : Millis(0);
+    co_return Blocked{kind, std::string(to_label(kind)) + " (shared)", wait};
+  }
+  // Redis is away: each instance enforces its share, or refuses, per limit.
+  const bool deny = provider.limits_cfg.deny_on_shared_loss.value_or(cap.shared.deny_on_loss) ||
+                    route.limits_cfg.deny_on_shared_loss.value_or(cap.shared.deny_on_loss);
+  if (deny) co_return Blocked{BlockKind::kSharedUnavailable, "shared limits unavailable", Millis(0)};
+  if (auto denied = provider.fallback_limits.try_acquire(now, wall, a.provider_ticket)) {
+    co_return Blocked{denied->kind, denied->reason + " (local share)", denied->wait};
+  }
+  if (auto denied = route.fallback_limits.try_acquire(now, wall, a.route_ticket)) {
+    provider.fallback_limits.release(a.provider_ticket, false, wall);
+    co_return Blocked{denied->kind, denied->reason + " (local share)", denied->wait};
+  }
+  a.fallback = true;
+  co_return std::nullopt;
 }
 
 std::optional<Admitted> force_probe(const CapabilityRuntime& cap, int index, SteadyTime now) {
@@ -183,6 +290,16 @@ void release(const CapabilityRuntime& cap, Admitted& a, bool delivered, WallTime
   const CandidateRuntime& c = cap.candidates[static_cast<size_t>(a.index)];
   if (a.shadow) {
     c.provider->state->shadow_limits.release(a.provider_ticket, true, wall);
+    return;
+  }
+  if (a.grant.granted) {
+    cap.shared.limits->release(a.grant, delivered);
+    a.grant = cluster::Grant{};
+    return;
+  }
+  if (a.fallback) {
+    c.provider->state->fallback_limits.release(a.provider_ticket, delivered, wall);
+    c.route->fallback_limits.release(a.route_ticket, delivered, wall);
     return;
   }
   c.provider->state->limits.release(a.provider_ticket, delivered, wall);

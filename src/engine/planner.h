@@ -8,6 +8,8 @@
 //
 // Stateless: all state lives in the routes' shared state objects.
 
+#include <boost/asio/awaitable.hpp>
+
 #include <optional>
 #include <string>
 #include <variant>
@@ -35,6 +37,11 @@ struct Admitted {
   bool shadow = false;  // a debug/stress attempt: its ticket is on the shadow limits
   LimitTicket provider_ticket;
   LimitTicket route_ticket;
+  // With a cluster's shared limits: admit() leaves the limits to admit_shared(),
+  // which takes them on Redis (grant) or, Redis away, on the local fallback.
+  bool needs_shared = false;
+  cluster::Grant grant;
+  bool fallback = false;  // the tickets above are on the fallback limits
 };
 
 struct Blocked {
@@ -58,6 +65,13 @@ Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRout
 // provider's shadow rate/concurrency limits when test_traffic says so; never quotas.
 std::variant<Admitted, Blocked> admit(const CapabilityRuntime& cap, int index, SteadyTime now, WallTime wall,
                                       Traffic traffic = Traffic::kLive);
+
+// With a cluster's shared limits, after admit(): takes every limit of the
+// provider and its operation on Redis in one round trip. Redis away: the local
+// fallback (limit ÷ expected instances), or a refusal where a limit says deny.
+// Blocked when a limit says no (the admission then holds nothing).
+boost::asio::awaitable<std::optional<Blocked>> admit_shared(const CapabilityRuntime& cap, Admitted& a,
+                                                            SteadyTime now, WallTime wall, Millis slot_ttl);
 
 // Lets one probe through an open breaker (when every candidate's breaker is open,
 // the least-bad provider still gets a probe-sized share).

@@ -50,7 +50,7 @@ std::shared_ptr<const Runtime> Runtime::build(std::shared_ptr<const config::Conf
     rt->callers_by_hash_.emplace(caller.key_sha256, CallerRuntime{&caller, registry.caller(caller)});
   }
   for (const auto& [name, cap] : c.capabilities) {
-    CapabilityRuntime cr{&cap, {}, registry.capability(cap), &c.test_traffic};
+    CapabilityRuntime cr{&cap, {}, registry.capability(cap), &c.test_traffic, &registry, registry.shared()};
     for (const auto& pname : cap.providers) {
       const ProviderRuntime* p = rt->provider(pname);
       cr.candidates.push_back(

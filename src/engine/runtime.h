@@ -38,6 +38,8 @@ struct CapabilityRuntime {
   std::vector<CandidateRuntime> candidates;  // in configured order
   std::shared_ptr<CapabilityState> state;
   const config::TestTrafficConfig* test_traffic = nullptr;
+  StateRegistry* registry = nullptr;  // outlives every Runtime (trip reports)
+  SharedSetup shared;                 // a cluster's shared limits, when configured
   int candidate_index(std::string_view provider) const;
 };
 

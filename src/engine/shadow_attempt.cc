@@ -58,6 +58,7 @@ asio::awaitable<AttemptOutcome> run_shadow_attempt(const Clock& clock, Timers& t
     route.breaker.on_result(end, false, verdict, out.duration,
                             fault ? route.health.snapshot(end) : policy::HealthSnapshot{});
     if (route.breaker.take_closed_event()) route.breaker.window_reset(route.health.reset_recent());
+  if (cap.registry) cap.registry->report_trip(route);
   }
   release(cap, admitted, true, clock.wall());
   if (metrics) {

@@ -20,6 +20,7 @@ std::string_view to_label(BlockKind k) {
     case BlockKind::kConcurrency: return "concurrency";
     case BlockKind::kDailyQuota: return "daily_quota";
     case BlockKind::kMonthlyQuota: return "monthly_quota";
+    case BlockKind::kSharedUnavailable: return "shared_unavailable";
   }
   return "other";
 }
@@ -82,12 +83,25 @@ config::LimitsConfig without_quotas(config::LimitsConfig l) {
 }
 }  // namespace
 
-ProviderState::ProviderState(const config::ProviderConfig& cfg)
+config::LimitsConfig divide(const config::LimitsConfig& l, int instances) {
+  if (instances <= 1) return l;
+  config::LimitsConfig d = l;
+  const auto n = static_cast<std::uint64_t>(instances);
+  if (l.rps > 0) d.rps = l.rps / instances;
+  if (l.burst > 0) d.burst = std::max(1, l.burst / instances);
+  if (l.max_concurrent > 0) d.max_concurrent = std::max(1, l.max_concurrent / instances);
+  if (l.daily_quota > 0) d.daily_quota = std::max<std::uint64_t>(1, l.daily_quota / n);
+  if (l.monthly_quota > 0) d.monthly_quota = std::max<std::uint64_t>(1, l.monthly_quota / n);
+  return d;
+}
+
+ProviderState::ProviderState(const config::ProviderConfig& cfg, int instances)
     : name(cfg.name),
       health_cfg(cfg.health),
       limits_cfg(cfg.limits),
       health(cfg.health),
       limits(cfg.limits),
+      fallback_limits(divide(cfg.limits, instances)),
       shadow_limits(without_quotas(cfg.limits)) {}
 
 bool ProviderState::throttled(SteadyTime now) const { return throttled_until.load(std::memory_order_relaxed) > ns(now); }
@@ -104,7 +118,7 @@ void ProviderState::throttle_until(SteadyTime t) {
   }
 }
 
-RouteState::RouteState(const config::ProviderConfig& p, const config::OperationConfig& op, Millis h)
+RouteState::RouteState(const config::ProviderConfig& p, const config::OperationConfig& op, Millis h, int instances)
     : provider(p.name),
       capability(op.capability),
       health_cfg(p.health),
@@ -113,6 +127,7 @@ RouteState::RouteState(const config::ProviderConfig& p, const config::OperationC
       health(p.health),
       breaker(p.breaker, p.health.slow_call),
       limits(op.limits),
+      fallback_limits(divide(op.limits, instances)),
       horizon(h),
       recorder(h) {}
 
@@ -123,15 +138,19 @@ CapabilityState::CapabilityState(const config::CapabilityConfig& cfg)
       selector(cfg.strategy, cfg.adaptive),
       budget(cfg.retry_budget) {}
 
-CallerState::CallerState(const config::CallerConfig& cfg) : rps(cfg.rps), burst(cfg.burst) {
-  if (cfg.rps > 0) rate = std::make_unique<policy::Gcra>(cfg.rps, cfg.burst);
+CallerState::CallerState(const config::CallerConfig& cfg, int instances) : rps(cfg.rps), burst(cfg.burst) {
+  if (cfg.rps > 0) {
+    rate = std::make_unique<policy::Gcra>(cfg.rps, cfg.burst);
+    const int n = std::max(1, instances);
+    fallback_rate = std::make_unique<policy::Gcra>(cfg.rps / n, std::max(1, cfg.burst / n));
+  }
 }
 
 std::shared_ptr<ProviderState> StateRegistry::provider(const config::ProviderConfig& cfg) {
   std::lock_guard lock(mu_);
   auto& slot = providers_[cfg.name];
   if (!slot || !(slot->health_cfg == cfg.health) || !(slot->limits_cfg == cfg.limits)) {
-    auto next = std::make_shared<ProviderState>(cfg);
+    auto next = std::make_shared<ProviderState>(cfg, shared_.expected_instances);
     if (slot) next->throttled_until.store(slot->throttled_until.load());
     slot = std::move(next);
   }
@@ -145,7 +164,7 @@ std::shared_ptr<RouteState> StateRegistry::route(const config::ProviderConfig& p
   auto& slot = routes_[{p.name, op.capability}];
   if (!slot || !(slot->health_cfg == p.health) || !(slot->breaker_cfg == p.breaker) ||
       !(slot->limits_cfg == op.limits) || slot->horizon != horizon) {
-    auto next = std::make_shared<RouteState>(p, op, horizon);
+    auto next = std::make_shared<RouteState>(p, op, horizon, shared_.expected_instances);
     // What was learned about the provider's latency survives a settings change.
     if (slot) next->recorder.import(slot->recorder.snapshot(std::chrono::steady_clock::now()));
     slot = std::move(next);
@@ -173,21 +192,65 @@ std::shared_ptr<CapabilityState> StateRegistry::capability(const config::Capabil
 std::shared_ptr<CallerState> StateRegistry::caller(const config::CallerConfig& cfg) {
   std::lock_guard lock(mu_);
   auto& slot = callers_[cfg.name];
-  if (!slot || slot->rps != cfg.rps || slot->burst != cfg.burst) slot = std::make_shared<CallerState>(cfg);
+  if (!slot || slot->rps != cfg.rps || slot->burst != cfg.burst) {
+    slot = std::make_shared<CallerState>(cfg, shared_.expected_instances);
+  }
   return slot;
 }
 
 bool StateRegistry::set_disabled(const std::string& name, bool disabled) {
   std::lock_guard lock(mu_);
-  auto it = providers_.find(name);
-  if (it == providers_.end()) return false;
+  // Remembered even for a provider not configured (yet): a cluster's shared
+  // disable set may name one this instance learns of at its next reload.
   if (disabled) {
     disabled_.insert(name);
   } else {
     disabled_.erase(name);
   }
+  auto it = providers_.find(name);
+  if (it == providers_.end()) return false;
   it->second->disabled.store(disabled);
   return true;
+}
+
+std::vector<std::string> StateRegistry::provider_names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [name, p] : providers_) out.push_back(name);
+  return out;
+}
+
+void StateRegistry::set_shared(SharedSetup shared) {
+  std::lock_guard lock(mu_);
+  shared_ = shared;
+}
+
+void StateRegistry::open_remotely(const std::string& provider, const std::string& capability, SteadyTime now,
+                                  Millis open_for, const std::string& reason) {
+  std::shared_ptr<RouteState> route;
+  {
+    std::lock_guard lock(mu_);
+    auto it = routes_.find({provider, capability});
+    if (it == routes_.end()) return;
+    route = it->second;
+  }
+  route->breaker.open_remotely(now, open_for, reason);
+}
+
+void StateRegistry::set_trip_listener(TripListener listener) {
+  std::lock_guard lock(mu_);
+  trip_listener_ = std::move(listener);
+}
+
+void StateRegistry::report_trip(RouteState& route) {
+  auto e = route.breaker.take_opened_event();
+  if (!e) return;
+  TripListener listener;
+  {
+    std::lock_guard lock(mu_);
+    listener = trip_listener_;
+  }
+  if (listener) listener(route, *e);
 }
 
 bool StateRegistry::disabled(const std::string& name) const {

@@ -10,6 +10,7 @@
 // is guarded by a mutex taken only when a Runtime is built or by admin reads.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster/shared_limits.h"
 #include "config/config.h"
 #include "policy/breaker.h"
 #include "policy/bulkhead.h"
@@ -40,6 +42,7 @@ enum class BlockKind {
   kConcurrency,
   kDailyQuota,
   kMonthlyQuota,
+  kSharedUnavailable,  // shared limits unreachable and the limit says deny
 };
 std::string_view to_label(BlockKind k);
 
@@ -80,8 +83,19 @@ class Limits {
   std::unique_ptr<policy::Quota> monthly_;
 };
 
+// The limit one instance enforces on its own while shared limits are
+// unreachable: the limit divided by the expected instance count (at least 1).
+config::LimitsConfig divide(const config::LimitsConfig& l, int instances);
+
+// Shared limits of a cluster, as the engine uses them (null: none configured).
+struct SharedSetup {
+  cluster::SharedLimits* limits = nullptr;
+  int expected_instances = 1;
+  bool deny_on_loss = false;  // shared.on_shared_loss: the default for every limit
+};
+
 struct ProviderState {
-  ProviderState(const config::ProviderConfig& cfg);
+  ProviderState(const config::ProviderConfig& cfg, int instances = 1);
 
   const std::string name;
   const policy::HealthConfig health_cfg;
@@ -90,6 +104,7 @@ struct ProviderState {
   std::atomic<std::int64_t> throttled_until{0};  // steady ns: the provider asked for a pause
   policy::HealthWindow health;                   // all its operations together
   Limits limits;
+  Limits fallback_limits;                        // with shared limits, while Redis is unreachable
   Limits shadow_limits;                          // stress traffic's own rate/concurrency (no quotas)
 
   bool throttled(SteadyTime now) const;
@@ -98,7 +113,7 @@ struct ProviderState {
 };
 
 struct RouteState {
-  RouteState(const config::ProviderConfig& p, const config::OperationConfig& op, Millis horizon);
+  RouteState(const config::ProviderConfig& p, const config::OperationConfig& op, Millis horizon, int instances = 1);
 
   const std::string provider;
   const std::string capability;
@@ -108,6 +123,7 @@ struct RouteState {
   policy::HealthWindow health;
   policy::Breaker breaker;
   Limits limits;                                 // per-operation limits
+  Limits fallback_limits;                        // with shared limits, while Redis is unreachable
   std::atomic<std::int64_t> last_full_check{0};  // steady ns of the last drift evaluation
   const Millis horizon;
   shadow::Recorder recorder;                     // live latency and outcomes, for stress answers
@@ -124,10 +140,11 @@ struct CapabilityState {
 };
 
 struct CallerState {
-  explicit CallerState(const config::CallerConfig& cfg);
+  explicit CallerState(const config::CallerConfig& cfg, int instances = 1);
   const double rps;
   const int burst;
-  std::unique_ptr<policy::Gcra> rate;  // null: no limit
+  std::unique_ptr<policy::Gcra> rate;           // null: no limit
+  std::unique_ptr<policy::Gcra> fallback_rate;  // rps ÷ instances, while Redis is unreachable
 };
 
 class StateRegistry {
@@ -144,6 +161,19 @@ class StateRegistry {
   // reloads. False when no provider of that name was ever configured.
   bool set_disabled(const std::string& name, bool disabled);
   bool disabled(const std::string& name) const;
+  std::vector<std::string> provider_names() const;
+
+  // Shared limits (set once at start, before the first Runtime is built).
+  void set_shared(SharedSetup shared);
+  const SharedSetup& shared() const { return shared_; }
+  // Another instance opened this route's breaker (cluster events).
+  void open_remotely(const std::string& provider, const std::string& capability, SteadyTime now, Millis open_for,
+                     const std::string& reason);
+  // Called when a breaker trips here on its own judgement (to tell the cluster).
+  using TripListener = std::function<void(const RouteState& route, const policy::Breaker::OpenedEvent& e)>;
+  void set_trip_listener(TripListener listener);
+  // Reports a breaker's opened event, if it has one, to the listener.
+  void report_trip(RouteState& route);
 
  private:
   mutable std::mutex mu_;
@@ -152,6 +182,8 @@ class StateRegistry {
   std::map<std::string, std::shared_ptr<CapabilityState>> capabilities_;
   std::map<std::string, std::shared_ptr<CallerState>> callers_;
   std::set<std::string> disabled_;
+  SharedSetup shared_;
+  TripListener trip_listener_;
 };
 
 }  // namespace tollgate::engine

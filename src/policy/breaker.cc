@@ -99,6 +99,27 @@ void Breaker::trip_locked(SteadyTime now, std::string reason) {
   probe_successes_ = probe_failures_ = 0;
   consecutive_failures_ = 0;
   last_reason_ = std::move(reason);
+  opened_event_ = OpenedEvent{std::chrono::duration_cast<Millis>(open_until_ - now), last_reason_};
+}
+
+std::optional<Breaker::OpenedEvent> Breaker::take_opened_event() {
+  std::lock_guard lock(mu_);
+  auto e = std::move(opened_event_);
+  opened_event_.reset();
+  return e;
+}
+
+void Breaker::open_remotely(SteadyTime now, Millis open_for, std::string reason) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  if (state_ == BreakerState::kOpen || open_for.count() <= 0) return;
+  state_ = BreakerState::kOpen;
+  ever_tripped_ = true;
+  open_until_ = now + open_for;
+  probe_successes_ = probe_failures_ = 0;
+  consecutive_failures_ = 0;
+  last_reason_ = std::move(reason);
+  ++total_trips_;
 }
 
 void Breaker::close_locked(SteadyTime now) {

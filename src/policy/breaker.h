@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
@@ -97,6 +98,18 @@ class Breaker {
 
   // Set by the breaker when it closes, so the owner can reset its health window.
   bool take_closed_event();
+  // Set when this breaker tripped on its own judgement (not opened remotely):
+  // how long it is open and why, so the owner can tell the other instances.
+  struct OpenedEvent {
+    Millis open_for{0};
+    std::string reason;
+  };
+  std::optional<OpenedEvent> take_opened_event();
+  // Another instance found the provider sick: stop sending it new calls for
+  // `open_for` (a closed or half-open breaker opens; an open one stays as it
+  // is). It then half-opens and this instance judges it on its own probes. Does
+  // not count as a trip of this breaker (no doubling of its own open time).
+  void open_remotely(SteadyTime now, Millis open_for, std::string reason);
   // The owner reset the health window after a close; `generation` is what
   // reset_recent() returned. Until then — and for any snapshot of an older
   // generation afterwards — the window's counts are not judged: they hold the
@@ -136,6 +149,7 @@ class Breaker {
   std::uint64_t min_generation_ = 0;
   std::string last_reason_;
   bool closed_event_ = false;
+  std::optional<OpenedEvent> opened_event_;
 };
 
 }  // namespace tollgate::policy
