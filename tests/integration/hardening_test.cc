@@ -212,8 +212,9 @@ TEST(Hardening, SensitiveFieldsAtAnyDepthNeverReachTheLogs) {
   const std::string body = R"({"to":"+8613812345678","template":"T1","params":{"code":"918273"}})";
   EXPECT_EQ(gw.call("/v1/sms/send", body).status, 200);
   EXPECT_EQ(gw.call("/v1/sms/send", body, {{"Prefer", "respond-async"}}).status, 202);
-  sim.behave(R"({"faults":[{"kind":"http_503","count":3}]})");
+  sim.behave(R"({"faults":[{"kind":"http_503"}]})");
   EXPECT_EQ(gw.call("/v1/sms/send", body).status, 202);  // queued as a fallback, run by the runner
+  sim.reset();
   auto bad = gw.call("/v1/sms/send", R"({"to":"+8613812345678","template":"T1","params":{"code":"918273"},"x":1})");
   EXPECT_EQ(bad.status, 422);
   EXPECT_EQ(gw.call("/v1/sms/send:batch", R"({"items":[{"params":)" + body + "}]}").status, 202);
