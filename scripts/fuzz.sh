@@ -30,13 +30,13 @@ for t in $targets; do
     -timeout=10 -artifact_prefix="$crashes/" -print_final_stats=1 >"$log" 2>&1
   rc=$?
   set -e
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
-  cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1 || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1 || true)
+  cov=$( (grep -o 'cov: [0-9]*' "$log" || true) | tail -1 | cut -d' ' -f2)
   size=$(find "$corpus" -type f | wc -l)
   result=ok
   if [[ $rc -ne 0 ]] || [[ -n "$(ls -A "$crashes")" ]]; then
-    result="FOUND: $(ls "$crashes" | head -3 | tr '\n' ' ')(see $log)"
+    result="FOUND: $( (ls "$crashes" || true) | head -3 | tr '\n' ' ')(see $log)"
     found=1
   fi
   printf '%-26s %12s %10s %8s %7s  %s\n' "$t" "${execs:-?}" "${rate:-?}" "${cov:-?}" "$size" "$result"

@@ -335,7 +335,7 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
     op.capability = it->first.as<std::string>("");
     op.mark = mark_of(it->first);
     const std::string owhat = what + ".operations." + op.capability;
-    const YAML::Node& body = it->second;
+    const YAML::Node body = it->second;  // a handle copy: it-> returns a temporary proxy
     if (!r.is_map(body, owhat)) continue;
     r.only_keys(body, owhat, {"request", "response", "dedupe", "limits", "unsupported_params"});
     op.unsupported_params = r.string_list(body, "unsupported_params", owhat);

@@ -188,7 +188,7 @@ void parse_capabilities(YamlReader& r, const YAML::Node& n,
     if (!valid_capability_name(c.name)) {
       r.error(it->first, what + ": name must be <capability>.<operation> in lower case, e.g. sms.send");
     }
-    const YAML::Node& body = it->second;
+    const YAML::Node body = it->second;  // a handle copy: it-> returns a temporary proxy
     if (!r.is_map(body, what)) continue;
     r.only_keys(body, what,
                 {"params", "idempotent", "secret_results", "deadline", "max_deadline", "providers", "retry", "strategy", "adaptive",
