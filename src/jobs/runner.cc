@@ -29,6 +29,8 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kPurgeEvery = std::chrono::seconds(60);
+// Tries at recording a finished job while the store is unreachable (~30 s).
+constexpr int kFinishTries = 20;
 
 // Equal jitter: half the exponential step, plus up to the other half at random,
 // so retries spread out but never come back at once.
@@ -196,11 +198,18 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       job.callback_state = store::CallbackState::kPending;
       job.callback_next_ms = job.updated_ms;
     }
+    // The provider has answered: keep trying while the store is away (the
+    // heartbeat keeps the lease meanwhile), so the outcome is not re-run later.
     auto saved = co_await store.update_leased(job, instance);
+    for (int attempt = 0; !saved && saved.error().cls == ErrorClass::kUnavailable && attempt < kFinishTries; ++attempt) {
+      co_await timers.wait_until(clock.now() + std::min(Millis(2000), Millis(100) * (1 << attempt)));
+      saved = co_await store.update_leased(job, instance);
+    }
     if (!saved && saved.error().cls == ErrorClass::kConflict) {
       spdlog::warn("jobs: job {} was taken over by another process; its outcome here is not recorded", job.id);
     } else if (!saved) {
-      spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
+      spdlog::error("jobs: cannot record job {} (it runs again once its lease lapses): {}", job.id,
+                    saved.error().message);
     }
   }
 

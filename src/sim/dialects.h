@@ -63,6 +63,7 @@ class SimState {
  private:
   mutable std::mutex mu_;
   std::uint64_t requests_ = 0;
+  std::vector<std::int64_t> arrivals_ms_;  // steady ms of each provider request (capped)
   std::unordered_map<std::string, std::uint64_t> by_dialect_;
   std::unordered_map<std::string, std::uint64_t> outcomes_;
   std::unordered_map<std::string, std::uint32_t> refs_;

@@ -1,6 +1,8 @@
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 
 #include "sim/dialects.h"
 
@@ -9,6 +11,11 @@ namespace tollgate::sim {
 void SimState::received(const std::string& dialect, const std::string& ref) {
   std::lock_guard lock(mu_);
   ++requests_;
+  if (arrivals_ms_.size() < 1'000'000) {
+    arrivals_ms_.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count());
+  }
   ++by_dialect_[dialect];
   if (!ref.empty()) ++refs_[ref];
 }
@@ -76,6 +83,14 @@ std::string SimState::stats_json() const {
   std::lock_guard lock(mu_);
   json::object out;
   out["requests"] = requests_;
+  // The most requests that arrived within any one second (a sliding window):
+  // what a vendor's rate limit would see.
+  std::uint64_t max_in_second = 0;
+  for (size_t lo = 0, hi = 0; hi < arrivals_ms_.size(); ++hi) {
+    while (arrivals_ms_[hi] - arrivals_ms_[lo] >= 1000) ++lo;
+    max_in_second = std::max<std::uint64_t>(max_in_second, hi - lo + 1);
+  }
+  out["max_in_any_second"] = max_in_second;
   out["connections"] = connections_.size();
   json::object dialects, outcomes;
   for (const auto& [k, v] : by_dialect_) dialects[k] = v;
@@ -109,6 +124,7 @@ std::string SimState::delivered_json() const {
 void SimState::reset() {
   std::lock_guard lock(mu_);
   requests_ = 0;
+  arrivals_ms_.clear();
   by_dialect_.clear();
   outcomes_.clear();
   refs_.clear();
