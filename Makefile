@@ -1,6 +1,7 @@
 # The two set-up commands of the README, plus the benchmark.
 #   make demo   install what is missing, build, run the demo (Ctrl-C to stop)
 #   make test   install what is missing, build, run every test
+#   make cluster  the demo as three instances (PostgreSQL, Redis, HAProxy in front)
 #   make bench  install what is missing, build (release), run the benchmarks
 #   make test-asan  every test on an AddressSanitizer + UBSan build (build-asan)
 #   make test-tsan  the threaded parts' tests on a ThreadSanitizer build (build-tsan)
@@ -9,7 +10,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-asan test-tsan demo bench fuzz clean
+.PHONY: deps build test test-asan test-tsan demo cluster bench fuzz clean
 
 deps:
 	@scripts/install-deps.sh
@@ -40,6 +41,9 @@ test-tsan: deps
 
 demo: build
 	@scripts/demo.sh $(BUILD)
+
+cluster: build
+	@scripts/cluster.sh $(BUILD)
 
 bench:
 	@scripts/install-deps.sh --bench
