@@ -248,7 +248,8 @@ void parse_signer(YamlReader& r, const YAML::Node& n, const std::string& what,
     opt.mark = mark_of(it->second);
     if (it->second.IsSequence()) {
       opt.is_list = true;
-      for (const auto& item : it->second) {
+      const YAML::Node list = it->second;  // it-> is a temporary: keep the handle
+      for (const auto& item : list) {
         if (auto v = r.text(item, what + "." + key)) opt.list.push_back(*v);
       }
     } else if (auto v = r.text(it->second, what + "." + key, true)) {
