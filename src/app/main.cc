@@ -99,6 +99,11 @@ int serve(const std::string& path, const std::string& ready_file) {
   engine::RuntimeHolder holder(loaded.runtime);
   app::setup_logging(cfg.log);
   metrics::Registry registry_metrics;
+  registry_metrics.add_collector([](metrics::SampleWriter& w) {
+    w.family("tollgate_build_info", "The running binary: 1, labelled with its version and git commit.",
+             metrics::Type::kGauge);
+    w.sample("tollgate_build_info", {{"version", TOLLGATE_VERSION}, {"commit", TOLLGATE_GIT_COMMIT}}, 1);
+  });
   engine::EngineMetrics engine_metrics(registry_metrics);
   jobs::JobsMetrics jobs_metrics(registry_metrics);
 
@@ -273,6 +278,7 @@ int main(int argc, char** argv) {
   auto* hash_cmd = app.add_subcommand("hash-key", "print the SHA-256 of an API key, for callers[].key_sha256");
   hash_cmd->add_option("key", key, "the API key")->required();
 
+  app.set_version_flag("--version", std::string("tollgate ") + TOLLGATE_VERSION + " (" + TOLLGATE_GIT_COMMIT + ")");
   CLI11_PARSE(app, argc, argv);
   if (*check_cmd) return check_config(config_path);
   if (*hash_cmd) {
