@@ -105,6 +105,7 @@ void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
       if (!r.is_map(part, section)) continue;
       if (!root[section]) root[section] = YAML::Node(YAML::NodeType::Map);
       YAML::Node target = root[section];
+      if (!target.IsMap()) continue;  // the main file's section is not a mapping: reported there
       for (auto it = part.begin(); it != part.end(); ++it) {
         const std::string key = it->first.as<std::string>("");
         if (target[key]) {
@@ -121,8 +122,27 @@ void merge_includes(YamlReader& r, YAML::Node root, const std::string& source,
 
 std::optional<std::string> read_file_system(const std::string& path) { return read_file(path); }
 
+namespace {
+LoadOutcome load_config_text_impl(std::string_view yaml, const std::string& source, const EnvLookup& env,
+                                  const FileReader& files);
+}  // namespace
+
 LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
                              const EnvLookup& env, const FileReader& files) {
+  // yaml-cpp reports some misuse of a node's type by throwing; every such path is
+  // guarded, and this is the net under them: a problem, never an exception.
+  try {
+    return load_config_text_impl(yaml, source, env, files);
+  } catch (const std::exception& e) {
+    LoadOutcome out;
+    out.problems.push_back({{1, 1}, std::string("the config could not be read: ") + e.what()});
+    return out;
+  }
+}
+
+namespace {
+LoadOutcome load_config_text_impl(std::string_view yaml, const std::string& source, const EnvLookup& env,
+                                  const FileReader& files) {
   LoadOutcome out;
   std::vector<detail::IncludedTree> included;
   const detail::IncludeScope scope(&included);
@@ -173,6 +193,7 @@ LoadOutcome load_config_text(std::string_view yaml, const std::string& source,
   }
   return out;
 }
+}  // namespace
 
 bool CallerConfig::allows(std::string_view capability) const {
   for (const auto& c : capabilities) {
