@@ -61,7 +61,7 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::metrics_text() {
                                               std::move(text)}};
 }
 
-boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest req, const http::RequestContext&) {
+boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest req, http::RequestContext) {
   if (req.path == "/healthz") co_return reply(200, {{"status", "ok"}});
   if (req.path == "/readyz") {
     // Ready when a config is loaded and the store answers.

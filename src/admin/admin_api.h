@@ -47,7 +47,7 @@ class AdminHandler final : public http::Handler {
   AdminHandler(const engine::RuntimeHolder& runtime, engine::StateRegistry& registry, store::JobStore& store,
                const Clock& clock, metrics::Registry* metrics = nullptr, Reload reload = nullptr,
                cluster::Cluster* cluster = nullptr);
-  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
+  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
 
  private:
   boost::asio::awaitable<http::ServerResponse> providers(const HttpRequest& req, const engine::Runtime& rt);

@@ -52,7 +52,7 @@ std::string ApiHandler::caller_name(const HttpRequest& req) const {
   return c ? c->config->name : "unknown";
 }
 
-asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, const http::RequestContext& ctx) {
+asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, http::RequestContext ctx) {
   if (req.path == "/healthz") co_return json_reply(200, {{"status", "ok"}});
   const std::string_view path = req.path;
   if (path.starts_with("/v1/requests/")) {

@@ -61,7 +61,7 @@ class ApiHandler final : public http::Handler {
   ApiHandler(const RuntimeHolder& runtime, const Clock& clock, Timers& timers, std::vector<Transport*> transports,
              store::JobStore& store, std::string instance, engine::EngineMetrics* metrics = nullptr);
 
-  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
+  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
 
  private:
   struct Admitted {

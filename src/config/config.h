@@ -269,6 +269,10 @@ struct ResponseMappingConfig {
   std::vector<std::string> error_message_fields;
   enum class Format { kJson, kXml } format = Format::kJson;  // the answer's body; pointers address it as JSON
   std::map<std::string, ErrorClass> errors;  // provider code -> class; HTTP status if no code
+  // The result field holding the provider's id of what it did (a message id, an
+  // order number): recorded with the call so that the provider's events about it
+  // find their call. Empty: none.
+  std::string message_id;
   // Results larger than this (serialized) are refused: the answer is unusable
   // (ambiguous: the provider did act). Default 64 KiB.
   std::size_t max_result_bytes = 64 << 10;
@@ -330,6 +334,35 @@ struct SignerConfig {
   SourceMark mark;
 };
 
+// Events a provider sends back (delivery receipts, payment notifications): where
+// they arrive, how they are verified, and how they read (docs/events.md).
+struct EventsConfig {
+  bool enabled = false;
+  std::vector<std::string> kinds = {"status"};  // paths /events/<provider>/<kind>
+  // Verification: twilio (X-Twilio-Signature), wxpay_v3 (Wechatpay-Signature +
+  // AEAD_AES_256_GCM resource), token (a secret path segment + source addresses).
+  enum class Verify { kTwilio, kWxpayV3, kToken } verify = Verify::kToken;
+  std::string secret;                   // twilio: auth token; wxpay_v3: APIv3 key (32 bytes); token: the path token
+  std::string public_url;               // twilio: the URL the vendor signs (what it was told to call)
+  std::map<std::string, std::string> platform_keys;  // wxpay_v3: serial -> PEM public key
+  std::vector<std::string> allowed_sources;  // token: IPs or CIDRs the vendor calls from; empty: any
+  Millis max_age{300000};               // wxpay_v3: older timestamps are refused
+  enum class Format { kJson, kForm } format = Format::kJson;
+  std::string items;                    // JSON pointer to an array of events (batches); "" = one event
+  // Normalisation, with the response mapping's language: pointers into an event.
+  std::string message_id;               // required: the provider's id of the message/order
+  std::string kind_field;               // its status
+  std::map<std::string, std::string> kind_map;  // vendor status -> delivered | undelivered | paid | refunded | ...
+  std::string at_field;                 // when it happened (text, kept as given)
+  std::string code_field;               // the vendor's code (operators)
+  std::vector<std::string> dedupe;      // pointers whose values identify one event; default: message id + status
+  // The acknowledgement the vendor expects, sent once the event is durable.
+  int ack_status = 200;
+  std::string ack_body;
+  std::string ack_content_type = "application/json";
+  SourceMark mark;
+};
+
 struct ProviderConfig {
   std::string name;
   std::string base_url;       // scheme://host[:port][/base/path]
@@ -355,6 +388,7 @@ struct ProviderConfig {
   // Stress answers' latency until enough live traffic is recorded.
   policy::LatencyModel shadow_latency{policy::LatencyModel::Kind::kLogNormal, 50, 500};
   std::map<std::string, OperationConfig> operations;  // by capability name
+  EventsConfig events;
   SourceMark mark;
 };
 
@@ -369,9 +403,25 @@ struct SharedConfig {
   bool deny_on_shared_loss = false;  // default for every limit: local (false) or deny
 };
 
+// The inbound listener for providers' events (separate from the caller API and
+// the admin listener: providers call it from the internet).
+struct InboundConfig {
+  bool enabled = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8082;
+  std::size_t max_body_bytes = 262144;
+  std::string tls_cert;                 // PEM; with tls_key: HTTPS
+  std::string tls_key;
+  Millis hold{600000};                  // an event whose call is not known yet waits this long
+  int max_held = 10000;                 // events waiting for their call, at most
+  Millis receipt_due{60000};            // a send is counted in the delivery rate once this old
+  Millis delivery_window{600000};       // the delivery rate covers sends this recent
+};
+
 struct Config {
   std::string source;  // the file it came from
   SharedConfig shared;
+  InboundConfig inbound;
   ServerConfig server;
   AdminConfig admin;
   LogConfig log;

@@ -181,7 +181,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   }
 
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, const RequestContext& ctx) {
+  asio::awaitable<void> serve(Stream& stream, RequestContext ctx) {
     beast::flat_buffer buffer;
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {

@@ -56,10 +56,12 @@ struct RequestContext {
   std::uint64_t connection_id = 0;  // unique per accepted connection
 };
 
+// Handlers are coroutines: they take what they need by value (a reference
+// parameter would dangle once the caller's temporary is gone).
 class Handler {
  public:
   virtual ~Handler() = default;
-  virtual boost::asio::awaitable<ServerResponse> handle(HttpRequest req, const RequestContext& ctx) = 0;
+  virtual boost::asio::awaitable<ServerResponse> handle(HttpRequest req, RequestContext ctx) = 0;
 };
 
 class Server {

@@ -52,7 +52,7 @@ http::ServerResponse SimHandler::control(const HttpRequest& req) {
   return reply(404, error_body("unknown control endpoint"));
 }
 
-asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, const http::RequestContext& ctx) {
+asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, http::RequestContext ctx) {
   if (req.path.starts_with("/_sim/")) co_return control(req);
   const Dialect* dialect = nullptr;
   for (const auto& d : dialects_) {

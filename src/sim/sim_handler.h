@@ -17,7 +17,7 @@ namespace tollgate::sim {
 class SimHandler final : public http::Handler {
  public:
   explicit SimHandler(Credentials creds);
-  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, const http::RequestContext& ctx) override;
+  boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
   Behavior& behavior() { return behavior_; }
 
  private:
