@@ -1,5 +1,7 @@
 // Checks that span sections: references between callers, capabilities and
 // providers, and the placeholders used in request templates.
+#include <algorithm>
+
 #include "config/parse_sections.h"
 
 namespace tollgate::config::detail {
@@ -126,6 +128,17 @@ void cross_check(YamlReader& r, const Config& cfg) {
     }
   }
   for (const auto& [pname, p] : cfg.providers) {
+    if (p.events.enabled && !cfg.inbound.enabled) {
+      r.error(p.events.mark, "provider '" + pname + "' has events but there is no inbound: listener to receive them");
+    }
+    for (const auto& [opname, op] : p.operations) {
+      const auto& mid = op.response.message_id;
+      if (!mid.empty() && std::none_of(op.response.result.begin(), op.response.result.end(),
+                                       [&](const auto& r) { return r.first == mid; })) {
+        r.error(op.response.mark, "provider '" + pname + "' operation " + opname + ": response.message_id '" + mid +
+                                      "' is not one of its result fields");
+      }
+    }
     for (const auto& [opname, op] : p.operations) {
       const CapabilityConfig* cap = cfg.capability(opname);
       if (!cap) {

@@ -120,7 +120,8 @@ void parse_response(YamlReader& r, const YAML::Node& n, const std::string& what,
   if (!n) return;  // defaults: any 2xx is success, no result fields
   if (!r.is_map(n, what)) return;
   r.only_keys(n, what, {"format", "success", "result", "error", "errors", "verify", "max_result_bytes",
-                        "max_body_bytes"});
+                        "max_body_bytes", "message_id"});
+  out.message_id = r.string_field(n, "message_id", what, "");
   out.max_result_bytes = static_cast<std::size_t>(
       r.int_field(n, "max_result_bytes", what, static_cast<long long>(out.max_result_bytes), 16, 16 << 20));
   out.max_body_bytes = static_cast<std::size_t>(
@@ -266,7 +267,8 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
   if (!r.is_map(n, what)) return;
   r.only_keys(n, what,
               {"base_url", "timeouts", "max_connections", "tls", "proxy", "credentials", "signer",
-               "operations", "weight", "price", "health", "breaker", "limits", "throttle", "forward_trace", "shadow"});
+               "operations", "weight", "price", "health", "breaker", "limits", "throttle", "forward_trace", "shadow",
+               "events"});
   if (const YAML::Node& sh = n["shadow"]; sh && r.is_map(sh, what + ".shadow")) {
     r.only_keys(sh, what + ".shadow", {"latency"});
     parse_latency_model(r, sh["latency"], what + ".shadow.latency", p.shadow_latency);
@@ -325,6 +327,7 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
     }
   }
   parse_signer(r, n["signer"], what + ".signer", p.signer);
+  parse_events(r, n["events"], what + ".events", p);
   const YAML::Node& ops = n["operations"];
   if (!ops) {
     r.error(n, what + ".operations must define at least one operation");

@@ -27,6 +27,8 @@ void parse_latency_model(YamlReader& r, const YAML::Node& n, const std::string& 
 std::optional<Traffic> parse_traffic(std::string_view s);
 void parse_jobs(YamlReader& r, const YAML::Node& n, JobsConfig& out);
 void parse_callbacks(YamlReader& r, const YAML::Node& n, const std::string& what, CallbackConfig& out);
+void parse_events(YamlReader& r, const YAML::Node& n, const std::string& what, ProviderConfig& p);
+void parse_inbound(YamlReader& r, const YAML::Node& n, InboundConfig& out);
 void parse_shared(YamlReader& r, const YAML::Node& n, SharedConfig& out);
 void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out);
 void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, policy::BreakerConfig& out);

@@ -38,6 +38,41 @@ CREATE UNIQUE INDEX IF NOT EXISTS calls_idem ON calls(caller, idem_key) WHERE id
 CREATE INDEX IF NOT EXISTS calls_jobs ON calls(state, not_before_ms) WHERE async = 1;
 CREATE INDEX IF NOT EXISTS calls_callbacks ON calls(callback_next_ms) WHERE callback_state = 1;
 CREATE TABLE IF NOT EXISTS recordings (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sends (
+  provider TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  capability TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  callback_url TEXT NOT NULL,
+  sent_ms INTEGER NOT NULL,
+  delivery INTEGER NOT NULL,
+  PRIMARY KEY (provider, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sends_time ON sends(sent_ms);
+CREATE TABLE IF NOT EXISTS events (
+  id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  dedupe_key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  delivery INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  received_ms INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  hold_until_ms INTEGER NOT NULL,
+  call_id TEXT NOT NULL,
+  capability TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  callback_url TEXT NOT NULL,
+  forward INTEGER NOT NULL,
+  forward_tries INTEGER NOT NULL,
+  forward_next_ms INTEGER NOT NULL,
+  forward_log TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS events_call ON events(call_id, received_ms) WHERE call_id != '';
+CREATE INDEX IF NOT EXISTS events_held ON events(provider, message_id) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS events_forward ON events(forward_next_ms) WHERE forward = 1;
 )sql";
 
 constexpr const char* kCols =
@@ -378,6 +413,12 @@ Result<void> SqliteStore::Db::purge(std::int64_t keys_before, std::int64_t recor
   Stmt old(db_, "DELETE FROM calls WHERE id<?1 AND state IN (2,3) AND callback_state!=1");
   old.bind(1, call_id_floor(static_cast<std::uint64_t>(std::max<std::int64_t>(0, records_before))));
   if (old.step() != SQLITE_DONE) return error("purge failed");
+  Stmt sends(db_, "DELETE FROM sends WHERE sent_ms<?1");
+  sends.bind(1, records_before);
+  if (sends.step() != SQLITE_DONE) return error("purge failed");
+  Stmt events(db_, "DELETE FROM events WHERE received_ms<?1 AND forward!=1");
+  events.bind(1, records_before);
+  if (events.step() != SQLITE_DONE) return error("purge failed");
   return ok();
 }
 

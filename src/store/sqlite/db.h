@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "store/event_store.h"
 #include "store/job_store.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -60,6 +61,17 @@ class SqliteStore::Db {
   Result<void> purge(std::int64_t keys_before, std::int64_t records_before);
   Result<void> save_recordings(const std::vector<std::pair<std::string, std::string>>& items);
   Result<std::vector<std::pair<std::string, std::string>>> load_recordings();
+
+  // Events (events_db.cc).
+  Result<void> record_send(const SendRecord& s);
+  Result<std::vector<EventInsert>> insert_events(std::vector<EventRecord>& events, int max_held);
+  Result<std::vector<EventRecord>> events_for_call(const std::string& call_id);
+  Result<std::vector<EventRecord>> claim_event_forwards(std::int64_t now, int limit, std::int64_t until);
+  Result<void> update_event_forward(const EventRecord& e);
+  Result<int> sweep_events(std::int64_t now);
+  Result<std::vector<DeliveryCount>> delivery_counts(std::int64_t from, std::int64_t to);
+  Result<std::int64_t> held_events();
+  Result<void> attach_held(const SendRecord& s);
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}

@@ -265,4 +265,42 @@ asio::awaitable<Result<void>> SqliteStore::purge(std::int64_t keys_before_ms, st
   return submit<void>([=](Db& db) { return db.purge(keys_before_ms, records_before_ms); });
 }
 
+void SqliteStore::record_send(SendRecord send) {
+  auto fn = [send = std::move(send)](Db& db) { return db.record_send(send); };
+  enqueue(std::make_unique<DetachedOp<decltype(fn)>>(std::move(fn)));
+}
+
+asio::awaitable<Result<std::vector<EventInsert>>> SqliteStore::insert_events(std::vector<EventRecord> events,
+                                                                             int max_held) {
+  return submit<std::vector<EventInsert>>(
+      [events = std::move(events), max_held](Db& db) mutable { return db.insert_events(events, max_held); });
+}
+
+asio::awaitable<Result<std::vector<EventRecord>>> SqliteStore::events_for_call(std::string call_id) {
+  return submit<std::vector<EventRecord>>([id = std::move(call_id)](Db& db) { return db.events_for_call(id); });
+}
+
+asio::awaitable<Result<std::vector<EventRecord>>> SqliteStore::claim_event_forwards(std::int64_t now_ms, int limit,
+                                                                                  std::int64_t lease_until_ms) {
+  return submit<std::vector<EventRecord>>(
+      [=](Db& db) { return db.claim_event_forwards(now_ms, limit, lease_until_ms); });
+}
+
+asio::awaitable<Result<void>> SqliteStore::update_event_forward(EventRecord event) {
+  return submit<void>([e = std::move(event)](Db& db) { return db.update_event_forward(e); });
+}
+
+asio::awaitable<Result<int>> SqliteStore::sweep_events(std::int64_t now_ms) {
+  return submit<int>([now_ms](Db& db) { return db.sweep_events(now_ms); });
+}
+
+asio::awaitable<Result<std::vector<DeliveryCount>>> SqliteStore::delivery_counts(std::int64_t from_ms,
+                                                                                std::int64_t to_ms) {
+  return submit<std::vector<DeliveryCount>>([=](Db& db) { return db.delivery_counts(from_ms, to_ms); });
+}
+
+asio::awaitable<Result<std::int64_t>> SqliteStore::held_events() {
+  return submit<std::int64_t>([](Db& db) { return db.held_events(); });
+}
+
 }  // namespace tollgate::store

@@ -20,6 +20,7 @@
 #include <string>
 #include <thread>
 
+#include "store/event_store.h"
 #include "store/job_store.h"
 
 namespace tollgate::store {
@@ -30,7 +31,7 @@ struct SqliteOptions {
   int max_batch = 4096;      // operations per transaction at most
 };
 
-class SqliteStore final : public JobStore {
+class SqliteStore final : public JobStore, public EventStore {
  public:
   static Result<std::unique_ptr<SqliteStore>> open(SqliteOptions options);
   ~SqliteStore() override;
@@ -56,6 +57,18 @@ class SqliteStore final : public JobStore {
   void save_recordings(std::vector<std::pair<std::string, std::string>> items) override;
   boost::asio::awaitable<Result<std::vector<std::pair<std::string, std::string>>>> load_recordings() override;
   boost::asio::awaitable<Result<void>> purge(std::int64_t keys_before_ms, std::int64_t records_before_ms) override;
+
+  void record_send(SendRecord send) override;
+  boost::asio::awaitable<Result<std::vector<EventInsert>>> insert_events(std::vector<EventRecord> events,
+                                                                          int max_held) override;
+  boost::asio::awaitable<Result<std::vector<EventRecord>>> events_for_call(std::string call_id) override;
+  boost::asio::awaitable<Result<std::vector<EventRecord>>> claim_event_forwards(std::int64_t now_ms, int limit,
+                                                                               std::int64_t lease_until_ms) override;
+  boost::asio::awaitable<Result<void>> update_event_forward(EventRecord event) override;
+  boost::asio::awaitable<Result<int>> sweep_events(std::int64_t now_ms) override;
+  boost::asio::awaitable<Result<std::vector<DeliveryCount>>> delivery_counts(std::int64_t from_ms,
+                                                                             std::int64_t to_ms) override;
+  boost::asio::awaitable<Result<std::int64_t>> held_events() override;
 
   // Operations committed so far and transactions used (group commit ratio).
   struct Stats {

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "core/random.h"
+#include "store/event_store_contract.h"
 
 namespace tollgate::store {
 namespace {
@@ -207,6 +208,28 @@ TEST_F(SqliteStoreTest, PurgeForgetsOldKeysAndRecordsButNotDeadLetters) {
   ASSERT_TRUE(run(store_->purge(200, 50)));  // created after 50: kept
   EXPECT_TRUE(run(store_->get(b.id))->has_value());
 }
+
+// The events contract on a fresh SQLite file.
+struct SqliteEnv {
+  std::filesystem::path dir;
+  std::unique_ptr<SqliteStore> store;
+  void set_up() {
+    dir = std::filesystem::temp_directory_path() /
+          ("tollgate-events-" + std::to_string(::getpid()) + "-" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto s = SqliteStore::open({(dir / "t.db").string(), true});
+    ASSERT_TRUE(s) << s.error().message;
+    store = std::move(s.value());
+  }
+  void tear_down() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+  EventStore& events() { return *store; }
+};
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, EventStoreContract, SqliteEnv);
 
 }  // namespace
 }  // namespace tollgate::store

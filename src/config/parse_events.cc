@@ -1,0 +1,145 @@
+// Parsers for providers' events (providers.<name>.events) and the inbound
+// listener (inbound:).
+#include "config/parse_sections.h"
+
+namespace tollgate::config::detail {
+namespace {
+
+// "{{credentials.NAME}}" resolved against the provider's credentials; other
+// text as written.
+std::string resolve_secret(YamlReader& r, const YAML::Node& at, const std::string& text, const ProviderConfig& p,
+                           const std::string& what) {
+  if (!text.starts_with("{{credentials.") || !text.ends_with("}}")) return text;
+  const std::string name = text.substr(14, text.size() - 16);
+  auto it = p.credentials.find(name);
+  if (it == p.credentials.end()) {
+    r.error(at, what + ": credentials." + name + " is not defined");
+    return {};
+  }
+  return it->second;
+}
+
+bool is_pointer(const std::string& s) { return s.empty() || s.front() == '/'; }
+
+}  // namespace
+
+void parse_events(YamlReader& r, const YAML::Node& n, const std::string& what, ProviderConfig& p) {
+  EventsConfig& out = p.events;
+  out.mark = mark_of(n);
+  if (!n) return;
+  if (!r.is_map(n, what)) return;
+  r.only_keys(n, what, {"kinds", "verify", "format", "items", "map", "ack"});
+  out.enabled = true;
+  if (n["kinds"]) out.kinds = r.string_list(n, "kinds", what);
+  for (const auto& k : out.kinds) {
+    if (k.empty() || k.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+      r.error(n["kinds"], what + ".kinds: '" + k + "' must be lower-case letters, digits, '-' or '_'");
+    }
+  }
+  const YAML::Node& v = n["verify"];
+  if (!v || !r.is_map(v, what + ".verify")) {
+    r.error(v ? v : n, what + ".verify is required: an event nobody verified is never trusted");
+  } else {
+    const std::string vw = what + ".verify";
+    r.only_keys(v, vw, {"type", "secret", "public_url", "platform_keys", "allowed_sources", "max_age"});
+    const std::string type = r.string_field(v, "type", vw, "");
+    if (type == "twilio") {
+      out.verify = EventsConfig::Verify::kTwilio;
+    } else if (type == "wxpay_v3") {
+      out.verify = EventsConfig::Verify::kWxpayV3;
+    } else if (type == "token") {
+      out.verify = EventsConfig::Verify::kToken;
+    } else {
+      r.error(v["type"] ? v["type"] : v, vw + ".type must be twilio, wxpay_v3 or token, not '" + type + "'");
+    }
+    out.secret = resolve_secret(r, v["secret"], r.string_field(v, "secret", vw, "", true), p, vw + ".secret");
+    if (out.secret.empty()) r.error(v["secret"] ? v["secret"] : v, vw + ".secret is required");
+    if (out.verify == EventsConfig::Verify::kToken && !out.secret.empty() && out.secret.size() < 16) {
+      r.error(v["secret"], vw + ".secret: a path token must be at least 16 characters");
+    }
+    if (out.verify == EventsConfig::Verify::kWxpayV3 && !out.secret.empty() && out.secret.size() != 32) {
+      r.error(v["secret"], vw + ".secret: the APIv3 key is 32 bytes");
+    }
+    out.public_url = r.string_field(v, "public_url", vw, "");
+    if (out.verify == EventsConfig::Verify::kTwilio && out.public_url.empty()) {
+      r.error(v, vw + ".public_url is required for twilio: the URL Twilio was told to call, which it signs");
+    }
+    if (const YAML::Node& keys = v["platform_keys"]; keys && r.is_map(keys, vw + ".platform_keys")) {
+      for (auto it = keys.begin(); it != keys.end(); ++it) {
+        const std::string serial = it->first.as<std::string>("");
+        if (auto pem = r.text(it->second, vw + ".platform_keys", true)) {
+          out.platform_keys[serial] = resolve_secret(r, it->second, *pem, p, vw + ".platform_keys." + serial);
+        }
+      }
+    }
+    if (out.verify == EventsConfig::Verify::kWxpayV3 && out.platform_keys.empty()) {
+      r.error(v, vw + ".platform_keys is required for wxpay_v3: {serial: PEM public key}");
+    }
+    out.allowed_sources = r.string_list(v, "allowed_sources", vw);
+    out.max_age = r.duration_field(v, "max_age", vw, out.max_age, Millis(1000));
+  }
+  const std::string format = r.string_field(n, "format", what, "json");
+  if (format == "form") {
+    out.format = EventsConfig::Format::kForm;
+  } else if (format != "json") {
+    r.error(n["format"], what + ".format must be json or form");
+  }
+  out.items = r.string_field(n, "items", what, "");
+  if (!is_pointer(out.items)) r.error(n["items"], what + ".items must be a JSON pointer (/data) or empty");
+  const YAML::Node& m = n["map"];
+  if (!m || !r.is_map(m, what + ".map")) {
+    r.error(m ? m : n, what + ".map is required (at least message_id and kind)");
+  } else {
+    const std::string mw = what + ".map";
+    r.only_keys(m, mw, {"message_id", "kind", "at", "code", "dedupe"});
+    out.message_id = r.string_field(m, "message_id", mw, "");
+    if (out.message_id.empty() || !is_pointer(out.message_id)) r.error(m, mw + ".message_id must be a JSON pointer");
+    if (const YAML::Node& k = m["kind"]; k && k.IsMap()) {
+      r.only_keys(k, mw + ".kind", {"field", "map"});
+      out.kind_field = r.string_field(k, "field", mw + ".kind", "");
+      if (const YAML::Node& km = k["map"]; km && r.is_map(km, mw + ".kind.map")) {
+        for (auto it = km.begin(); it != km.end(); ++it) {
+          if (auto t = r.text(it->second, mw + ".kind.map")) out.kind_map[it->first.as<std::string>("")] = *t;
+        }
+      }
+    } else {
+      out.kind_field = r.string_field(m, "kind", mw, "");
+    }
+    if (out.kind_field.empty() || !is_pointer(out.kind_field)) r.error(m, mw + ".kind needs a JSON pointer");
+    out.at_field = r.string_field(m, "at", mw, "");
+    out.code_field = r.string_field(m, "code", mw, "");
+    out.dedupe = r.string_list(m, "dedupe", mw);
+    if (out.dedupe.empty()) out.dedupe = {out.message_id, out.kind_field};
+  }
+  if (const YAML::Node& a = n["ack"]; a && r.is_map(a, what + ".ack")) {
+    r.only_keys(a, what + ".ack", {"status", "body", "content_type"});
+    out.ack_status = static_cast<int>(r.int_field(a, "status", what + ".ack", 200, 200, 299));
+    out.ack_body = r.string_field(a, "body", what + ".ack", "");
+    out.ack_content_type = r.string_field(a, "content_type", what + ".ack", out.ack_content_type);
+  }
+}
+
+void parse_inbound(YamlReader& r, const YAML::Node& n, InboundConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "inbound")) return;
+  r.only_keys(n, "inbound", {"listen", "max_body_bytes", "tls", "hold", "max_held", "receipt_due", "delivery_window"});
+  out.enabled = true;
+  if (n["listen"]) {
+    const std::string listen = r.string_field(n, "listen", "inbound", "");
+    if (!parse_host_port(listen, out.host, out.port)) r.error(n["listen"], "inbound.listen must be host:port");
+  }
+  out.max_body_bytes = static_cast<std::size_t>(
+      r.int_field(n, "max_body_bytes", "inbound", static_cast<long long>(out.max_body_bytes), 1024, 16 << 20));
+  if (const YAML::Node& t = n["tls"]; t && r.is_map(t, "inbound.tls")) {
+    r.only_keys(t, "inbound.tls", {"cert", "key"});
+    out.tls_cert = r.string_field(t, "cert", "inbound.tls", "");
+    out.tls_key = r.string_field(t, "key", "inbound.tls", "");
+    if (out.tls_cert.empty() != out.tls_key.empty()) r.error(t, "inbound.tls needs both cert and key");
+  }
+  out.hold = r.duration_field(n, "hold", "inbound", out.hold, Millis(1000));
+  out.max_held = static_cast<int>(r.int_field(n, "max_held", "inbound", out.max_held, 1, 10'000'000));
+  out.receipt_due = r.duration_field(n, "receipt_due", "inbound", out.receipt_due, Millis(0));
+  out.delivery_window = r.duration_field(n, "delivery_window", "inbound", out.delivery_window, Millis(1000));
+}
+
+}  // namespace tollgate::config::detail
