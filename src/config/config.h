@@ -416,6 +416,8 @@ struct InboundConfig {
   int max_held = 10000;                 // events waiting for their call, at most
   Millis receipt_due{60000};            // a send is counted in the delivery rate once this old
   Millis delivery_window{600000};       // the delivery rate covers sends this recent
+  int min_delivery_samples = 20;        // fewer sends due in the window: the rate is unknown
+  Millis delivery_interval{5000};       // how often the rate is recomputed (and held events swept)
 };
 
 struct Config {

@@ -132,6 +132,14 @@ void cross_check(YamlReader& r, const Config& cfg) {
       r.error(p.events.mark, "provider '" + pname + "' has events but there is no inbound: listener to receive them");
     }
     for (const auto& [opname, op] : p.operations) {
+      if (p.breaker.min_delivery_rate > 0 && !p.events.enabled) {
+        r.error(op.mark, "provider '" + pname + "' operation " + opname +
+                             ": breaker.min_delivery_rate needs the provider's events (delivery receipts)");
+      }
+      if (p.breaker.min_delivery_rate > 0 && op.response.message_id.empty()) {
+        r.error(op.mark, "provider '" + pname + "' operation " + opname +
+                             ": breaker.min_delivery_rate needs response.message_id to tie receipts to sends");
+      }
       const auto& mid = op.response.message_id;
       if (!mid.empty() && std::none_of(op.response.result.begin(), op.response.result.end(),
                                        [&](const auto& r) { return r.first == mid; })) {

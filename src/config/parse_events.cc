@@ -122,7 +122,8 @@ void parse_events(YamlReader& r, const YAML::Node& n, const std::string& what, P
 void parse_inbound(YamlReader& r, const YAML::Node& n, InboundConfig& out) {
   if (!n) return;
   if (!r.is_map(n, "inbound")) return;
-  r.only_keys(n, "inbound", {"listen", "max_body_bytes", "tls", "hold", "max_held", "receipt_due", "delivery_window"});
+  r.only_keys(n, "inbound", {"listen", "max_body_bytes", "tls", "hold", "max_held", "receipt_due", "delivery_window",
+                                 "min_delivery_samples", "delivery_interval"});
   out.enabled = true;
   if (n["listen"]) {
     const std::string listen = r.string_field(n, "listen", "inbound", "");
@@ -140,6 +141,13 @@ void parse_inbound(YamlReader& r, const YAML::Node& n, InboundConfig& out) {
   out.max_held = static_cast<int>(r.int_field(n, "max_held", "inbound", out.max_held, 1, 10'000'000));
   out.receipt_due = r.duration_field(n, "receipt_due", "inbound", out.receipt_due, Millis(0));
   out.delivery_window = r.duration_field(n, "delivery_window", "inbound", out.delivery_window, Millis(1000));
+  if (out.delivery_window <= out.receipt_due) {
+    r.error(n["delivery_window"] ? n["delivery_window"] : n,
+            "inbound.delivery_window must be longer than receipt_due (sends younger than receipt_due are not counted)");
+  }
+  out.min_delivery_samples = static_cast<int>(
+      r.int_field(n, "min_delivery_samples", "inbound", out.min_delivery_samples, 1, 1000000));
+  out.delivery_interval = r.duration_field(n, "delivery_interval", "inbound", out.delivery_interval, Millis(100));
 }
 
 }  // namespace tollgate::config::detail

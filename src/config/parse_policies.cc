@@ -261,7 +261,8 @@ void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, 
   r.only_keys(n, what,
               {"min_calls", "failure_rate", "timeout_rate", "slow_rate", "consecutive_failures", "min_hung_calls",
                "latency_drift",
-               "open", "max_open", "half_open_probes", "probe_success_ratio", "slow_start"});
+               "open", "max_open", "half_open_probes", "probe_success_ratio", "slow_start",
+               "min_delivery_rate"});
   out.min_calls = static_cast<int>(r.int_field(n, "min_calls", what, out.min_calls, 1, 1000000));
   if (auto v = ratio_field(r, n, "failure_rate", what)) out.failure_rate = *v;
   if (auto v = ratio_field(r, n, "timeout_rate", what)) out.timeout_rate = *v;
@@ -282,6 +283,7 @@ void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, 
   out.half_open_probes = static_cast<int>(r.int_field(n, "half_open_probes", what, out.half_open_probes, 1, 1000));
   if (auto v = ratio_field(r, n, "probe_success_ratio", what)) out.probe_success_ratio = *v;
   out.slow_start = r.duration_field(n, "slow_start", what, out.slow_start, Millis(0));
+  if (auto v = ratio_field(r, n, "min_delivery_rate", what)) out.min_delivery_rate = *v;
 }
 
 void parse_health(YamlReader& r, const YAML::Node& n, const std::string& what, policy::HealthConfig& out) {

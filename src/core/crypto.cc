@@ -122,4 +122,79 @@ bool constant_time_equals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+namespace {
+
+constexpr size_t kGcmTag = 16;
+
+struct CipherCtx {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ~CipherCtx() { EVP_CIPHER_CTX_free(ctx); }
+};
+
+const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+}  // namespace
+
+std::optional<std::string> aes256_gcm_decrypt(std::string_view key, std::string_view iv, std::string_view aad,
+                                              std::string_view sealed) {
+  if (key.size() != 32 || iv.empty() || sealed.size() < kGcmTag) return std::nullopt;
+  const std::string_view ct = sealed.substr(0, sealed.size() - kGcmTag);
+  std::string tag(sealed.substr(sealed.size() - kGcmTag));
+  CipherCtx c;
+  if (!c.ctx) return std::nullopt;
+  std::string out(ct.size(), '\0');
+  int len = 0, total = 0;
+  if (EVP_DecryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()), nullptr) != 1 ||
+      EVP_DecryptInit_ex(c.ctx, nullptr, nullptr, bytes(key), bytes(iv)) != 1) {
+    return std::nullopt;
+  }
+  if (!aad.empty() && EVP_DecryptUpdate(c.ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1) {
+    return std::nullopt;
+  }
+  if (!ct.empty()) {
+    if (EVP_DecryptUpdate(c.ctx, reinterpret_cast<unsigned char*>(out.data()), &len, bytes(ct),
+                          static_cast<int>(ct.size())) != 1) {
+      return std::nullopt;
+    }
+    total = len;
+  }
+  if (EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_TAG, static_cast<int>(kGcmTag), tag.data()) != 1) {
+    return std::nullopt;
+  }
+  unsigned char fin[16];
+  if (EVP_DecryptFinal_ex(c.ctx, fin, &len) != 1) return std::nullopt;  // the tag did not match
+  out.resize(static_cast<size_t>(total));
+  return out;
+}
+
+std::string aes256_gcm_encrypt(std::string_view key, std::string_view iv, std::string_view aad,
+                               std::string_view plaintext) {
+  if (key.size() != 32 || iv.empty()) return {};
+  CipherCtx c;
+  if (!c.ctx) return {};
+  std::string out(plaintext.size() + kGcmTag, '\0');
+  int len = 0, total = 0;
+  if (EVP_EncryptInit_ex(c.ctx, EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()), nullptr) != 1 ||
+      EVP_EncryptInit_ex(c.ctx, nullptr, nullptr, bytes(key), bytes(iv)) != 1) {
+    return {};
+  }
+  if (!aad.empty() && EVP_EncryptUpdate(c.ctx, nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1) {
+    return {};
+  }
+  if (!plaintext.empty()) {
+    if (EVP_EncryptUpdate(c.ctx, reinterpret_cast<unsigned char*>(out.data()), &len, bytes(plaintext),
+                          static_cast<int>(plaintext.size())) != 1) {
+      return {};
+    }
+    total = len;
+  }
+  if (EVP_EncryptFinal_ex(c.ctx, reinterpret_cast<unsigned char*>(out.data()) + total, &len) != 1) return {};
+  total += len;
+  if (EVP_CIPHER_CTX_ctrl(c.ctx, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kGcmTag), out.data() + total) != 1) return {};
+  out.resize(static_cast<size_t>(total) + kGcmTag);
+  return out;
+}
+
 }  // namespace tollgate

@@ -3,6 +3,7 @@
 // Results are raw bytes; wrap with to_hex / base64_encode. Thread-safe.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,15 @@ std::string hmac_sha1(std::string_view key, std::string_view data);
 
 // Comparison whose time does not depend on where the inputs differ.
 bool constant_time_equals(std::string_view a, std::string_view b);
+
+// AES-256-GCM (AEAD_AES_256_GCM, as WeChat Pay v3 encrypts notifications):
+// `sealed` is the ciphertext followed by its 16-byte tag. Decryption returns
+// nothing when the key is not 32 bytes, the IV is empty, or the tag does not
+// match (tampered, wrong key or wrong associated data).
+std::optional<std::string> aes256_gcm_decrypt(std::string_view key, std::string_view iv, std::string_view aad,
+                                              std::string_view sealed);
+std::string aes256_gcm_encrypt(std::string_view key, std::string_view iv, std::string_view aad,
+                               std::string_view plaintext);
 
 // An RSA key (private or public), loaded once from PEM and shared read-only by
 // every thread. Signatures are PKCS#1 v1.5 with SHA-256 ("SHA256withRSA", RS256),

@@ -36,5 +36,41 @@ TEST(Crypto, ConstantTimeEquals) {
   EXPECT_FALSE(constant_time_equals("abc", "ab"));
 }
 
+std::string unhex(std::string_view h) {
+  std::string out;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+// The GCM specification's test case 16 (McGrew & Viega): AES-256, 60-byte
+// plaintext, 20 bytes of associated data, 96-bit IV.
+TEST(Aes256Gcm, MatchesThePublishedTestVectorBothWays) {
+  const auto key = unhex("feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308");
+  const auto iv = unhex("cafebabefacedbaddecaf888");
+  const auto aad = unhex("feedfacedeadbeeffeedfacedeadbeefabaddad2");
+  const auto pt = unhex(
+      "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39");
+  const std::string sealed = unhex(
+      "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662"
+      "76fc6ece0f4e1768cddf8853bb2d551b");
+  EXPECT_EQ(to_hex(aes256_gcm_encrypt(key, iv, aad, pt)), to_hex(sealed));
+  auto opened = aes256_gcm_decrypt(key, iv, aad, sealed);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(*opened, pt);
+}
+
+TEST(Aes256Gcm, RefusesATamperedCiphertextWrongDataOrWrongKey) {
+  const std::string key(32, 'k');
+  const std::string sealed = aes256_gcm_encrypt(key, "nonce-123456", "transaction", R"({"out_trade_no":"T1"})");
+  ASSERT_TRUE(aes256_gcm_decrypt(key, "nonce-123456", "transaction", sealed));
+  std::string flipped = sealed;
+  flipped[3] ^= 1;
+  EXPECT_FALSE(aes256_gcm_decrypt(key, "nonce-123456", "transaction", flipped));
+  EXPECT_FALSE(aes256_gcm_decrypt(key, "nonce-123456", "refund", sealed));
+  EXPECT_FALSE(aes256_gcm_decrypt(std::string(32, 'x'), "nonce-123456", "transaction", sealed));
+  EXPECT_FALSE(aes256_gcm_decrypt("short", "nonce-123456", "transaction", sealed));
+  EXPECT_FALSE(aes256_gcm_decrypt(key, "nonce-123456", "transaction", sealed.substr(0, 10)));
+}
+
 }  // namespace
 }  // namespace tollgate

@@ -177,4 +177,57 @@ std::string_view to_string(AddressScope s) {
   return "invalid";
 }
 
+namespace {
+
+// The 16 address bytes of an IP literal (IPv4 in its last 4, IPv4-mapped IPv6
+// as IPv4); false when `text` is not one.
+bool ip_bytes(std::string_view text, std::array<unsigned char, 16>& out, bool& v4) {
+  if (text.empty() || text.size() > 45) return false;
+  char buf[48];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  out.fill(0);
+  if (inet_pton(AF_INET, buf, out.data() + 12) == 1) {
+    v4 = true;
+    return true;
+  }
+  if (inet_pton(AF_INET6, buf, out.data()) != 1) return false;
+  static constexpr std::array<unsigned char, 12> kMapped{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+  v4 = std::equal(kMapped.begin(), kMapped.end(), out.begin());
+  if (v4) std::fill(out.begin(), out.begin() + 12, 0);
+  return true;
+}
+
+}  // namespace
+
+std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
+  IpNetwork n;
+  const auto slash = text.find('/');
+  if (!ip_bytes(text.substr(0, slash), n.addr_, n.v4_)) return std::nullopt;
+  const int max = n.v4_ ? 32 : 128;
+  n.prefix_ = max;
+  if (slash != std::string_view::npos) {
+    const auto bits = text.substr(slash + 1);
+    int p = -1;
+    auto [ptr, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), p);
+    if (bits.empty() || ec != std::errc() || ptr != bits.data() + bits.size() || p < 0 || p > max) {
+      return std::nullopt;
+    }
+    n.prefix_ = p;
+  }
+  if (n.v4_) n.prefix_ += 96;  // compare the 16-byte form
+  return n;
+}
+
+bool IpNetwork::contains(std::string_view ip) const {
+  std::array<unsigned char, 16> a{};
+  bool v4 = false;
+  if (!ip_bytes(ip, a, v4) || v4 != v4_) return false;
+  const int full = prefix_ / 8, rest = prefix_ % 8;
+  if (!std::equal(a.begin(), a.begin() + full, addr_.begin())) return false;
+  if (rest == 0) return true;
+  const unsigned char mask = static_cast<unsigned char>(0xFF << (8 - rest));
+  return (a[static_cast<size_t>(full)] & mask) == (addr_[static_cast<size_t>(full)] & mask);
+}
+
 }  // namespace tollgate

@@ -10,6 +10,8 @@
 // credentials but no path. Plain values; any thread.
 
 #include <cstdint>
+#include <array>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -63,5 +65,19 @@ bool is_ip_literal(std::string_view text);
 // The canonical text of an IP literal (RFC 5952 for IPv6), so two spellings of one
 // address compare equal; empty when `text` is not one.
 std::string canonical_ip(std::string_view text);
+
+// An IPv4 or IPv6 network ("203.0.113.0/24", "2001:db8::/32", or one address),
+// for allow-lists of where a request may come from. IPv4-mapped IPv6 addresses
+// match as their IPv4 address.
+class IpNetwork {
+ public:
+  static std::optional<IpNetwork> parse(std::string_view text);
+  bool contains(std::string_view ip) const;
+
+ private:
+  std::array<unsigned char, 16> addr_{};
+  int prefix_ = 0;  // bits that must match
+  bool v4_ = false;
+};
 
 }  // namespace tollgate

@@ -88,5 +88,30 @@ TEST(Url, AddressScopes) {
   EXPECT_EQ(address_scope("not-an-ip"), AddressScope::kInvalid);
 }
 
+TEST(IpNetwork, MatchesAddressesInsideItsPrefixOnly) {
+  auto n = IpNetwork::parse("203.0.113.0/24");
+  ASSERT_TRUE(n);
+  EXPECT_TRUE(n->contains("203.0.113.7"));
+  EXPECT_TRUE(n->contains("::ffff:203.0.113.200"));
+  EXPECT_FALSE(n->contains("203.0.114.7"));
+  EXPECT_FALSE(n->contains("2001:db8::1"));
+  auto one = IpNetwork::parse("127.0.0.1");
+  ASSERT_TRUE(one);
+  EXPECT_TRUE(one->contains("127.0.0.1"));
+  EXPECT_FALSE(one->contains("127.0.0.2"));
+  auto v6 = IpNetwork::parse("2001:db8::/33");
+  ASSERT_TRUE(v6);
+  EXPECT_TRUE(v6->contains("2001:db8:7fff::1"));
+  EXPECT_FALSE(v6->contains("2001:db8:8000::1"));
+  EXPECT_FALSE(v6->contains("203.0.113.7"));
+  auto all = IpNetwork::parse("0.0.0.0/0");
+  ASSERT_TRUE(all);
+  EXPECT_TRUE(all->contains("8.8.8.8"));
+  for (const char* bad : {"", "203.0.113.0/33", "203.0.113.0/", "2001:db8::/129", "example.com", "1.2.3.4/x", "1.2.3/8"}) {
+    EXPECT_FALSE(IpNetwork::parse(bad)) << bad;
+  }
+  EXPECT_FALSE(n->contains("not-an-ip"));
+}
+
 }  // namespace
 }  // namespace tollgate

@@ -61,6 +61,8 @@ Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRout
       const auto h = c.route->health.snapshot(now);
       info[i].ewma_ms = h.ewma_ms;
       info[i].success_rate = h.success_rate();
+      const double delivery = c.route->delivery_rate.load(std::memory_order_relaxed);
+      if (delivery >= 0) info[i].delivery = delivery;
     }
   }
   std::vector<int> order = cap.state->selector.order(info, random_unit);

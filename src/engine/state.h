@@ -125,6 +125,9 @@ struct RouteState {
   Limits limits;                                 // per-operation limits
   Limits fallback_limits;                        // with shared limits, while Redis is unreachable
   std::atomic<std::int64_t> last_full_check{0};  // steady ns of the last drift evaluation
+  // Share of recent sends a receipt reported delivered (events::DeliveryMonitor);
+  // negative while unknown (no receipts configured, or too few sends due).
+  std::atomic<double> delivery_rate{-1};
   const Millis horizon;
   shadow::Recorder recorder;                     // live latency and outcomes, for stress answers
 };

@@ -78,7 +78,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       }
       const std::uint64_t id = accepted.fetch_add(1, std::memory_order_relaxed) + 1;
       socket.set_option(tcp::no_delay(true), ignored);
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), RequestContext{worker, id}), asio::detached);
+      const auto remote = socket.remote_endpoint(ignored);
+      RequestContext ctx{worker, id, ignored ? std::string() : remote.address().to_string()};
+      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), std::move(ctx)), asio::detached);
     }
   }
 

@@ -54,6 +54,7 @@ struct ServerResponse {
 struct RequestContext {
   int worker = 0;                   // the worker thread running the handler
   std::uint64_t connection_id = 0;  // unique per accepted connection
+  std::string peer;                 // the client's IP address (for source allow-lists)
 };
 
 // Handlers are coroutines: they take what they need by value (a reference

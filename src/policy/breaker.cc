@@ -109,6 +109,13 @@ std::optional<Breaker::OpenedEvent> Breaker::take_opened_event() {
   return e;
 }
 
+void Breaker::trip(SteadyTime now, std::string reason) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  if (state_ == BreakerState::kOpen) return;
+  trip_locked(now, std::move(reason));
+}
+
 void Breaker::open_remotely(SteadyTime now, Millis open_for, std::string reason) {
   std::lock_guard lock(mu_);
   refresh_locked(now);

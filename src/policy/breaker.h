@@ -44,6 +44,9 @@ struct BreakerConfig {
   int half_open_probes = 3;            // probes admitted at once while half-open
   double probe_success_ratio = 1.0;    // fraction of probes that must succeed to close
   Millis slow_start{10000};            // ramp-up after closing; 0: none
+  // Delivery receipts (docs/events.md): trip when the share of sends a receipt
+  // reported delivered falls below this. 0: off. Judged by events::DeliveryMonitor.
+  double min_delivery_rate = 0;
   bool operator==(const BreakerConfig&) const = default;
 };
 
@@ -110,6 +113,10 @@ class Breaker {
   // is). It then half-opens and this instance judges it on its own probes. Does
   // not count as a trip of this breaker (no doubling of its own open time).
   void open_remotely(SteadyTime now, Millis open_for, std::string reason);
+  // A judgement made outside the health window (the delivery rate) trips the
+  // breaker as its own trip would: open time doubling, an opened event for the
+  // cluster. Does nothing while open.
+  void trip(SteadyTime now, std::string reason);
   // The owner reset the health window after a close; `generation` is what
   // reset_recent() returned. Until then — and for any snapshot of an older
   // generation afterwards — the window's counts are not judged: they hold the

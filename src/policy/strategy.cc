@@ -93,8 +93,9 @@ std::vector<double> Selector::scores(std::span<const CandidateInfo> c) const {
     const double lat = (kLatencyFloorMs + std::max(0.0, min_lat)) / (kLatencyFloorMs + x.ewma_ms);
     const double price = x.price > 0 && min_price > 0 ? min_price / x.price : 1.0;
     const double total = weights_.success + weights_.latency + weights_.price;
-    out.push_back(total > 0 ? (weights_.success * x.success_rate + weights_.latency * lat + weights_.price * price) / total
-                            : 1.0);
+    const double base =
+        total > 0 ? (weights_.success * x.success_rate + weights_.latency * lat + weights_.price * price) / total : 1.0;
+    out.push_back(base * std::clamp(x.delivery, 0.0, 1.0));
   }
   return out;
 }

@@ -7,8 +7,10 @@
 //   cost      cheapest first;
 //   latency   power of two choices on the latency EWMA;
 //   adaptive  a score of success rate, latency and price relative to the best
-//             candidate (weights in config), traffic split in proportion to
-//             score⁴ × ramp.
+//             candidate (weights in config), times the delivery rate where
+//             receipts report one; traffic split in proportion to score⁴ × ramp
+//             (so a provider delivering half its messages keeps ~1/16 of the
+//             share it would otherwise have).
 // Slow start (`ramp` < 1) lowers a recovering provider's weight, or, for the
 // order-based strategies, demotes it one place with probability 1 - ramp.
 // Pure apart from the smooth-WRR state, which a short mutex guards.
@@ -32,6 +34,7 @@ struct CandidateInfo {
   double ewma_ms = 0;       // latency EWMA; 0: unknown yet
   double success_rate = 1;  // recent, 0..1
   double ramp = 1;          // slow-start share, 0.1..1
+  double delivery = 1;      // share of sends delivered (receipts), 0..1; 1 when unknown
 };
 
 struct AdaptiveWeights {

@@ -83,6 +83,19 @@ TEST(Strategy, AdaptiveShiftsTrafficAwayFromErrors) {
   EXPECT_GT(cheap[1], 1200);
 }
 
+TEST(Strategy, AdaptiveMovesTrafficFromAProviderThatAnswersOkButDoesNotDeliver) {
+  Selector s(StrategyKind::kAdaptive);
+  std::vector<CandidateInfo> c(2);
+  c[0].ewma_ms = c[1].ewma_ms = 50;
+  c[0].delivery = 0.5;  // every send answered "OK", half never delivered
+  auto picks = first_choices(s, c, 2000);
+  EXPECT_GT(picks[1], 1800);  // score 0.5 -> weight 1/16 of the other's: ~94% elsewhere
+  EXPECT_GT(picks[0], 40);    // but not none: its rate is measured on what it still gets
+  c[0].delivery = 1;
+  auto back = first_choices(s, c, 2000);
+  EXPECT_NEAR(back[0], 1000, 100);
+}
+
 TEST(Strategy, AdaptiveIgnoresSubMillisecondNoiseButNotRealSlowness) {
   Selector s(StrategyKind::kAdaptive);
   std::vector<CandidateInfo> c(2);
