@@ -115,7 +115,7 @@ function render(o) {
     html += "<h2>" + esc(c.name) + "<small>" + esc(c.strategy) + " · " + c.successes + " successes in window · cost per successful call " +
             c.cost_per_success.toFixed(4) + "</small></h2>";
     html += "<table><thead><tr><th>provider</th><th>state</th><th>success</th><th>calls</th><th>errors by class</th>" +
-            "<th>p50 / p95 / p99 ms</th><th>share</th><th>price</th><th>quota</th><th></th></tr></thead><tbody>";
+            "<th>p50 / p95 / p99 ms</th><th>delivered</th><th>share</th><th>price</th><th>quota</th><th></th></tr></thead><tbody>";
     for (const r of c.routes) {
       const h = r.health, l = h.latency_ms;
       html += '<tr data-provider="' + esc(r.provider) + '">' +
@@ -125,6 +125,7 @@ function render(o) {
               '<td class="num">' + h.calls + (h.in_flight ? " (+" + h.in_flight + " in flight)" : "") + "</td>" +
               "<td>" + errors(h) + "</td>" +
               '<td class="num">' + ms(l.p50) + " / " + ms(l.p95) + " / " + ms(l.p99) + "</td>" +
+              '<td class="num delivery">' + (r.delivery_rate === undefined ? "" : r.delivery_rate === null ? "…" : pct(r.delivery_rate)) + "</td>" +
               '<td><div class="bar"><div style="width:' + (100 * r.traffic_share).toFixed(0) + '%"></div></div>' + pct(r.traffic_share) + "</td>" +
               '<td class="num">' + r.price + "</td>" +
               "<td>" + quota(r) + "</td>" +

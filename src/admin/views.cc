@@ -96,6 +96,10 @@ json::object provider_json(const engine::Runtime& rt, const engine::ProviderRunt
         {"traffic_share", total ? static_cast<double>(traffic(h)) / static_cast<double>(total) : 0.0},
     };
     if (route.limits_cfg.any()) r["limits"] = limits_json(route.limits, wall);
+    if (p.config().events.enabled) {
+      const double d = route.delivery_rate.load(std::memory_order_relaxed);
+      r["delivery_rate"] = d >= 0 ? json::value(d) : json::value(nullptr);  // null: not known yet
+    }
     routes.push_back(std::move(r));
   }
   o["routes"] = std::move(routes);
@@ -137,6 +141,10 @@ json::object overview_json(const engine::Runtime& rt, SteadyTime now, WallTime w
                      {"traffic_share", total ? static_cast<double>(traffic(h)) / static_cast<double>(total) : 0.0}};
       json::object limits = limits_json(c.provider->state->limits, wall);
       if (!limits.empty()) r["limits"] = std::move(limits);
+      if (c.provider->config().events.enabled) {
+        const double d = c.route->delivery_rate.load(std::memory_order_relaxed);
+        r["delivery_rate"] = d >= 0 ? json::value(d) : json::value(nullptr);
+      }
       routes.push_back(std::move(r));
     }
     caps.push_back(json::object{{"name", name},

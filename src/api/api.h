@@ -19,6 +19,7 @@
 #include "engine/engine.h"
 #include "engine/runtime.h"
 #include "http/server.h"
+#include "store/event_store.h"
 #include "store/job_store.h"
 
 namespace tollgate::api {
@@ -62,6 +63,9 @@ class ApiHandler final : public http::Handler {
              store::JobStore& store, std::string instance, engine::EngineMetrics* metrics = nullptr);
 
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
+  // Where sends are recorded for providers' events, and read for status
+  // documents (null: no events). Set before serving.
+  void set_events(store::EventStore* events) { events_ = events; }
 
  private:
   struct Admitted {
@@ -97,6 +101,7 @@ class ApiHandler final : public http::Handler {
   engine::Engine engine_;
   std::vector<Transport*> transports_;
   store::JobStore& store_;
+  store::EventStore* events_ = nullptr;
   const std::string instance_;
   engine::EngineMetrics* metrics_;
 };

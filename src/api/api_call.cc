@@ -238,6 +238,11 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     // Could not queue it: answer with the failure as it was.
   }
 
+  if (outcome.ok && events_ && !outcome.message_id.empty()) {
+    // Its receipts and notifications will name this id (docs/events.md).
+    events_->record_send({outcome.provider, outcome.message_id, call.id, call.capability, rec.caller,
+                          o.callback_url, rec.updated_ms});
+  }
   const Error error = outcome.ok ? Error{} : caller_error(outcome, *a.cap->config);
   http::ServerResponse reply = outcome.ok ? success_reply(call.id, outcome, call.traffic)
                                           : error_reply(error, call.id, &outcome.attempts, call.traffic);

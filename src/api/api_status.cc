@@ -1,6 +1,7 @@
 // GET /v1/requests/{id}: the status of a call, for the caller that made it.
 #include "api/api.h"
 #include "api/replies.h"
+#include "engine/outcome_json.h"
 
 namespace tollgate::api {
 
@@ -19,7 +20,19 @@ asio::awaitable<http::ServerResponse> ApiHandler::status(const HttpRequest& req,
   if (!rec) co_return error_reply(Error::make(ErrorClass::kUnavailable, "the store could not be read"), {});
   // Another caller's request does not exist, as far as this caller can tell.
   if (!rec->has_value() || (*rec)->caller != caller->config->name) co_return error_reply(not_found, {});
-  co_return json_reply(200, status_json(**rec), (*rec)->id);
+  auto doc = status_json(**rec);
+  if (events_) {
+    // A status without its events is still an answer: say they could not be read.
+    auto evs = co_await events_->events_for_call((*rec)->id);
+    boost::json::array list;
+    if (evs) {
+      for (const auto& e : *evs) list.push_back(event_json(e));
+      doc["events"] = std::move(list);
+    } else {
+      doc["events_error"] = "the events could not be read now";
+    }
+  }
+  co_return json_reply(200, doc, (*rec)->id);
 }
 
 }  // namespace tollgate::api

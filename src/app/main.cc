@@ -20,6 +20,9 @@
 #include "app/cluster_wiring.h"
 #include "app/reloader.h"
 #include "engine/metrics.h"
+#include "events/delivery.h"
+#include "events/inbound.h"
+#include "events/metrics.h"
 #include "jobs/metrics.h"
 #include "metrics/registry.h"
 #include "core/crypto.h"
@@ -115,6 +118,19 @@ int serve(const std::string& path, const std::string& ready_file) {
     return 1;
   }
   std::unique_ptr<store::JobStore> store = std::move(opened.value());
+  if (!cfg.inbound.enabled) {
+    for (const auto& [name, p] : cfg.providers) {
+      if (p.events.enabled) {
+        spdlog::warn("provider {} has events configured but there is no inbound: listener; they cannot arrive", name);
+      }
+    }
+  }
+  // Providers' events need a store that keeps them (both drivers do).
+  store::EventStore* events = cfg.inbound.enabled ? dynamic_cast<store::EventStore*>(store.get()) : nullptr;
+  if (cfg.inbound.enabled && !events) {
+    std::cerr << "tollgate: inbound: the configured store does not keep provider events\n";
+    return 1;
+  }
   {
     // Synchronous calls a previous process left running have an unknown outcome.
     boost::asio::io_context once;
@@ -137,6 +153,17 @@ int serve(const std::string& path, const std::string& ready_file) {
   }
   Timers& timers = http::AsioTimers::instance();
   api::ApiHandler api(holder, SystemClock::instance(), timers, transports, *store, instance, &engine_metrics);
+  api.set_events(events);
+  std::unique_ptr<events::EventsMetrics> events_metrics;
+  std::unique_ptr<events::InboundHandler> inbound;
+  if (events) {
+    events_metrics = std::make_unique<events::EventsMetrics>(registry_metrics);
+    inbound = std::make_unique<events::InboundHandler>(holder, *events, SystemClock::instance(), events_metrics.get());
+    if (auto problems = inbound->prepare(loaded.runtime); !problems.empty()) {
+      for (const auto& p : problems) std::cerr << path << ": events: " << p << "\n";
+      return 2;
+    }
+  }
 
   // One way to reload, from SIGHUP or the admin API: validate, then swap; a bad
   // file changes nothing.
@@ -151,6 +178,16 @@ int serve(const std::string& path, const std::string& ready_file) {
       for (const auto& p : out.problems) spdlog::error("{}", p);
       engine_metrics.reloads.with({"rejected"}).inc();
       return out;
+    }
+    if (inbound) {
+      if (auto problems = inbound->prepare(next.runtime); !problems.empty()) {
+        for (const auto& p : problems) out.problems.push_back(path + ": events: " + p);
+        spdlog::error("config reload rejected, still serving the previous config: {} problems", out.problems.size());
+        engine_metrics.reloads.with({"rejected"}).inc();
+        return out;
+      }
+    } else if (next.runtime->config().inbound.enabled) {
+      spdlog::warn("config reload: inbound: takes effect only after a restart");
     }
     holder.set(next.runtime);
     app::apply_log_level(next.runtime->config().log);
@@ -222,20 +259,45 @@ int serve(const std::string& path, const std::string& ready_file) {
     admin_port = *ap;
     admin_server->start();
   }
+  // The inbound listener for providers' events: its own address, same workers.
+  std::unique_ptr<http::Server> inbound_server;
+  std::uint16_t inbound_port = 0;
+  std::unique_ptr<events::DeliveryMonitor> delivery;
+  if (inbound) {
+    http::ServerOptions iopts;
+    iopts.max_body_bytes = cfg.inbound.max_body_bytes;
+    iopts.tls_cert_file = cfg.inbound.tls_cert;
+    iopts.tls_key_file = cfg.inbound.tls_key;
+    inbound_server = std::make_unique<http::Server>(pool, iopts, *inbound);
+    auto ip = inbound_server->listen(cfg.inbound.host, cfg.inbound.port);
+    if (!ip) {
+      std::cerr << "tollgate: inbound: " << ip.error().message << "\n";
+      return 1;
+    }
+    inbound_port = *ip;
+    inbound_server->start();
+    delivery = std::make_unique<events::DeliveryMonitor>(pool, holder, *events, SystemClock::instance(), timers,
+                                                          &registry_metrics, events_metrics.get());
+  }
   pool.start();
   jobs::Runner runner(pool, transports, holder, *store, SystemClock::instance(), timers, instance, &engine_metrics,
                       &jobs_metrics);
   jobs::Callbacks callbacks(pool, *transports[0], http::make_endpoint, holder, *store, SystemClock::instance(), timers,
                             instance, &jobs_metrics);
+  runner.set_events(events);
+  callbacks.set_events(events);
   runner.start();
   callbacks.start();
+  if (delivery) delivery->start();
   recordings.start();
   spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
                *port, workers, cfg.capabilities.size(), cfg.providers.size());
   if (admin_server) spdlog::info("admin API on {}:{}", cfg.admin.host, admin_port);
+  if (inbound_server) spdlog::info("provider events on {}:{}", cfg.inbound.host, inbound_port);
   if (!ready_file.empty() &&
       !write_file_atomically(ready_file, "{\"port\": " + std::to_string(*port) + ", \"admin_port\": " +
-                                             std::to_string(admin_port) + "}\n")) {
+                                             std::to_string(admin_port) + ", \"inbound_port\": " +
+                                             std::to_string(inbound_port) + "}\n")) {
     std::cerr << "tollgate: cannot write " << ready_file << "\n";
     return 1;
   }
@@ -248,6 +310,8 @@ int serve(const std::string& path, const std::string& ready_file) {
   spdlog::info("shutting down: no new connections, finishing calls in flight");
   server.stop_accepting();
   if (admin_server) admin_server->stop_accepting();
+  if (inbound_server) inbound_server->stop_accepting();
+  if (delivery) delivery->stop();
   // Running jobs finish (their deadlines bound them); nothing new is claimed.
   runner.stop(std::chrono::seconds(10));
   callbacks.stop();

@@ -343,7 +343,8 @@ struct EventsConfig {
   // AEAD_AES_256_GCM resource), token (a secret path segment + source addresses).
   enum class Verify { kTwilio, kWxpayV3, kToken } verify = Verify::kToken;
   std::string secret;                   // twilio: auth token; wxpay_v3: APIv3 key (32 bytes); token: the path token
-  std::string public_url;               // twilio: the URL the vendor signs (what it was told to call)
+  std::string public_url;               // twilio: the URL the vendor signs (what it was told to call);
+                                        // "" = rebuilt from the request's Host header and path
   std::map<std::string, std::string> platform_keys;  // wxpay_v3: serial -> PEM public key
   std::vector<std::string> allowed_sources;  // token: IPs or CIDRs the vendor calls from; empty: any
   Millis max_age{300000};               // wxpay_v3: older timestamps are refused

@@ -128,9 +128,6 @@ void cross_check(YamlReader& r, const Config& cfg) {
     }
   }
   for (const auto& [pname, p] : cfg.providers) {
-    if (p.events.enabled && !cfg.inbound.enabled) {
-      r.error(p.events.mark, "provider '" + pname + "' has events but there is no inbound: listener to receive them");
-    }
     for (const auto& [opname, op] : p.operations) {
       if (p.breaker.min_delivery_rate > 0 && !p.events.enabled) {
         r.error(op.mark, "provider '" + pname + "' operation " + opname +

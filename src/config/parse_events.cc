@@ -1,6 +1,11 @@
 // Parsers for providers' events (providers.<name>.events) and the inbound
 // listener (inbound:).
+#include <fstream>
+#include <iterator>
+
 #include "config/parse_sections.h"
+#include "core/crypto.h"
+#include "core/url.h"
 
 namespace tollgate::config::detail {
 namespace {
@@ -61,14 +66,30 @@ void parse_events(YamlReader& r, const YAML::Node& n, const std::string& what, P
       r.error(v["secret"], vw + ".secret: the APIv3 key is 32 bytes");
     }
     out.public_url = r.string_field(v, "public_url", vw, "");
-    if (out.verify == EventsConfig::Verify::kTwilio && out.public_url.empty()) {
-      r.error(v, vw + ".public_url is required for twilio: the URL Twilio was told to call, which it signs");
+    if (!out.public_url.empty() && !parse_http_url(out.public_url)) {
+      r.error(v["public_url"], vw + ".public_url must be the http(s) URL the vendor was told to call");
     }
     if (const YAML::Node& keys = v["platform_keys"]; keys && r.is_map(keys, vw + ".platform_keys")) {
       for (auto it = keys.begin(); it != keys.end(); ++it) {
         const std::string serial = it->first.as<std::string>("");
-        if (auto pem = r.text(it->second, vw + ".platform_keys", true)) {
-          out.platform_keys[serial] = resolve_secret(r, it->second, *pem, p, vw + ".platform_keys." + serial);
+        if (auto value = r.text(it->second, vw + ".platform_keys", true)) {
+          // PEM text, or the path of a PEM file (read now, so a bad key is a
+          // config problem, not a refused event).
+          std::string pem = resolve_secret(r, it->second, *value, p, vw + ".platform_keys." + serial);
+          if (!pem.empty() && !pem.starts_with("-----BEGIN")) {
+            std::ifstream in(pem, std::ios::binary);
+            if (!in) {
+              r.error(it->second, vw + ".platform_keys." + serial + ": cannot read '" + pem + "'");
+              continue;
+            }
+            pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+          }
+          if (auto key = RsaKey::public_pem(pem); !key) {
+            r.error(it->second, vw + ".platform_keys." + serial + ": not an RSA public key or certificate (" +
+                                    key.error().message + ")");
+            continue;
+          }
+          out.platform_keys[serial] = std::move(pem);
         }
       }
     }
@@ -76,6 +97,9 @@ void parse_events(YamlReader& r, const YAML::Node& n, const std::string& what, P
       r.error(v, vw + ".platform_keys is required for wxpay_v3: {serial: PEM public key}");
     }
     out.allowed_sources = r.string_list(v, "allowed_sources", vw);
+    for (const auto& src : out.allowed_sources) {
+      if (!IpNetwork::parse(src)) r.error(v["allowed_sources"], vw + ".allowed_sources: '" + src + "' is not an IP address or CIDR");
+    }
     out.max_age = r.duration_field(v, "max_age", vw, out.max_age, Millis(1000));
   }
   const std::string format = r.string_field(n, "format", what, "json");

@@ -1,11 +1,29 @@
 #include "engine/engine.h"
 
+#include <boost/json/serialize.hpp>
+
 #include <algorithm>
 
 #include "core/random.h"
 #include "policy/backoff.h"
 
 namespace tollgate::engine {
+
+namespace {
+
+// The result field a candidate's response.message_id names, as text.
+std::string message_id_of(const CapabilityRuntime& cap, int index, const boost::json::object& result) {
+  const auto& c = cap.candidates[static_cast<size_t>(index)];
+  const auto& ops = c.provider->config().operations;
+  const auto op = ops.find(cap.config->name);
+  if (op == ops.end() || op->second.response.message_id.empty()) return {};
+  const auto* v = result.if_contains(op->second.response.message_id);
+  if (!v || v->is_null() || v->is_object() || v->is_array()) return {};
+  std::string text = v->is_string() ? std::string(v->get_string()) : boost::json::serialize(*v);
+  return text.size() <= 128 ? text : std::string();
+}
+
+}  // namespace
 
 namespace asio = boost::asio;
 
@@ -173,6 +191,7 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
         out.ok = true;
         out.provider = cap.candidates[static_cast<size_t>(r.index)].provider->name();
         out.result = std::move(r.result);
+        if (call.traffic == Traffic::kLive) out.message_id = message_id_of(cap, r.index, out.result);
       } else if (!r.ok && !r.cancelled) {
         // Of a hedge's two failures, an ambiguous one decides what may follow.
         if (!failure || (r.error.ambiguous && !failure->error.ambiguous)) failure = &r;

@@ -56,6 +56,9 @@ struct CallOutcome {
   std::string pinned_provider;
   std::string provider;        // who served it (success)
   boost::json::object result;  // unified result fields (success)
+  // The provider's id of what it did (the result field its response.message_id
+  // names), which its events will quote; live calls only, "" when none.
+  std::string message_id;
   Error error;                 // why it failed (failure)
   std::vector<AttemptRecord> attempts;
 };

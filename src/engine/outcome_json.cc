@@ -96,4 +96,12 @@ json::object status_json(const store::CallRecord& rec) {
 }
 
 
+boost::json::object event_json(const store::EventRecord& ev) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(ev.doc_json, ec);
+  boost::json::object out = !ec && v.is_object() ? std::move(v.get_object()) : boost::json::object{{"id", ev.id}};
+  out["call_id"] = ev.call_id;
+  return out;
+}
+
 }  // namespace tollgate::engine

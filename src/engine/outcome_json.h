@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "engine/engine.h"
+#include "store/event_store.h"
 #include "store/job_store.h"
 
 namespace tollgate::engine {
@@ -28,6 +29,10 @@ std::string stored_answer(int status, std::string_view body);
 
 // The document GET /v1/requests/{id} returns.
 boost::json::object status_json(const store::CallRecord& rec);
+
+// An event as callers see it (in the status document and forwarded to their
+// callback): the normalised event with its call id.
+boost::json::object event_json(const store::EventRecord& ev);
 
 std::string iso_ms(std::int64_t unix_ms);
 

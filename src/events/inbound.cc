@@ -64,7 +64,7 @@ std::shared_ptr<const InboundHandler::Verifiers> InboundHandler::verifiers(
   v->runtime = rt;
   for (const auto& [name, p] : rt->config().providers) {
     if (!p.events.enabled) continue;
-    auto made = Verifier::make(p.events);
+    auto made = Verifier::make(p.events, !rt->config().inbound.tls_cert.empty());
     if (!made) {
       spdlog::error("events: provider '{}': {}; its events are refused", name, made.error().message);
       if (problems) problems->push_back("provider '" + name + "': " + made.error().message);

@@ -15,14 +15,10 @@ struct EventsMetrics {
                           "Inbound event requests refused, nothing stored: signature, stale, source, token, "
                           "decrypt, malformed, not_found or unavailable (the store could not take them).",
                           {"provider", "reason"})),
-        forwards(r.counter("tollgate_event_forwards_total",
-                           "Events forwarded to callers' callbacks: delivered, retry or failed (gave up).",
-                           {"result"})),
         held(r.gauge("tollgate_events_held", "Events waiting for the answer that names their message id.", {})) {}
 
   metrics::Family<metrics::Counter>& received;
   metrics::Family<metrics::Counter>& refused;
-  metrics::Family<metrics::Counter>& forwards;
   metrics::Family<metrics::Gauge>& held;
 };
 

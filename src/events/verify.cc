@@ -3,8 +3,6 @@
 #include <boost/json.hpp>
 
 #include <charconv>
-#include <fstream>
-#include <iterator>
 
 #include "core/encoding.h"
 #include "core/time_format.h"
@@ -41,20 +39,11 @@ const json::string* string_at(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-Result<Verifier> Verifier::make(const config::EventsConfig& cfg) {
+Result<Verifier> Verifier::make(const config::EventsConfig& cfg, bool tls) {
   Verifier v;
   v.cfg_ = &cfg;
-  for (const auto& [serial, value] : cfg.platform_keys) {
-    // PEM text, or the path of a PEM file.
-    std::string pem = value;
-    if (!value.starts_with("-----BEGIN")) {
-      std::ifstream in(value, std::ios::binary);
-      if (!in) {
-        return Error::make(ErrorClass::kInvalidRequest,
-                           "events.verify.platform_keys." + serial + ": cannot read '" + value + "'");
-      }
-      pem.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+  v.tls_ = tls;
+  for (const auto& [serial, pem] : cfg.platform_keys) {  // PEM text (config read any file)
     auto key = RsaKey::public_pem(pem);
     if (!key) {
       return Error::make(ErrorClass::kInvalidRequest, "events.verify.platform_keys." + serial + ": " +
@@ -88,7 +77,11 @@ std::variant<Verified, Rejected> Verifier::verify(const HttpRequest& req, std::s
 std::variant<Verified, Rejected> Verifier::twilio(const HttpRequest& req) const {
   const std::string_view sig = req.header("X-Twilio-Signature");
   if (sig.empty()) return reject(Refusal::kSignature, "no X-Twilio-Signature");
-  const std::string url = req.query.empty() ? cfg_->public_url : cfg_->public_url + "?" + req.query;
+  // The URL it called: as configured (behind a proxy, what the vendor was
+  // given), or as this request names it. Either way the signature decides.
+  std::string url = cfg_->public_url;
+  if (url.empty()) url = std::string(tls_ ? "https://" : "http://") + std::string(req.header("Host")) + req.path;
+  if (!req.query.empty()) url += "?" + req.query;
   if (is_form(req.header("Content-Type"))) {
     NameValues params;
     if (!parse_name_values(req.body, true, params)) return reject(Refusal::kMalformed, "the form body is malformed");

@@ -4,7 +4,8 @@
 // stored or acknowledged as received.
 //
 //   twilio    X-Twilio-Signature: base64 HMAC-SHA1 with the auth token over the
-//             public URL (+ '?' query) and, for a form body, every POST param's
+//             URL Twilio called — public_url, or scheme://Host + path when none
+//             is set — (+ '?' query) and, for a form body, every POST param's
 //             name and value sorted by name; a JSON body instead carries
 //             bodySHA256 = hex SHA-256 of the body in the query.
 //   wxpay_v3  Wechatpay-Signature: RSA-SHA256 by the platform key named in
@@ -55,7 +56,9 @@ class Verifier {
  public:
   // Parses keys and allow-lists; problems are config errors (already checked by
   // config validation, so they are reported here only if it missed one).
-  static Result<Verifier> make(const config::EventsConfig& cfg);
+  // `tls`: the inbound listener serves HTTPS (the scheme of a URL rebuilt from
+  // the Host header when no public_url is set).
+  static Result<Verifier> make(const config::EventsConfig& cfg, bool tls = false);
 
   // `path_token`: the path segment after /events/<provider>/<kind>/ ("" when none).
   // `peer`: the client's IP address.
@@ -69,6 +72,7 @@ class Verifier {
                                          std::string_view peer) const;
 
   const config::EventsConfig* cfg_ = nullptr;  // owned by the config snapshot
+  bool tls_ = false;
   std::map<std::string, RsaKey> platform_keys_;
   std::vector<IpNetwork> sources_;
 };

@@ -53,6 +53,8 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
   const std::string instance;
   JobsMetrics* metrics;
   CancelToken* wake = nullptr;  // worker 0 only
+  CancelToken* event_wake = nullptr;
+  store::EventStore* events = nullptr;
   std::atomic<bool> stopping{false};
   // Per caller and origin (worker 0 only). The snapshot each was built for is
   // kept with it: a reload that changes the caller's allow-list rebuilds it.
@@ -128,51 +130,106 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
     return cached.endpoint;
   }
 
+  struct Try {
+    bool delivered = false;
+    std::string outcome;
+    bool give_up = false;  // no point trying again (the host is no longer allowed)
+  };
+
+  // POSTs `body` to the caller's callback URL, signed with the caller's secret.
+  asio::awaitable<Try> post_signed(const std::shared_ptr<const engine::Runtime>& rt, const std::string& caller_name,
+                                   const std::string& url, const std::string& body, HeaderList extra) {
+    const auto& jc = rt->config().jobs;
+    const config::CallerConfig* caller = nullptr;
+    for (const auto& c : rt->config().callers) {
+      if (c.name == caller_name) caller = &c;
+    }
+    const auto target = parse_http_url(url, UrlRules{.what = "callback URL"});
+    const auto match = caller && target ? caller->callbacks.match(*target) : config::CallbackConfig::Match::kNone;
+    if (match == config::CallbackConfig::Match::kNone) {
+      co_return Try{false, std::string("not sent: the callback host is no longer allowed for this caller"), true};
+    }
+    const std::string ts = std::to_string(unix_seconds(clock.wall()));
+    HttpRequest req;
+    req.method = "POST";
+    req.path = target->path;
+    req.query = target->query;
+    req.headers = std::move(extra);
+    req.headers.emplace_back("Content-Type", "application/json");
+    req.headers.emplace_back("X-Tollgate-Timestamp", ts);
+    req.headers.emplace_back("X-Tollgate-Signature", callback_signature(caller->callbacks.secret, ts, body));
+    req.body = body;
+    auto ep = endpoint_for(rt, *caller, *target, match, jc);
+    if (!ep) co_return Try{false, std::string("not sent: cannot set up a connection"), false};
+    auto resp = co_await transport.send(ep, std::move(req), clock.now() + jc.callback_timeout);
+    if (resp && resp->status >= 200 && resp->status < 300) co_return Try{true, "HTTP " + std::to_string(resp->status), false};
+    if (resp) co_return Try{false, "HTTP " + std::to_string(resp->status), false};
+    co_return Try{false, resp.error().provider_code.empty() ? resp.error().message : resp.error().provider_code, false};
+  }
+
   asio::awaitable<void> deliver(store::CallRecord rec) {
     auto self = shared_from_this();
     const auto rt = runtime.get();
     const auto& jc = rt->config().jobs;
-    const config::CallerConfig* caller = nullptr;
-    for (const auto& c : rt->config().callers) {
-      if (c.name == rec.caller) caller = &c;
-    }
-    const auto target = parse_http_url(rec.callback_url, UrlRules{.what = "callback URL"});
-    const auto match = caller && target ? caller->callbacks.match(*target) : config::CallbackConfig::Match::kNone;
-    std::string outcome;
-    bool delivered = false;
-    if (match == config::CallbackConfig::Match::kNone) {
-      outcome = "not sent: the callback host is no longer allowed for this caller";
-      rec.callback_tries = jc.callback_max_tries - 1;  // give up now
-    } else {
-      const std::string body = json::serialize(engine::status_json(rec));
-      const std::string ts = std::to_string(unix_seconds(clock.wall()));
-      HttpRequest req;
-      req.method = "POST";
-      req.path = target->path;
-      req.query = target->query;
-      req.headers = {{"Content-Type", "application/json"},
-                     {"X-Tollgate-Id", rec.id},
-                     {"X-Tollgate-Timestamp", ts},
-                     {"X-Tollgate-Signature", callback_signature(caller->callbacks.secret, ts, body)}};
-      req.body = body;
-      auto ep = endpoint_for(rt, *caller, *target, match, jc);
-      if (!ep) {
-        outcome = "not sent: cannot set up a connection";
-      } else {
-        auto resp = co_await transport.send(ep, std::move(req), clock.now() + jc.callback_timeout);
-        if (resp && resp->status >= 200 && resp->status < 300) {
-          delivered = true;
-          outcome = "HTTP " + std::to_string(resp->status);
-        } else if (resp) {
-          outcome = "HTTP " + std::to_string(resp->status);
-        } else {
-          outcome = resp.error().provider_code.empty() ? resp.error().message : resp.error().provider_code;
-        }
-      }
-    }
-    log_try(rec, outcome, delivered, jc);
+    const std::string body = json::serialize(engine::status_json(rec));
+    HeaderList headers;  // (GCC 12 cannot take a braced list inside co_await)
+    headers.emplace_back("X-Tollgate-Id", rec.id);
+    auto t = co_await post_signed(rt, rec.caller, rec.callback_url, body, std::move(headers));
+    if (t.give_up) rec.callback_tries = jc.callback_max_tries - 1;
+    log_try(rec, t.outcome, t.delivered, jc);
     auto saved = co_await store.update(rec);
     if (!saved) spdlog::error("callbacks: cannot record delivery of {}: {}", rec.id, saved.error().message);
+  }
+
+  // Providers' events, forwarded to the callback of the call they belong to:
+  // each stored event once, retried like a callback until the caller's endpoint
+  // answers 2xx (X-Tollgate-Event-Id lets it drop a repeat of a retry).
+  asio::awaitable<void> event_loop() {
+    auto self = shared_from_this();
+    while (!stopping.load()) {
+      const auto& jc = runtime.get()->config().jobs;
+      const auto now_ms = unix_millis(clock.wall());
+      auto due = co_await events->claim_event_forwards(now_ms, 32, now_ms + 2 * jc.callback_timeout.count());
+      if (due) {
+        for (auto& ev : *due) asio::co_spawn(workers.context(0), forward(std::move(ev)), asio::detached);
+      }
+      CancelToken token;
+      event_wake = &token;
+      co_await timers.wait_until(clock.now() + kPoll, &token);
+      event_wake = nullptr;
+    }
+  }
+
+  asio::awaitable<void> forward(store::EventRecord ev) {
+    auto self = shared_from_this();
+    const auto rt = runtime.get();
+    const auto& jc = rt->config().jobs;
+    const std::string body = json::serialize(json::object{{"event", engine::event_json(ev)}});
+    HeaderList headers;
+    headers.emplace_back("X-Tollgate-Id", ev.call_id);
+    headers.emplace_back("X-Tollgate-Event-Id", ev.id);
+    auto t = co_await post_signed(rt, ev.caller, ev.callback_url, body, std::move(headers));
+    json::array log;
+    boost::system::error_code ec;
+    auto v = json::parse(ev.forward_log_json.empty() ? "[]" : ev.forward_log_json, ec);
+    if (!ec && v.is_array()) log = v.get_array();
+    log.push_back(json::object{{"at", format_iso8601_ms(clock.wall())}, {"outcome", t.outcome}});
+    ev.forward_log_json = json::serialize(log);
+    ++ev.forward_tries;
+    const char* result = "retry";
+    if (t.delivered) {
+      ev.forward = store::ForwardState::kDelivered;
+      result = "delivered";
+    } else if (t.give_up || ev.forward_tries >= jc.callback_max_tries) {
+      ev.forward = store::ForwardState::kFailed;
+      result = "failed";
+    } else {
+      const long long wait = std::min<long long>(300'000, 1000LL << std::min(ev.forward_tries - 1, 20));
+      ev.forward_next_ms = unix_millis(clock.wall()) + wait;
+    }
+    if (metrics) metrics->event_forwards.with({result}).inc();
+    auto saved = co_await events->update_event_forward(ev);
+    if (!saved) spdlog::error("callbacks: cannot record forwarding of event {}: {}", ev.id, saved.error().message);
   }
 };
 
@@ -184,12 +241,18 @@ Callbacks::Callbacks(http::Workers& workers, Transport& transport, EndpointFacto
 
 Callbacks::~Callbacks() = default;
 
-void Callbacks::start() { asio::co_spawn(impl_->workers.context(0), impl_->loop(), asio::detached); }
+void Callbacks::set_events(store::EventStore* events) { impl_->events = events; }
+
+void Callbacks::start() {
+  asio::co_spawn(impl_->workers.context(0), impl_->loop(), asio::detached);
+  if (impl_->events) asio::co_spawn(impl_->workers.context(0), impl_->event_loop(), asio::detached);
+}
 
 void Callbacks::stop() {
   impl_->stopping.store(true);
   asio::post(impl_->workers.context(0), [self = impl_] {
     if (self->wake) self->wake->cancel();
+    if (self->event_wake) self->event_wake->cancel();
   });
 }
 

@@ -12,7 +12,10 @@
 // connecting (config::CallbackConfig::allows_address): a name admitted by a
 // wildcard never reaches a loopback, private or link-local address.
 //
-// The claim loop and the deliveries run on worker 0, with worker 0's client.
+// Providers' events (docs/events.md) go the same way to the callback URL of the
+// call they belong to, as {"event": {...}} with X-Tollgate-Event-Id.
+//
+// The claim loops and the deliveries run on worker 0, with worker 0's client.
 
 #include <memory>
 #include <string>
@@ -22,6 +25,7 @@
 #include "engine/runtime.h"
 #include "http/workers.h"
 #include "jobs/metrics.h"
+#include "store/event_store.h"
 #include "store/job_store.h"
 
 namespace tollgate::jobs {
@@ -37,6 +41,9 @@ class Callbacks {
             const engine::RuntimeHolder& runtime, store::JobStore& store, const Clock& clock, Timers& timers,
             std::string instance, JobsMetrics* metrics = nullptr);
   ~Callbacks();
+  // Also forwards providers' events to the callbacks of their calls (null: no
+  // events). Before start().
+  void set_events(store::EventStore* events);
   void start();
   void stop();
 

@@ -15,11 +15,15 @@ struct JobsMetrics {
                           {"capability", "operation"})),
         callbacks(r.counter("tollgate_callbacks_total",
                             "Callback deliveries by result: delivered, retry (will try again) or failed (gave up).",
-                            {"result"})) {}
+                            {"result"})),
+        event_forwards(r.counter("tollgate_event_forwards_total",
+                                 "Provider events forwarded to callers' callbacks: delivered, retry or failed (gave up).",
+                                 {"result"})) {}
 
   metrics::Family<metrics::Counter>& runs;
   metrics::Family<metrics::Counter>& resumed;
   metrics::Family<metrics::Counter>& callbacks;
+  metrics::Family<metrics::Counter>& event_forwards;
 };
 
 }  // namespace tollgate::jobs

@@ -58,6 +58,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   std::vector<Transport*> transports;
   const engine::RuntimeHolder& runtime;
   store::JobStore& store;
+  store::EventStore* events = nullptr;
   const Clock& clock;
   Timers& timers;
   const std::string instance;
@@ -292,6 +293,10 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
     if (outcome.ok) {
       job.provider = outcome.provider;
       job.result_json = json::serialize(outcome.result);
+      if (events && !outcome.message_id.empty()) {
+        events->record_send({outcome.provider, outcome.message_id, job.id, job.capability, job.caller,
+                             job.callback_url, unix_millis(clock.wall())});
+      }
       job.error_json.clear();
       co_await finish(job, store::CallState::kSucceeded, nullptr, &call, cc, &outcome.attempts, started);
       co_return;
@@ -326,6 +331,8 @@ Runner::Runner(http::Workers& workers, std::vector<Transport*> transports, const
                                    std::move(instance), engine_metrics, metrics)) {}
 
 Runner::~Runner() = default;
+
+void Runner::set_events(store::EventStore* events) { impl_->events = events; }
 
 void Runner::start() {
   impl_->store.set_wakeup([weak = std::weak_ptr<Impl>(impl_)] {

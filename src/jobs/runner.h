@@ -35,6 +35,7 @@
 #include "http/workers.h"
 #include "jobs/metrics.h"
 #include "policy/gcra.h"
+#include "store/event_store.h"
 #include "store/job_store.h"
 
 namespace tollgate::jobs {
@@ -47,6 +48,8 @@ class Runner {
          engine::EngineMetrics* engine_metrics = nullptr, JobsMetrics* metrics = nullptr);
   ~Runner();
 
+  // Where sends are recorded for providers' events (null: none). Before start().
+  void set_events(store::EventStore* events);
   // Starts the claim loop (call after the workers run).
   void start();
   // Stops claiming and waits up to `grace` for running jobs to finish.

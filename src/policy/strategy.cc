@@ -95,7 +95,11 @@ std::vector<double> Selector::scores(std::span<const CandidateInfo> c) const {
     const double total = weights_.success + weights_.latency + weights_.price;
     const double base =
         total > 0 ? (weights_.success * x.success_rate + weights_.latency * lat + weights_.price * price) / total : 1.0;
-    out.push_back(base * std::clamp(x.delivery, 0.0, 1.0));
+    // Squared: losing messages costs more than a failed call (which fails over);
+    // with the ⁴ below, a provider delivering half of what it accepts keeps
+    // well under 1% of the share it would otherwise have.
+    const double d = std::clamp(x.delivery, 0.0, 1.0);
+    out.push_back(base * d * d);
   }
   return out;
 }

@@ -7,10 +7,11 @@
 //   cost      cheapest first;
 //   latency   power of two choices on the latency EWMA;
 //   adaptive  a score of success rate, latency and price relative to the best
-//             candidate (weights in config), times the delivery rate where
-//             receipts report one; traffic split in proportion to score⁴ × ramp
-//             (so a provider delivering half its messages keeps ~1/16 of the
-//             share it would otherwise have).
+//             candidate (weights in config), times the square of the delivery
+//             rate where receipts report one; traffic split in proportion to
+//             score⁴ × ramp (so a provider delivering half its messages keeps
+//             1/256 of the share it would otherwise have, one delivering 90%
+//             about 43%).
 // Slow start (`ramp` < 1) lowers a recovering provider's weight, or, for the
 // order-based strategies, demotes it one place with probability 1 - ramp.
 // Pure apart from the smooth-WRR state, which a short mutex guards.

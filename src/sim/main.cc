@@ -32,7 +32,11 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", opts.tls_key_file, "private key for --tls-cert (PEM)");
   app.add_option("--client-ca", opts.tls_client_ca_file, "require client certificates signed by this CA");
   app.add_option("--behavior", behavior, "initial behaviour as JSON (same as POST /_sim/behavior)");
-  std::string merchant_key, platform_key;
+  std::string merchant_key, platform_key, events_spec;
+  sim::EventKeys event_keys;
+  app.add_option("--events", events_spec, "initial event targets as JSON (same as POST /_sim/events)");
+  app.add_option("--pay-api-v3-key", event_keys.pay_api_v3_key, "wxpay: the APIv3 key (32 bytes) refund notifications are encrypted with");
+  app.add_option("--pay-platform-serial", event_keys.pay_platform_serial, "wxpay: the platform key serial notifications name");
   app.add_option("--pay-merchant-public-key", merchant_key, "wxpay: the merchant's public key (PEM) its requests are checked with");
   app.add_option("--pay-platform-private-key", platform_key, "wxpay: the private key (PEM) the channel signs its answers with");
   CLI11_PARSE(app, argc, argv);
@@ -63,7 +67,20 @@ int main(int argc, char** argv) {
   block_termination_signals();
   http::Workers pool(workers);
   std::unique_ptr<http::Server> server;
-  sim::SimHandler handler(creds);
+  if (!event_keys.pay_api_v3_key.empty() && event_keys.pay_api_v3_key.size() != 32) {
+    std::cerr << "tollgate-sim: --pay-api-v3-key must be 32 bytes\n";
+    return 2;
+  }
+  sim::SimHandler handler(creds, event_keys);
+  if (!events_spec.empty()) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(events_spec, ec);
+    auto set = ec ? Result<void>(Error::make(ErrorClass::kBadRequest, "not JSON")) : handler.events().set(v);
+    if (!set) {
+      std::cerr << "tollgate-sim: --events: " << set.error().message << "\n";
+      return 2;
+    }
+  }
   if (!behavior.empty()) {
     boost::system::error_code ec;
     auto v = boost::json::parse(behavior, ec);

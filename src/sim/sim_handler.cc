@@ -23,7 +23,14 @@ std::string error_body(std::string_view message) {
 
 }  // namespace
 
-SimHandler::SimHandler(Credentials creds) : dialects_(make_dialects(creds)) {}
+SimHandler::SimHandler(Credentials creds, EventKeys keys)
+    : creds_(std::move(creds)), dialects_(make_dialects(creds_)),
+      events_(std::make_unique<EventSender>(creds_, std::move(keys))) {}
+
+void SimHandler::report(const Dialect& d, const HttpRequest& req, const HttpResponse& resp) {
+  if (!events_->wants(d.name())) return;
+  for (auto& r : receipts_of(d.name(), req, resp)) events_->schedule(std::move(r));
+}
 
 http::ServerResponse SimHandler::control(const HttpRequest& req) {
   const std::string_view path = req.path;
@@ -44,9 +51,20 @@ http::ServerResponse SimHandler::control(const HttpRequest& req) {
     if (!set) return reply(422, error_body(set.error().message));
     return reply(200, behavior_.to_json());
   }
+  if (path == "/_sim/events" && req.method == "GET") return reply(200, events_->to_json());
+  if (path == "/_sim/events/stats" && req.method == "GET") return reply(200, events_->stats_json());
+  if (path == "/_sim/events" && (req.method == "POST" || req.method == "PUT")) {
+    boost::system::error_code ec;
+    auto v = json::parse(req.body, ec);
+    if (ec) return reply(400, error_body("body is not JSON"));
+    auto set = events_->set(v);
+    if (!set) return reply(422, error_body(set.error().message));
+    return reply(200, events_->to_json());
+  }
   if (path == "/_sim/reset" && req.method == "POST") {
     behavior_.reset();
     state_.reset();
+    events_->reset();
     return reply(200, R"({"status":"reset"})");
   }
   return reply(404, error_body("unknown control endpoint"));
@@ -71,16 +89,23 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, http::
     state_.outcome("hang");
     co_return http::ServerResponse{{}, http::ResponseMode::kHang};
   }
+  // A normal answer is decided on arrival and sent after the latency, so an
+  // event scheduled with a shorter delay overtakes it (as real receipts can).
+  // Its outcome is counted when the answer leaves, after the latency.
+  std::optional<HttpResponse> normal;
+  std::string normal_outcome;
+  if (!decision.fault) {
+    normal = dialect->answer(req, state_, normal_outcome);
+    report(*dialect, req, *normal);
+  }
   if (decision.delay.count() > 0) {
     asio::steady_timer timer(co_await asio::this_coro::executor);
     timer.expires_after(decision.delay);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  if (!decision.fault) {
-    std::string outcome;
-    HttpResponse resp = dialect->answer(req, state_, outcome);
-    state_.outcome(outcome);
-    co_return http::ServerResponse{std::move(resp)};
+  if (normal) {
+    state_.outcome(normal_outcome);
+    co_return http::ServerResponse{std::move(*normal)};
   }
   const Fault& f = *decision.fault;
   switch (f.kind) {
@@ -105,7 +130,7 @@ asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, http::
       co_return http::ServerResponse{HttpResponse{200, {{"Content-Type", "application/json"}}, "{\"code\":0,\"da"}};
     case FaultKind::kAnswerLost: {
       std::string outcome;
-      dialect->answer(req, state_, outcome);
+      report(*dialect, req, dialect->answer(req, state_, outcome));  // carried out: its receipt comes
       state_.outcome("answer_lost");
       co_return http::ServerResponse{{}, http::ResponseMode::kHang};
     }

@@ -11,19 +11,26 @@
 #include "http/server.h"
 #include "sim/behavior.h"
 #include "sim/dialects.h"
+#include "sim/events.h"
 
 namespace tollgate::sim {
 
 class SimHandler final : public http::Handler {
  public:
-  explicit SimHandler(Credentials creds);
+  explicit SimHandler(Credentials creds, EventKeys keys = {});
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
   Behavior& behavior() { return behavior_; }
+  EventSender& events() { return *events_; }
 
  private:
   http::ServerResponse control(const HttpRequest& req);
 
+  // A request a dialect carried out: its receipts go out (if configured).
+  void report(const Dialect& d, const HttpRequest& req, const HttpResponse& resp);
+
+  Credentials creds_;
   std::vector<std::unique_ptr<Dialect>> dialects_;
+  std::unique_ptr<EventSender> events_;
   Behavior behavior_;
   SimState state_;
 };

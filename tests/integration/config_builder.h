@@ -18,6 +18,7 @@ struct ProviderSpec {
   std::string token = "sim-token";    // json: bearer token
   std::string secret = "sim-secret";  // form: HMAC secret
   std::string extra;                  // more YAML lines, indented 4 spaces
+  bool message_id = false;            // response.message_id: the result's message_id (for events)
 };
 
 struct ConfigSpec {
@@ -30,6 +31,7 @@ struct ConfigSpec {
   std::string capability_extra;  // YAML lines, indented 4 spaces, under sms.send:
   std::string caller_extra;      // YAML lines, indented 4 spaces, under the caller
   bool admin = true;             // an admin listener with kAdminToken
+  std::string top_extra;         // top-level YAML sections (e.g. inbound:)
 };
 
 inline constexpr const char* kAdminToken = "admin-token-for-tests";
@@ -46,7 +48,9 @@ inline std::string provider_yaml(const ProviderSpec& p) {
          "              template_params: \"{{params.params}}\"\n" +
          std::string(p.dedupe ? "              out_id: \"{{call.id}}\"\n" : "") +
          "        response:\n          success: {status: [200], field: /code, equals: 0}\n"
-         "          result: {message_id: /data/biz_id}\n          error: {code: /code, message: /message}\n"
+         "          result: {message_id: /data/biz_id}\n" +
+         std::string(p.message_id ? "          message_id: message_id\n" : "") +
+         "          error: {code: /code, message: /message}\n"
          "          errors: {\"1001\": invalid_request, \"1002\": rejected, \"4010\": unauthorized, "
          "\"4290\": rate_limited, \"5000\": unavailable}\n";
   } else {
@@ -74,6 +78,7 @@ inline std::string config_yaml(const ConfigSpec& spec) {
   for (const auto& p : spec.providers) names += (names.empty() ? "" : ", ") + p.name;
   std::string y = "server:\n  listen: 127.0.0.1:0\n  workers: 2\n" + spec.server_extra +
                   (spec.admin ? "admin:\n  listen: 127.0.0.1:0\n  token: " + std::string(kAdminToken) + "\n" : "") +
+                  spec.top_extra +
                   "callers:\n  - name: tester\n    key_sha256: " + std::string(kTestKeyHash) +
                   "\n    capabilities: [sms.send]\n" + spec.caller_extra +
                   "capabilities:\n  sms.send:\n    idempotent: " + std::string(spec.idempotent ? "true" : "false") +

@@ -157,6 +157,20 @@ void Sim::behave(const std::string& json) {
   ASSERT_EQ(r.status, 200) << r.body;
 }
 
+void Sim::events(const std::string& json) {
+  auto r = http(control_port_, "POST", "/_sim/events", json);
+  ASSERT_EQ(r.status, 200) << r.body;
+}
+
+boost::json::object Sim::event_stats() {
+  auto r = http(control_port_, "GET", "/_sim/events/stats");
+  if (r.status != 200) {
+    ADD_FAILURE() << "sim event stats: " << r.status;
+    return {};
+  }
+  return boost::json::parse(r.body).as_object();
+}
+
 void Sim::reset() { ASSERT_EQ(http(control_port_, "POST", "/_sim/reset").status, 200); }
 
 boost::json::object Sim::stats() {
@@ -192,6 +206,7 @@ Gateway::Gateway(const std::string& config_yaml, std::map<std::string, std::stri
   proc_ = std::make_unique<Process>(std::move(argv), dir_.file("tollgate"), std::move(env));
   port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(10));
   if (port_) admin_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "admin_port");
+  if (port_) inbound_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "inbound_port");
 }
 
 void Gateway::crash() { proc_->signal(SIGKILL); proc_->wait(seconds(5)); }
@@ -205,6 +220,7 @@ bool Gateway::restart() {
       dir_.file("tollgate"), std::map<std::string, std::string>{});
   port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(10));
   if (port_) admin_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "admin_port");
+  if (port_) inbound_port_ = wait_for_port(dir_.file("ready.json"), *proc_, seconds(1), "inbound_port");
   return port_ > 0;
 }
 

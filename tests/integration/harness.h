@@ -69,6 +69,8 @@ class Sim {
   int control_port() const { return control_port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void behave(const std::string& json);  // POST /_sim/behavior; fails the test on error
+  void events(const std::string& json);  // POST /_sim/events; fails the test on error
+  boost::json::object event_stats();     // GET /_sim/events/stats
   void reset();
   boost::json::object stats();
   std::int64_t requests() { return stats().at("requests").as_int64(); }
@@ -91,6 +93,7 @@ class Gateway {
                    std::vector<std::string> prefix = {});
   int port() const { return port_; }
   int admin_port() const { return admin_port_; }
+  int inbound_port() const { return inbound_port_; }  // 0: no inbound: listener
   bool started() const { return port_ > 0; }
   Response call(const std::string& capability_path, const std::string& body,
                 std::map<std::string, std::string> headers = {});
@@ -116,6 +119,7 @@ class Gateway {
   std::unique_ptr<Process> proc_;
   int port_ = 0;
   int admin_port_ = 0;
+  int inbound_port_ = 0;
 };
 
 // An HTTP endpoint that records what is POSTed to it (async callbacks) and
