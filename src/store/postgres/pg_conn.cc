@@ -57,6 +57,12 @@ Result<PgResult> Connection::exec(const Statement& s, std::string_view what) {
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     std::string msg = r ? PQresultErrorMessage(r.get()) : last_error();
     while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    // TG001: a bound tollgate's own SQL enforces (raised by tollgate_check_held).
+    if (const char* state = r ? PQresultErrorField(r.get(), PG_DIAG_SQLSTATE) : nullptr;
+        state && std::string_view(state) == "TG001") {
+      const char* primary = PQresultErrorField(r.get(), PG_DIAG_MESSAGE_PRIMARY);
+      return Error::make(ErrorClass::kUnavailable, primary ? primary : "a bound was exceeded");
+    }
     return Error::make(ok() ? ErrorClass::kInternal : ErrorClass::kUnavailable, std::string(what) + ": " + msg);
   }
   return r;

@@ -317,10 +317,18 @@ void PgStore::run() {
         op->complete();
       }
     } else {
-      // Something failed, so nothing committed: run each on its own.
+      // Something failed, so nothing committed — but the pipeline's explicit
+      // transaction is left aborted (the skipped COMMIT never ended it): roll it
+      // back, then run each operation on its own.
+      (void)conn->exec("ROLLBACK", "rollback");
       for (auto& op : batch) {
         std::vector<PgResult> mine;
-        bool ok = static_cast<bool>(conn->exec("BEGIN", "begin"));
+        auto begun = conn->exec("BEGIN", "begin");
+        if (!begun) {
+          op->fail(begun.error());
+          continue;
+        }
+        bool ok = true;
         for (const auto& s : op->statements) {
           if (!ok) break;
           auto r = conn->exec(s, "statement");
@@ -640,8 +648,234 @@ asio::awaitable<Result<void>> PgStore::purge(std::int64_t keys_before_ms, std::i
             Params().add(keys_before_ms)),
        stmt("DELETE FROM calls WHERE id IN (SELECT id FROM calls WHERE id < $1 AND state IN (2, 3) AND "
             "callback_state <> 1 LIMIT 10000)",
-            Params().add(call_id_floor(static_cast<std::uint64_t>(std::max<std::int64_t>(0, records_before_ms)))))},
+            Params().add(call_id_floor(static_cast<std::uint64_t>(std::max<std::int64_t>(0, records_before_ms))))),
+       stmt("DELETE FROM sends WHERE (provider, message_id) IN (SELECT provider, message_id FROM sends WHERE "
+            "sent_ms < $1 LIMIT 10000)",
+            Params().add(records_before_ms)),
+       stmt("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_ms < $1 AND forward <> 1 LIMIT 10000)",
+            Params().add(records_before_ms))},
       [](std::vector<PgResult>&, Connection&) -> Result<void> { return ok(); }));
+}
+
+// --- Events (store/event_store.h) --------------------------------------------------------
+
+namespace {
+
+constexpr const char* kEventCols =
+    "id, provider, message_id, dedupe_key, kind, delivery, doc, received_ms, state, hold_until_ms, call_id, "
+    "capability, caller, callback_url, forward, forward_tries, forward_next_ms, forward_log";
+
+std::string event_cols(const char* prefix) {
+  std::string out;
+  std::string_view all = kEventCols;
+  while (!all.empty()) {
+    const auto comma = all.find(", ");
+    out += std::string(prefix) + std::string(all.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    out += ", ";
+    all.remove_prefix(comma + 2);
+  }
+  return out;
+}
+
+std::int64_t int_at(const PGresult* r, int row, int col) { return std::strtoll(PQgetvalue(r, row, col), nullptr, 10); }
+
+std::vector<EventRecord> event_rows(const PgResult& res) {
+  std::vector<EventRecord> out;
+  const PGresult* r = res.get();
+  for (int i = 0; i < PQntuples(r); ++i) {
+    EventRecord e;
+    e.id = PQgetvalue(r, i, 0);
+    e.provider = PQgetvalue(r, i, 1);
+    e.message_id = PQgetvalue(r, i, 2);
+    e.dedupe_key = PQgetvalue(r, i, 3);
+    e.kind = PQgetvalue(r, i, 4);
+    e.delivery = static_cast<DeliveryOutcome>(int_at(r, i, 5));
+    e.doc_json = PQgetvalue(r, i, 6);
+    e.received_ms = int_at(r, i, 7);
+    e.state = static_cast<EventState>(int_at(r, i, 8));
+    e.hold_until_ms = int_at(r, i, 9);
+    e.call_id = PQgetvalue(r, i, 10);
+    e.capability = PQgetvalue(r, i, 11);
+    e.caller = PQgetvalue(r, i, 12);
+    e.callback_url = PQgetvalue(r, i, 13);
+    e.forward = static_cast<ForwardState>(int_at(r, i, 14));
+    e.forward_tries = static_cast<int>(int_at(r, i, 15));
+    e.forward_next_ms = int_at(r, i, 16);
+    e.forward_log_json = PQgetvalue(r, i, 17);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// Held events of the sends they name (all, or those of one send): attached,
+// forwarding due when the send has a callback, the send's delivery outcome
+// taken from the latest of them.
+const std::string kAttachHeld =
+    "WITH attached AS (UPDATE events e SET state = 1, hold_until_ms = 0, call_id = s.call_id, "
+    "capability = s.capability, caller = s.caller, callback_url = s.callback_url, "
+    "forward = CASE WHEN s.callback_url <> '' THEN 1 ELSE 0 END, "
+    "forward_next_ms = CASE WHEN s.callback_url <> '' THEN e.received_ms ELSE 0 END "
+    "FROM sends s WHERE e.state = 0 AND s.provider = e.provider AND s.message_id = e.message_id";
+const std::string kAttachHeldTail =
+    " RETURNING e.provider, e.message_id, e.delivery, e.received_ms), "
+    "latest AS (SELECT DISTINCT ON (provider, message_id) provider, message_id, delivery FROM attached "
+    "WHERE delivery <> 0 ORDER BY provider, message_id, received_ms DESC) "
+    "UPDATE sends s SET delivery = latest.delivery FROM latest "
+    "WHERE s.provider = latest.provider AND s.message_id = latest.message_id";
+
+}  // namespace
+
+void PgStore::record_send(SendRecord send) {
+  auto op = std::make_unique<DetachedOp>();
+  op->urgent = false;
+  op->statements.push_back(stmt("INSERT INTO sends (provider, message_id, call_id, capability, caller, callback_url, "
+                                "sent_ms, delivery) VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT DO NOTHING",
+                                Params()
+                                    .add(send.provider)
+                                    .add(send.message_id)
+                                    .add(send.call_id)
+                                    .add(send.capability)
+                                    .add(send.caller)
+                                    .add(send.callback_url)
+                                    .add(send.sent_ms)));
+  op->statements.push_back(stmt(kAttachHeld + " AND e.provider = $1 AND e.message_id = $2" + kAttachHeldTail,
+                                Params().add(send.provider).add(send.message_id)));
+  if (!connected_.load()) {
+    std::lock_guard lock(mu_);
+    ++stats_.dropped_records;
+    return;
+  }
+  enqueue(std::move(op));
+}
+
+asio::awaitable<Result<std::vector<EventInsert>>> PgStore::insert_events(std::vector<EventRecord> events,
+                                                                         int max_held) {
+  std::vector<Statement> ss;
+  for (const auto& e : events) {
+    // Attached at once when its send is known, held otherwise; nothing when its
+    // dedupe key is taken (a repeat).
+    ss.push_back(stmt(
+        "WITH s AS (SELECT call_id, capability, caller, callback_url FROM sends WHERE provider = $2 AND "
+        "message_id = $3) INSERT INTO events (" +
+            std::string(kEventCols) +
+            ") SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::smallint, $7::text, $8::bigint, "
+            "CASE WHEN s.call_id IS NULL THEN 0 ELSE 1 END, CASE WHEN s.call_id IS NULL THEN $9::bigint ELSE 0 END, "
+            "COALESCE(s.call_id, ''), COALESCE(s.capability, ''), COALESCE(s.caller, ''), "
+            "COALESCE(s.callback_url, ''), CASE WHEN COALESCE(s.callback_url, '') <> '' THEN 1 ELSE 0 END, 0, "
+            "CASE WHEN COALESCE(s.callback_url, '') <> '' THEN $8::bigint ELSE 0 END, '[]' "
+            "FROM (SELECT 1) one LEFT JOIN s ON true ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, state",
+        Params()
+            .add(e.id)
+            .add(e.provider)
+            .add(e.message_id)
+            .add(e.dedupe_key)
+            .add(e.kind)
+            .add(static_cast<std::int64_t>(e.delivery))
+            .add(e.doc_json)
+            .add(e.received_ms)
+            .add(e.hold_until_ms)));
+    if (e.delivery != DeliveryOutcome::kNone) {
+      ss.push_back(stmt("UPDATE sends SET delivery = $3::smallint WHERE provider = $1 AND message_id = $2 AND "
+                        "EXISTS (SELECT 1 FROM events WHERE id = $4 AND state = 1)",
+                        Params()
+                            .add(e.provider)
+                            .add(e.message_id)
+                            .add(static_cast<std::int64_t>(e.delivery))
+                            .add(e.id)));
+    }
+  }
+  ss.push_back(stmt("SELECT tollgate_check_held($1)", Params().add(static_cast<std::int64_t>(max_held))));
+  return submit<std::vector<EventInsert>>(with(
+      std::move(ss),
+      [events = std::move(events)](std::vector<PgResult>& r, Connection& c) -> Result<std::vector<EventInsert>> {
+        std::vector<EventInsert> out;
+        size_t at = 0;
+        for (const auto& e : events) {
+          const PGresult* ins = r[at++].get();
+          if (e.delivery != DeliveryOutcome::kNone) ++at;
+          if (PQntuples(ins) == 1) {
+            out.push_back(EventInsert{true, int_at(ins, 0, 1) == 1, PQgetvalue(ins, 0, 0)});
+            continue;
+          }
+          // A repeat: the event stored before (committed: read it now).
+          auto found = c.exec(Statement{"SELECT id, state FROM events WHERE dedupe_key = $1", Params().add(e.dedupe_key)},
+                              "reading a repeated event");
+          if (!found) return found.error();
+          if (PQntuples(found->get()) == 0) return Error::make(ErrorClass::kInternal, "a repeated event vanished");
+          out.push_back(EventInsert{false, int_at(found->get(), 0, 1) == 1, PQgetvalue(found->get(), 0, 0)});
+        }
+        return out;
+      }));
+}
+
+asio::awaitable<Result<std::vector<EventRecord>>> PgStore::events_for_call(std::string call_id) {
+  return submit<std::vector<EventRecord>>(
+      with({stmt("SELECT " + std::string(kEventCols) + " FROM events WHERE call_id = $1 ORDER BY received_ms, id",
+                 Params().add(call_id))},
+           [](std::vector<PgResult>& r, Connection&) -> Result<std::vector<EventRecord>> { return event_rows(r[0]); }));
+}
+
+asio::awaitable<Result<std::vector<EventRecord>>> PgStore::claim_event_forwards(std::int64_t now_ms, int limit,
+                                                                              std::int64_t lease_until_ms) {
+  const std::string sql =
+      "WITH due AS (SELECT id FROM events WHERE forward = 1 AND forward_next_ms <= $1 ORDER BY forward_next_ms "
+      "LIMIT $2 FOR UPDATE SKIP LOCKED) UPDATE events e SET forward_next_ms = $3 FROM due WHERE e.id = due.id "
+      "RETURNING " + event_cols("e.");
+  return submit<std::vector<EventRecord>>(
+      with({stmt(sql, Params().add(now_ms).add(static_cast<std::int64_t>(limit)).add(lease_until_ms))},
+           [](std::vector<PgResult>& r, Connection&) -> Result<std::vector<EventRecord>> { return event_rows(r[0]); }));
+}
+
+asio::awaitable<Result<void>> PgStore::update_event_forward(EventRecord event) {
+  return submit<void>(with(
+      {stmt("UPDATE events SET forward = $2, forward_tries = $3, forward_next_ms = $4, forward_log = $5 WHERE id = $1",
+            Params()
+                .add(event.id)
+                .add(static_cast<std::int64_t>(event.forward))
+                .add(static_cast<std::int64_t>(event.forward_tries))
+                .add(event.forward_next_ms)
+                .add(event.forward_log_json))},
+      [id = event.id](std::vector<PgResult>& r, Connection&) -> Result<void> {
+        if (affected(r[0]) != 1) return Error::make(ErrorClass::kNotFound, "no event " + id);
+        return ok();
+      }));
+}
+
+asio::awaitable<Result<int>> PgStore::sweep_events(std::int64_t now_ms) {
+  // A send and its early event stored at once by two instances each saw the
+  // other missing: attach such pairs now, then expire what waited too long.
+  return submit<int>(with({stmt(kAttachHeld + kAttachHeldTail),
+                           stmt("UPDATE events SET state = 2 WHERE state = 0 AND hold_until_ms < $1",
+                                Params().add(now_ms))},
+                          [](std::vector<PgResult>& r, Connection&) -> Result<int> {
+                            return static_cast<int>(affected(r[1]));
+                          }));
+}
+
+asio::awaitable<Result<std::vector<DeliveryCount>>> PgStore::delivery_counts(std::int64_t from_ms,
+                                                                           std::int64_t to_ms) {
+  return submit<std::vector<DeliveryCount>>(with(
+      {stmt("SELECT provider, capability, count(*), count(*) FILTER (WHERE delivery = 1), "
+            "count(*) FILTER (WHERE delivery = 2) FROM sends WHERE sent_ms >= $1 AND sent_ms <= $2 "
+            "GROUP BY provider, capability",
+            Params().add(from_ms).add(to_ms))},
+      [](std::vector<PgResult>& r, Connection&) -> Result<std::vector<DeliveryCount>> {
+        std::vector<DeliveryCount> out;
+        const PGresult* res = r[0].get();
+        for (int i = 0; i < PQntuples(res); ++i) {
+          out.push_back(DeliveryCount{PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), int_at(res, i, 2),
+                                      int_at(res, i, 3), int_at(res, i, 4)});
+        }
+        return out;
+      }));
+}
+
+asio::awaitable<Result<std::int64_t>> PgStore::held_events() {
+  return submit<std::int64_t>(with({stmt("SELECT count(*) FROM events WHERE state = 0")},
+                                   [](std::vector<PgResult>& r, Connection&) -> Result<std::int64_t> {
+                                     return int_at(r[0].get(), 0, 0);
+                                   }));
 }
 
 }  // namespace tollgate::store

@@ -32,6 +32,7 @@
 #include <string>
 #include <thread>
 
+#include "store/event_store.h"
 #include "store/job_store.h"
 
 namespace tollgate::store {
@@ -43,9 +44,9 @@ struct PgOptions {
 };
 
 // The schema version this binary reads and writes.
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
-class PgStore final : public JobStore {
+class PgStore final : public JobStore, public EventStore {
  public:
   // Connects, takes the migration lock, migrates (or checks) the schema, starts
   // the threads. Fails when the database is unreachable or its schema is newer
@@ -78,6 +79,18 @@ class PgStore final : public JobStore {
   void save_recordings(std::vector<std::pair<std::string, std::string>> items) override;
   boost::asio::awaitable<Result<std::vector<std::pair<std::string, std::string>>>> load_recordings() override;
   boost::asio::awaitable<Result<void>> purge(std::int64_t keys_before_ms, std::int64_t records_before_ms) override;
+
+  void record_send(SendRecord send) override;
+  boost::asio::awaitable<Result<std::vector<EventInsert>>> insert_events(std::vector<EventRecord> events,
+                                                                          int max_held) override;
+  boost::asio::awaitable<Result<std::vector<EventRecord>>> events_for_call(std::string call_id) override;
+  boost::asio::awaitable<Result<std::vector<EventRecord>>> claim_event_forwards(std::int64_t now_ms, int limit,
+                                                                               std::int64_t lease_until_ms) override;
+  boost::asio::awaitable<Result<void>> update_event_forward(EventRecord event) override;
+  boost::asio::awaitable<Result<int>> sweep_events(std::int64_t now_ms) override;
+  boost::asio::awaitable<Result<std::vector<DeliveryCount>>> delivery_counts(std::int64_t from_ms,
+                                                                             std::int64_t to_ms) override;
+  boost::asio::awaitable<Result<std::int64_t>> held_events() override;
 
   struct Stats {
     std::uint64_t operations = 0;

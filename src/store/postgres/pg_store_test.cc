@@ -9,11 +9,14 @@
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/asio/detached.hpp>
+
 #include <atomic>
 #include <set>
 #include <thread>
 
 #include "core/random.h"
+#include "store/event_store_contract.h"
 #include "tests/support/servers.h"
 
 namespace tollgate::store {
@@ -230,6 +233,90 @@ TEST_F(PgStoreTest, PurgeKeepsDeadLettersAndForgetsOldKeys) {
   ASSERT_TRUE(run(store_->purge(2000, 1'000'000'000'000)));
   EXPECT_FALSE(run(store_->get(done.id))->has_value());
   EXPECT_TRUE(run(store_->get(dead.id))->has_value());
+}
+
+// The events contract on a fresh database.
+struct PgEnv {
+  std::unique_ptr<PgStore> store;
+  void set_up() {
+    ASSERT_TRUE(server().ok()) << server().error();
+    auto s = PgStore::open({server().fresh_database()});
+    ASSERT_TRUE(s) << s.error().message;
+    store = std::move(*s);
+  }
+  void tear_down() { store.reset(); }
+  EventStore& events() { return *store; }
+};
+INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, EventStoreContract, PgEnv);
+
+// One operation of a group commit fails: the others of its batch still commit
+// and every waiter hears back. (The pipeline's aborted transaction used to
+// swallow the whole batch: no answer at all for anyone in it.)
+TEST_F(PgStoreTest, OneFailingOperationInABatchDoesNotTakeTheOthersDown) {
+  EventRecord e;
+  e.id = "evt_1";
+  e.provider = "p";
+  e.message_id = "unknown";
+  e.dedupe_key = "k1";
+  e.kind = "delivered";
+  e.doc_json = "{}";
+  e.hold_until_ms = 1000;
+  asio::io_context ctx;
+  std::optional<Result<std::vector<EventInsert>>> refused;
+  std::vector<std::optional<Result<InsertResult>>> inserted(5);
+  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+    std::vector<EventRecord> batch(1, e);  // (GCC 12: no braced list inside co_await)
+    refused = co_await store_->insert_events(std::move(batch), 0);
+  }, asio::detached);
+  for (int i = 0; i < 5; ++i) {
+    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
+      inserted[static_cast<size_t>(i)] = co_await store_->insert(job("b" + std::to_string(i)));
+    }, asio::detached);
+  }
+  ctx.run();
+  ASSERT_TRUE(refused.has_value());
+  ASSERT_FALSE(*refused);
+  EXPECT_EQ(refused->error().cls, ErrorClass::kUnavailable);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(inserted[static_cast<size_t>(i)].has_value());
+    ASSERT_TRUE(*inserted[static_cast<size_t>(i)]) << inserted[static_cast<size_t>(i)]->error().message;
+    EXPECT_TRUE(run(store_->get("b" + std::to_string(i)))->has_value());
+  }
+  EXPECT_EQ(*run(store_->held_events()), 0);
+}
+
+// Two instances: a send recorded by one and its early event by the other, at
+// once, each seeing the other missing — the sweep attaches them.
+TEST_F(PgStoreTest, ASendAndItsEventStoredByTwoInstancesAreJoinedByTheSweep) {
+  auto other = open();
+  EventRecord e;
+  e.id = "evt_x";
+  e.provider = "twilio";
+  e.message_id = "SMx";
+  e.dedupe_key = "k-x";
+  e.kind = "delivered";
+  e.delivery = DeliveryOutcome::kDelivered;
+  e.doc_json = "{}";
+  e.received_ms = 2000;
+  e.hold_until_ms = 60000;
+  // Simulate the crossing: the event lands held, then the send row appears by a
+  // path that does not attach (as a concurrent transaction would have).
+  ASSERT_TRUE(run(other->insert_events({e}, 100)));
+  const std::string db = url_.substr(url_.rfind('/') + 1, url_.find('?') - url_.rfind('/') - 1);
+  ASSERT_TRUE(server().psql("INSERT INTO sends VALUES ('twilio', 'SMx', 'call-x', 'sms.send', 'shop', '', 1000, 0)",
+                            db));
+  EXPECT_EQ(*run(store_->held_events()), 1);
+  auto swept = run(store_->sweep_events(3000));
+  ASSERT_TRUE(swept);
+  EXPECT_EQ(*swept, 0);  // attached, not expired
+  EXPECT_EQ(*run(store_->held_events()), 0);
+  auto evs = run(store_->events_for_call("call-x"));
+  ASSERT_TRUE(evs);
+  ASSERT_EQ(evs->size(), 1u);
+  auto counts = run(store_->delivery_counts(0, 5000));
+  ASSERT_TRUE(counts);
+  ASSERT_EQ(counts->size(), 1u);
+  EXPECT_EQ((*counts)[0].delivered, 1);
 }
 
 }  // namespace

@@ -45,6 +45,53 @@ CREATE INDEX calls_callbacks ON calls (callback_next_ms) WHERE callback_state = 
 CREATE INDEX calls_dead ON calls (not_before_ms) WHERE async AND state = 4;
 CREATE TABLE recordings (key TEXT PRIMARY KEY, data TEXT NOT NULL);
 )sql",
+    // 2: providers' events (docs/events.md): the sends they refer to, the events.
+    R"sql(
+CREATE TABLE sends (
+  provider TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  call_id TEXT NOT NULL,
+  capability TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  callback_url TEXT NOT NULL,
+  sent_ms BIGINT NOT NULL,
+  delivery SMALLINT NOT NULL,
+  PRIMARY KEY (provider, message_id)
+) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02);
+CREATE INDEX sends_time ON sends (sent_ms);
+CREATE TABLE events (
+  id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  dedupe_key TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  delivery SMALLINT NOT NULL,
+  doc TEXT NOT NULL,
+  received_ms BIGINT NOT NULL,
+  state SMALLINT NOT NULL,
+  hold_until_ms BIGINT NOT NULL,
+  call_id TEXT NOT NULL,
+  capability TEXT NOT NULL,
+  caller TEXT NOT NULL,
+  callback_url TEXT NOT NULL,
+  forward SMALLINT NOT NULL,
+  forward_tries INTEGER NOT NULL,
+  forward_next_ms BIGINT NOT NULL,
+  forward_log TEXT NOT NULL
+) WITH (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02);
+CREATE INDEX events_call ON events (call_id, received_ms) WHERE call_id <> '';
+CREATE INDEX events_held ON events (provider, message_id) WHERE state = 0;
+CREATE INDEX events_forward ON events (forward_next_ms) WHERE forward = 1;
+CREATE INDEX events_received ON events (received_ms);
+CREATE FUNCTION tollgate_check_held(bound BIGINT) RETURNS INTEGER LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF (SELECT count(*) FROM events WHERE state = 0) > bound THEN
+    RAISE EXCEPTION 'too many events are waiting for their calls (%)', bound USING ERRCODE = 'TG001';
+  END IF;
+  RETURN 0;
+END
+$fn$;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
