@@ -35,6 +35,8 @@ struct ClusterSpec {
   std::string jobs_extra;
   std::string shared_extra;
   std::string redis_url;   // default: the binary's Redis
+  std::string top_extra;   // top-level YAML sections (inbound:)
+  bool message_id = false; // acme's response.message_id (events)
 };
 
 class ClusterTest : public ::testing::Test {
@@ -49,8 +51,10 @@ class ClusterTest : public ::testing::Test {
   std::string config(const ClusterSpec& c) {
     ProviderSpec acme{"acme", "json", a_.url()}, zeta{"zeta", "json", b_.url()};
     acme.extra = c.acme_extra;
+    acme.message_id = c.message_id;
     ConfigSpec spec{{acme, zeta}};
     spec.capability_extra = c.capability_extra;
+    spec.top_extra = c.top_extra;
     return config_yaml(spec) + "store:\n  driver: postgres\n  url: " + db_ + "\nshared:\n  redis: {url: " +
            (c.redis_url.empty() ? redis().url() : c.redis_url) + ", timeout: 100ms}\n  prefix: \"" + prefix_ +
            "\"\n  expected_instances: 3\n" + c.shared_extra + "jobs:\n  poll_interval: 50ms\n  base_backoff: 100ms\n" +
@@ -332,6 +336,46 @@ TEST_F(ClusterTest, APostgresRestartLosesNothingAccepted) {
       if (state != "succeeded") std::this_thread::sleep_for(milliseconds(20));
     }
     ASSERT_EQ(state, "succeeded") << id << " was accepted and then lost";
+  }
+}
+
+// A receipt may reach any instance: it lands in the shared store and joins its
+// call, whichever instance made it; every instance computes the same rate.
+TEST_F(ClusterTest, AReceiptArrivingAtAnotherInstanceJoinsItsCall) {
+  ClusterSpec c;
+  c.message_id = true;
+  c.acme_extra =
+      "    events:\n      verify: {type: token, secret: cluster-events-token-0123}\n"
+      "      map:\n        message_id: /biz_id\n        kind: {field: /status, map: {DELIVERED: delivered, UNDELIVERED: undelivered}}\n";
+  c.top_extra = "inbound:\n  listen: 127.0.0.1:0\n  receipt_due: 200ms\n  delivery_window: 60s\n"
+                "  min_delivery_samples: 5\n  delivery_interval: 100ms\n";
+  ASSERT_NO_FATAL_FAILURE(start(c, 2));
+  a_.events(R"({"json": {"url": "http://127.0.0.1:)" + std::to_string(gw_[1]->inbound_port()) +
+            R"(/events/acme/status/cluster-events-token-0123", "delay_ms": 10}})");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    auto r = gw_[0]->call("/v1/sms/send", kSmsBody);
+    ASSERT_EQ(r.status, 200) << r.body;
+    ASSERT_EQ(r.json().at("provider"), "acme");
+    ids.push_back(std::string(r.json().at("id").as_string()));
+  }
+  for (const auto& id : ids) {
+    bool seen = false;
+    for (int i = 0; i < 200 && !seen; ++i) {
+      auto st = http(gw_[0]->port(), "GET", "/v1/requests/" + id, {}, {{"Authorization", std::string("Bearer ") + kTestKey}});
+      seen = st.status == 200 && st.json().as_object().contains("events") && st.json().at("events").as_array().size() == 1;
+      if (!seen) std::this_thread::sleep_for(milliseconds(20));
+    }
+    EXPECT_TRUE(seen) << id;
+  }
+  // Both instances see the same, shared delivery rate.
+  for (auto& g : gw_) {
+    double rate = -1;
+    for (int i = 0; i < 200 && rate < 0; ++i) {
+      rate = metric_value(metrics_of(*g), "tollgate_delivery_rate", {"provider=\"acme\""});
+      if (rate < 0) std::this_thread::sleep_for(milliseconds(20));
+    }
+    EXPECT_DOUBLE_EQ(rate, 1.0);
   }
 }
 
