@@ -28,13 +28,17 @@ wait_ready() {  # file pid name
   echo "$3 did not start in time"; exit 1
 }
 
-for port in 8080 8081 9101 9102 9103; do
+for port in 8080 8081 8082 9101 9102 9103; do
   if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "port $port on 127.0.0.1 is already in use; stop whatever listens there and retry"; exit 1
   fi
 done
 
-"$sim" --listen 127.0.0.1:9101 --ready-file "$state/a.ready" >"$state/acme.log" 2>&1 & pids+=($!)
+# Every simulated vendor reports delivery to tollgate's inbound listener (8082).
+inbound=http://127.0.0.1:8082/events
+"$sim" --listen 127.0.0.1:9101 --ready-file "$state/a.ready" \
+  --events "{\"json\": {\"url\": \"$inbound/acme_sms/status/demo-acme-events-token\", \"delay_ms\": 300}}" \
+  >"$state/acme.log" 2>&1 & pids+=($!)
 wait_ready "$state/a.ready" $! acme
 "$sim" --listen 127.0.0.1:9102 --ready-file "$state/b.ready" >"$state/zeta.log" 2>&1 & pids+=($!)
 wait_ready "$state/b.ready" $! zeta
@@ -45,6 +49,9 @@ for who in merchant platform; do
 done
 "$sim" --listen 127.0.0.1:9103 --ready-file "$state/v.ready" \
   --pay-merchant-public-key "$state/merchant.pub" --pay-platform-private-key "$state/platform.pem" \
+  --events "{\"aliyun\": {\"url\": \"$inbound/aliyun_sms/report/demo-aliyun-events-token\", \"delay_ms\": 300},
+             \"tencent\": {\"url\": \"$inbound/tencent_sms/status/demo-tencent-events-token\", \"delay_ms\": 300},
+             \"twilio\": {\"url\": \"$inbound/twilio_sms/status\", \"delay_ms\": 300, \"intermediate\": true}}" \
   >"$state/vendors.log" 2>&1 & pids+=($!)
 wait_ready "$state/v.ready" $! vendors
 set -a; . examples/demo.env; set +a   # the presets' endpoints and credentials
@@ -55,7 +62,8 @@ wait_ready "$state/tg.ready" $! tollgate
 
 cat <<'TXT'
 
-tollgate is running on http://127.0.0.1:8080 (caller key: demo-key), in front of
+tollgate is running on http://127.0.0.1:8080 (caller key: demo-key; vendors' receipts
+arrive on 127.0.0.1:8082), in front of
 simulated SMS vendors: acme_sms (JSON + bearer token, 127.0.0.1:9101), zeta_sms
 (form + HMAC signature, 127.0.0.1:9102), and aliyun_sms, tencent_sms, twilio_sms and
 aws_sns_sms (the real vendors' APIs and signatures, 127.0.0.1:9103).
@@ -97,6 +105,16 @@ Jobs and dead letters on the admin API:
   curl -s http://127.0.0.1:8081/admin/jobs/counts -H 'Authorization: Bearer demo-admin-token'
 What reached each vendor:
   curl -s http://127.0.0.1:9101/_sim/stats
+Every vendor reports delivery back to tollgate (inbound listener on 8082,
+docs/events.md): a call's receipts show in its status, and, with X-Tollgate-Callback,
+are forwarded to the caller:
+  curl -s http://127.0.0.1:8080/v1/requests/<id> -H 'Authorization: Bearer demo-key'
+The failure SMS teams fear most — acme answers every send "OK" but half never arrive:
+  curl -s http://127.0.0.1:9101/_sim/events -d '{"json":{"url":"http://127.0.0.1:8082/events/acme_sms/status/demo-acme-events-token","undelivered":0.5}}'
+Send 40 or so, wait 5 s for their receipts to be due, and acme's breaker opens on its
+delivery rate (tollgate_delivery_rate in /metrics, "delivered" on the dashboard):
+  for i in $(seq 40); do curl -s -o /dev/null http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -d '{"to":"+8613800000000","template":"T"}'; done
+  curl -s http://127.0.0.1:8081/admin/providers/acme_sms -H 'Authorization: Bearer demo-admin-token'
 Real vendors' APIs, each with its own signature (checked by the sim on 9103), through
 the presets in examples/providers/ (docs/providers.md); pin one with X-Tollgate-Provider:
   curl -s http://127.0.0.1:8080/v1/sms/send -H 'Authorization: Bearer demo-key' -H 'X-Tollgate-Provider: aliyun_sms' -d '{"to":"+8613800000000","template":"SMS_1","params":{"code":"1234"}}'
