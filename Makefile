@@ -30,9 +30,9 @@ test-asan: deps
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 600
 
-# TSan: the engine, store, jobs, http and api tests, and the integration tests
+# TSan: the engine, store, jobs, http, api, events and admin tests, and the integration tests
 # that run every thread (workers, the store's writer, the reloader).
-TSAN_TESTS = EngineFlow|NextStep|Pool\.|SqliteStore|Api\.|Async\.|Calls\.|Hardening\.|Routing\.|Observability
+TSAN_TESTS = EngineFlow|NextStep|Pool\.|SqliteStore|Sqlite/EventStore|Api\.|Async\.|Calls\.|Hardening\.|Routing\.|Observability|Events\.|Admin\.
 test-tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTOLLGATE_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
