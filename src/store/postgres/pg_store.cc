@@ -31,10 +31,10 @@ constexpr auto kRecordDelay = std::chrono::milliseconds(5);
 // Records kept queued while the database is away; older ones are dropped.
 constexpr size_t kMaxQueuedRecords = 10000;
 
-std::string cols(const char* prefix = "") {
-  if (!*prefix) return pg::kColumns;
+// A column list ("a, b, c") with each column prefixed ("t.a, t.b, t.c").
+std::string prefixed(std::string_view all, const char* prefix) {
+  if (!*prefix) return std::string(all);
   std::string out;
-  std::string_view all = pg::kColumns;
   while (!all.empty()) {
     const auto comma = all.find(", ");
     out += std::string(prefix) + std::string(all.substr(0, comma));
@@ -44,6 +44,8 @@ std::string cols(const char* prefix = "") {
   }
   return out;
 }
+
+std::string cols(const char* prefix = "") { return prefixed(pg::kColumns, prefix); }
 
 std::string placeholders(int n) {
   std::string out;
@@ -665,18 +667,7 @@ constexpr const char* kEventCols =
     "id, provider, message_id, dedupe_key, kind, delivery, doc, received_ms, state, hold_until_ms, call_id, "
     "capability, caller, callback_url, forward, forward_tries, forward_next_ms, forward_log";
 
-std::string event_cols(const char* prefix) {
-  std::string out;
-  std::string_view all = kEventCols;
-  while (!all.empty()) {
-    const auto comma = all.find(", ");
-    out += std::string(prefix) + std::string(all.substr(0, comma));
-    if (comma == std::string_view::npos) break;
-    out += ", ";
-    all.remove_prefix(comma + 2);
-  }
-  return out;
-}
+std::string event_cols(const char* prefix) { return prefixed(kEventCols, prefix); }
 
 std::int64_t int_at(const PGresult* r, int row, int col) { return std::strtoll(PQgetvalue(r, row, col), nullptr, 10); }
 
