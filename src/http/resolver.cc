@@ -35,7 +35,7 @@ struct Resolver::Lookup {
   std::list<asio::steady_timer*> waiters;
 };
 
-asio::awaitable<Result<Resolver::Results>> Resolver::resolve(const std::string& host, std::uint16_t port,
+asio::awaitable<Result<Resolver::Results>> Resolver::resolve(std::string host, std::uint16_t port,
                                                              SteadyTime deadline, CancelToken* cancel) {
   const std::string key = host + ":" + std::to_string(port);
   const auto now = std::chrono::steady_clock::now();

@@ -23,7 +23,9 @@ class Resolver {
   using Results = boost::asio::ip::tcp::resolver::results_type;
   explicit Resolver(boost::asio::io_context& ctx) : ctx_(ctx) {}
 
-  boost::asio::awaitable<Result<Results>> resolve(const std::string& host, std::uint16_t port, SteadyTime deadline,
+  // `host` by value: a coroutine's reference parameter dangles once a caller's
+  // temporary is gone (found by the ASan build).
+  boost::asio::awaitable<Result<Results>> resolve(std::string host, std::uint16_t port, SteadyTime deadline,
                                                   CancelToken* cancel);
 
  private:

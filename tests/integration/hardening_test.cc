@@ -126,6 +126,12 @@ TEST(Hardening, PastMaxConnectionsACallerGetsA503AndTheOthersAreServed) {
 // Defect 5: out of file descriptors, the accept loop used to spin at 100% CPU.
 // Now it pauses; once descriptors free up, waiting callers are served.
 TEST(Hardening, OutOfFileDescriptorsTheListenerPausesAndRecovers) {
+#ifdef TOLLGATE_SANITIZED
+  // UBSan's vptr check tests memory readability through a pipe: with no
+  // descriptors left the runtime itself fails and reports a false "invalid
+  // vptr". Out-of-descriptors behaviour is checked by the normal build.
+  GTEST_SKIP() << "sanitizer runtimes need file descriptors of their own";
+#endif
   Sim sim;
   Gateway gw(config_yaml({{{"acme", "json", sim.url()}}}), {}, {"/usr/bin/prlimit", "--nofile=64:64"});
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
@@ -155,7 +161,7 @@ TEST(Hardening, OutOfFileDescriptorsTheListenerPausesAndRecovers) {
     r = gw.call("/v1/sms/send", kSmsBody);
     if (r.status != 200) std::this_thread::sleep_for(milliseconds(50));
   }
-  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.status, 200) << r.body << "\n" << gw.process().logs();
   EXPECT_GE(metric_value(metrics_of(gw), "tollgate_accept_errors_total", {}), 1);
 }
 
