@@ -2,17 +2,35 @@
 
 namespace tollgate::http {
 
+namespace {
+
+// An io_context whose services can be shut down ahead of its destruction.
+struct Context final : boost::asio::io_context {
+  using io_context::io_context;
+  void shut_down() { shutdown(); }
+};
+
+}  // namespace
+
 Workers::Workers(int n) {
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) {
     // Concurrency hint 1: each io_context is run by exactly one thread.
-    contexts_.push_back(std::make_unique<boost::asio::io_context>(1));
+    contexts_.push_back(std::make_unique<Context>(1));
     guards_.push_back(std::make_unique<boost::asio::executor_work_guard<
                           boost::asio::io_context::executor_type>>(contexts_.back()->get_executor()));
   }
 }
 
-Workers::~Workers() { stop(); }
+Workers::~Workers() {
+  stop();
+  // Shut every context down before any is freed: that destroys the handlers and
+  // coroutine frames still pending on each, and an object one of them kept alive
+  // (a server's acceptors, one per worker) may belong to another context, whose
+  // services must still exist when it goes (found by the ASan build).
+  for (auto& ctx : contexts_) static_cast<Context*>(ctx.get())->shut_down();
+  contexts_.clear();
+}
 
 void Workers::start() {
   for (auto& ctx : contexts_) {

@@ -86,7 +86,20 @@ Process::Process(std::vector<std::string> argv, const std::string& log_prefix,
   }
 }
 
-Process::~Process() { kill_now(); }
+Process::~Process() {
+  kill_now();
+#ifdef TOLLGATE_SANITIZED
+  // A sanitizer report in a child (tollgate, tollgate-sim) fails the test that
+  // ran it, leaks at exit included: the child's exit code alone is not looked at.
+  const std::string err = stderr_text();
+  for (const char* mark : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "WARNING: ThreadSanitizer"}) {
+    if (const auto at = err.find(mark); at != std::string::npos) {
+      ADD_FAILURE() << "sanitizer report in " << err_path_ << ":\n" << err.substr(at > 200 ? at - 200 : 0, 40000);
+      break;
+    }
+  }
+#endif
+}
 
 bool Process::running() {
   if (status_) return false;
