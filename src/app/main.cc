@@ -8,9 +8,6 @@
 #include <iostream>
 #include <thread>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 
 #include <unistd.h>
 
@@ -25,6 +22,7 @@
 #include "events/metrics.h"
 #include "jobs/metrics.h"
 #include "metrics/registry.h"
+#include "core/blocking.h"
 #include "core/crypto.h"
 #include "core/random.h"
 #include "core/time_format.h"
@@ -110,6 +108,10 @@ int serve(const std::string& path, const std::string& ready_file) {
   engine::EngineMetrics engine_metrics(registry_metrics);
   jobs::JobsMetrics jobs_metrics(registry_metrics);
 
+  // The workers are declared before the store so that they outlive it: the
+  // store's thread completes its last operations by posting to a worker's
+  // context, which must still exist then (found by the ThreadSanitizer build).
+  http::Workers pool(workers);
   // The store is opened once; its settings are not reloaded.
   spdlog::info("store: {}", app::describe_store(cfg.store));
   auto opened = app::open_store(cfg.store);
@@ -133,14 +135,10 @@ int serve(const std::string& path, const std::string& ready_file) {
   }
   {
     // Synchronous calls a previous process left running have an unknown outcome.
-    boost::asio::io_context once;
-    auto f = boost::asio::co_spawn(once, store->fail_orphaned_sync_calls(instance, unix_millis(SystemClock::instance().wall())),
-                                   boost::asio::use_future);
-    once.run();
-    if (auto n = f.get(); n && *n > 0) spdlog::warn("{} synchronous calls were interrupted by the last shutdown", *n);
+    auto n = run_blocking(store->fail_orphaned_sync_calls(instance, unix_millis(SystemClock::instance().wall())));
+    if (n && *n > 0) spdlog::warn("{} synchronous calls were interrupted by the last shutdown", *n);
   }
 
-  http::Workers pool(workers);
   // What the last process learned about providers' latency and outcomes
   // answers stress traffic from the first call.
   jobs::Recordings recordings(pool, holder, registry, *store, SystemClock::instance());

@@ -18,6 +18,7 @@
 #include <filesystem>
 
 #include "config/loader.h"
+#include "core/blocking.h"
 #include "core/crypto.h"
 #include "core/encoding.h"
 #include "core/time_format.h"
@@ -178,10 +179,7 @@ class Events : public ::testing::Test {
 
   template <typename T>
   T run(asio::awaitable<T> a) {
-    asio::io_context ctx;
-    auto f = asio::co_spawn(ctx, std::move(a), asio::use_future);
-    ctx.run();
-    return f.get();
+    return run_blocking(std::move(a));  // core/blocking.h: why not a local context
   }
   HttpResponse post(const std::string& path, const std::string& body, HeaderList headers = {},
                     const std::string& peer = "127.0.0.1", const std::string& query = "") {

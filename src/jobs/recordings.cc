@@ -7,11 +7,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
 
 #include <spdlog/spdlog.h>
 
+#include "core/blocking.h"
 #include "core/time_format.h"
 
 namespace tollgate::jobs {
@@ -85,10 +85,7 @@ Recordings::Recordings(http::Workers& workers, const engine::RuntimeHolder& runt
 Recordings::~Recordings() = default;
 
 int Recordings::load() {
-  asio::io_context once;
-  auto f = asio::co_spawn(once, impl_->store.load_recordings(), asio::use_future);
-  once.run();
-  auto saved = f.get();
+  auto saved = run_blocking(impl_->store.load_recordings());
   if (!saved) {
     spdlog::error("cannot load saved recordings: {}", saved.error().message);
     return 0;

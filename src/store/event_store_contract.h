@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "core/blocking.h"
 #include "store/event_store.h"
 
 namespace tollgate::store {
@@ -22,10 +23,7 @@ class EventStoreContract : public ::testing::Test {
 
   template <typename T>
   T run(boost::asio::awaitable<T> a) {
-    boost::asio::io_context ctx;
-    auto f = boost::asio::co_spawn(ctx, std::move(a), boost::asio::use_future);
-    ctx.run();
-    return f.get();
+    return run_blocking(std::move(a));  // core/blocking.h: why not a local context
   }
   // record_send() does not wait; any later awaited operation commits after it.
   void barrier() { ASSERT_TRUE(run(store().held_events())); }

@@ -118,13 +118,24 @@ TEST_F(ClusterTest, AProvidersRateLimitHoldsAcrossInstances) {
   EXPECT_GT(b_.requests(), a_.requests()) << "the overflow did not go to zeta";
 }
 
+// Quota 1,000 for the day, three instances each driven by four concurrent
+// callers until 1,500 calls: exactly 1,000 reach acme, the rest go to zeta.
 TEST_F(ClusterTest, ADailyQuotaIsSharedAcrossInstances) {
-  ASSERT_NO_FATAL_FAILURE(start(ClusterSpec{.acme_extra = "    limits: {daily_quota: 30}\n"}));
-  int ok = 0;
-  for (int i = 0; i < 90; ++i) ok += gw_[static_cast<size_t>(i % 3)]->call("/v1/sms/send", kSmsBody).status == 200;
-  EXPECT_EQ(ok, 90);
-  EXPECT_EQ(a_.requests(), 30) << "the quota was 30 for the whole cluster";
-  EXPECT_EQ(b_.requests(), 60);
+  ASSERT_NO_FATAL_FAILURE(start(ClusterSpec{.acme_extra = "    limits: {daily_quota: 1000}\n"}));
+  std::vector<std::unique_ptr<Load>> loads;
+  for (auto& g : gw_) loads.push_back(std::make_unique<Load>(g->port(), 4, kSmsBody, std::map<std::string, std::string>{},
+                                                             milliseconds(0)));
+  for (auto& l : loads) ASSERT_TRUE(l->wait_for(500, seconds(120)));
+  std::vector<CallRecord> all;
+  for (auto& l : loads) {
+    l->stop();
+    auto r = l->records();
+    all.insert(all.end(), r.begin(), r.end());
+  }
+  const auto t = tally(all);
+  EXPECT_EQ(t.ok, t.calls) << "callers saw errors";
+  EXPECT_EQ(a_.requests(), 1000) << "the quota was 1,000 for the whole cluster";
+  EXPECT_EQ(a_.requests() + b_.requests(), t.calls);
   Response view;
   for (int i = 0; i < 100; ++i) {  // until every instance's heartbeat has landed
     view = http(gw_[1]->admin_port(), "GET", "/admin/cluster", {}, {{"Authorization", "Bearer admin-token-for-tests"}});
@@ -135,7 +146,7 @@ TEST_F(ClusterTest, ADailyQuotaIsSharedAcrossInstances) {
   const auto doc = view.json();
   EXPECT_EQ(doc.at("instances").as_array().size(), 3u) << view.body;
   ASSERT_EQ(doc.at("quotas").as_array().size(), 1u) << view.body;
-  EXPECT_EQ(doc.at("quotas").at(0).at("used").as_int64(), 30);
+  EXPECT_EQ(doc.at("quotas").at(0).at("used").as_int64(), 1000);
 }
 
 TEST_F(ClusterTest, TheSameIdempotencyKeyOnTwoInstancesSendsOnce) {
@@ -181,9 +192,13 @@ TEST_F(ClusterTest, JobsOfAKilledInstanceFinishOnTheOthers) {
       }
     });
   }
-  while (accepted.size() < 150) std::this_thread::sleep_for(milliseconds(20));
+  auto accepted_so_far = [&] {
+    std::lock_guard lock(mu);
+    return accepted.size();
+  };
+  while (accepted_so_far() < 150) std::this_thread::sleep_for(milliseconds(20));
   gw_[0]->crash();
-  while (accepted.size() < 300) std::this_thread::sleep_for(milliseconds(20));
+  while (accepted_so_far() < 300) std::this_thread::sleep_for(milliseconds(20));
   stop = true;
   for (auto& t : senders) t.join();
   for (const auto& id : accepted) {
@@ -318,12 +333,16 @@ TEST_F(ClusterTest, APostgresRestartLosesNothingAccepted) {
       }
     });
   }
-  while (accepted.size() < 50) std::this_thread::sleep_for(milliseconds(10));
+  auto accepted_so_far = [&] {
+    std::lock_guard lock(mu);
+    return accepted.size();
+  };
+  while (accepted_so_far() < 50) std::this_thread::sleep_for(milliseconds(10));
   pg().stop();
   std::this_thread::sleep_for(milliseconds(500));
   ASSERT_TRUE(pg().start());
-  const auto after_restart = accepted.size();
-  for (int i = 0; i < 500 && accepted.size() < after_restart + 50; ++i) std::this_thread::sleep_for(milliseconds(20));
+  const auto after_restart = accepted_so_far();
+  for (int i = 0; i < 500 && accepted_so_far() < after_restart + 50; ++i) std::this_thread::sleep_for(milliseconds(20));
   stop = true;
   for (auto& t : senders) t.join();
   EXPECT_GE(accepted.size(), after_restart + 50) << "accepts did not resume";

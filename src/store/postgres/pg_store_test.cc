@@ -15,6 +15,7 @@
 #include <set>
 #include <thread>
 
+#include "core/blocking.h"
 #include "core/random.h"
 #include "store/event_store_contract.h"
 #include "tests/support/servers.h"
@@ -45,10 +46,7 @@ class PgStoreTest : public ::testing::Test {
   }
   template <typename T>
   static T run(asio::awaitable<T> a) {
-    asio::io_context ctx;
-    auto f = asio::co_spawn(ctx, std::move(a), asio::use_future);
-    ctx.run();
-    return f.get();
+    return run_blocking(std::move(a));  // core/blocking.h: why not a local context
   }
   static CallRecord job(const std::string& id, std::int64_t due = 1000) {
     CallRecord r;
@@ -261,19 +259,19 @@ TEST_F(PgStoreTest, OneFailingOperationInABatchDoesNotTakeTheOthersDown) {
   e.kind = "delivered";
   e.doc_json = "{}";
   e.hold_until_ms = 1000;
-  asio::io_context ctx;
   std::optional<Result<std::vector<EventInsert>>> refused;
   std::vector<std::optional<Result<InsertResult>>> inserted(5);
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    std::vector<EventRecord> batch(1, e);  // (GCC 12: no braced list inside co_await)
-    refused = co_await store_->insert_events(std::move(batch), 0);
-  }, asio::detached);
-  for (int i = 0; i < 5; ++i) {
-    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
-      inserted[static_cast<size_t>(i)] = co_await store_->insert(job("b" + std::to_string(i)));
+  run_blocking_all([&](asio::io_context& ctx) {
+    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+      std::vector<EventRecord> batch(1, e);  // (GCC 12: no braced list inside co_await)
+      refused = co_await store_->insert_events(std::move(batch), 0);
     }, asio::detached);
-  }
-  ctx.run();
+    for (int i = 0; i < 5; ++i) {
+      asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
+        inserted[static_cast<size_t>(i)] = co_await store_->insert(job("b" + std::to_string(i)));
+      }, asio::detached);
+    }
+  });
   ASSERT_TRUE(refused.has_value());
   ASSERT_FALSE(*refused);
   EXPECT_EQ(refused->error().cls, ErrorClass::kUnavailable);

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 
+#include "core/blocking.h"
 #include "core/random.h"
 #include "store/event_store_contract.h"
 
@@ -35,13 +36,9 @@ class SqliteStoreTest : public ::testing::Test {
     ASSERT_TRUE(s) << s.error().message;
     store_ = std::move(s.value());
   }
-  // Runs one awaitable to completion on a private io_context.
   template <typename T>
   T run(asio::awaitable<T> a) {
-    asio::io_context ctx;
-    auto f = asio::co_spawn(ctx, std::move(a), asio::use_future);
-    ctx.run();
-    return f.get();
+    return run_blocking(std::move(a));  // core/blocking.h: why not a local context
   }
   static CallRecord job(const std::string& id, std::int64_t due = 1000) {
     CallRecord r;
@@ -156,13 +153,13 @@ TEST_F(SqliteStoreTest, UpdateAndDeadLetterReplay) {
 }
 
 TEST_F(SqliteStoreTest, ConcurrentInsertsShareCommits) {
-  asio::io_context ctx;
   int done = 0;
-  for (int i = 0; i < 2000; ++i) {
-    asio::co_spawn(ctx, store_->insert(job("j" + std::to_string(i))),
-                   [&](std::exception_ptr, Result<InsertResult> r) { done += r && r->inserted ? 1 : 0; });
-  }
-  ctx.run();
+  run_blocking_all([&](asio::io_context& ctx) {
+    for (int i = 0; i < 2000; ++i) {
+      asio::co_spawn(ctx, store_->insert(job("j" + std::to_string(i))),
+                     [&](std::exception_ptr, Result<InsertResult> r) { done += r && r->inserted ? 1 : 0; });
+    }
+  });
   EXPECT_EQ(done, 2000);
   const auto st = store_->stats();
   EXPECT_EQ(st.operations, 2000u);
