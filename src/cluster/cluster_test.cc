@@ -92,12 +92,14 @@ TEST(SharedLimits, AllLimitsOfAnAdmissionAreTakenTogetherOrNotAtAll) {
   for (int i = 0; i < 2; ++i) {
     auto g = run(a.limits().acquire({slots, quota}, Millis(5000)));
     ASSERT_TRUE(g && g->granted);
+    EXPECT_EQ(g->quota_used, (std::vector<std::int64_t>{-1, i + 1})) << "the quota's count after the grant";
     held.push_back(*g);
   }
   auto full = run(a.limits().acquire({quota, slots}, Millis(5000)));
   ASSERT_TRUE(full);
   EXPECT_FALSE(full->granted);
   EXPECT_EQ(full->denied_by, 1) << "the concurrency limit said no";
+  EXPECT_EQ(full->quota_used, (std::vector<std::int64_t>{2, -1})) << "read, not taken";
   // Released without reaching the provider: the slot and the quota unit come back.
   a.limits().release(held[0], /*delivered=*/false);
   a.limits().release(held[1], /*delivered=*/true);
@@ -108,6 +110,7 @@ TEST(SharedLimits, AllLimitsOfAnAdmissionAreTakenTogetherOrNotAtAll) {
   auto quota_out = run(a.limits().acquire({quota}, Millis(5000)));
   ASSERT_TRUE(quota_out);
   EXPECT_FALSE(quota_out->granted) << "the quota was 3";
+  EXPECT_EQ(quota_out->quota_used, std::vector<std::int64_t>{3});
 }
 
 TEST(SharedLimits, TheSlotsOfADeadInstanceFreeThemselves) {

@@ -21,24 +21,29 @@ constexpr auto kOpenFor = std::chrono::seconds(1);
 // KEYS: one per limit. ARGV: slot id, slot ttl (ms), n, then per limit: kind, a, b.
 //   r (rate): a = interval µs, b = tolerance µs     c (concurrency): a = slots
 //   q (quota): a = units, b = ttl s
-// Returns {1} when every limit admits (and takes what each grants), else
-// {0, index of the limit that said no, wait µs}.
+// Returns {1, 0, 0, u1..un} when every limit admits (and takes what each
+// grants), else {0, index of the limit that said no, wait µs, u1..un}; ui is a
+// quota's count after this call (-1 for other kinds, or not read).
 constexpr const char* kAcquire = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local slot = ARGV[1]
 local ttl = tonumber(ARGV[2]) * 1000
 local n = tonumber(ARGV[3])
+local out = {0, 0, 0}
+for i = 1, n do out[3 + i] = -1 end
 for i = 1, n do
   local kind, a, b = ARGV[1 + 3 * i], tonumber(ARGV[2 + 3 * i]), tonumber(ARGV[3 + 3 * i])
   if kind == 'r' then
     local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
-    if now < tat - b then return {0, i, tat - b - now} end
+    if now < tat - b then out[2] = i; out[3] = tat - b - now; return out end
   elseif kind == 'c' then
     redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
-    if redis.call('ZCARD', KEYS[i]) >= a then return {0, i, 0} end
+    if redis.call('ZCARD', KEYS[i]) >= a then out[2] = i; return out end
   elseif kind == 'q' then
-    if tonumber(redis.call('GET', KEYS[i]) or '0') >= a then return {0, i, 0} end
+    local used = tonumber(redis.call('GET', KEYS[i]) or '0')
+    out[3 + i] = used
+    if used >= a then out[2] = i; return out end
   end
 end
 for i = 1, n do
@@ -51,11 +56,12 @@ for i = 1, n do
     redis.call('ZADD', KEYS[i], now + ttl, slot)
     redis.call('PEXPIRE', KEYS[i], math.floor(ttl / 1000) + 1000)
   elseif kind == 'q' then
-    redis.call('INCR', KEYS[i])
+    out[3 + i] = redis.call('INCR', KEYS[i])
     redis.call('EXPIRE', KEYS[i], b)
   end
 end
-return {1, 0, 0}
+out[1] = 1
+return out
 )lua";
 
 // KEYS: one per limit held. ARGV: slot id, delivered (1/0), then per limit: kind, a.
@@ -174,13 +180,14 @@ asio::awaitable<Result<Grant>> SharedLimits::acquire(std::vector<SharedLimit> li
     }
   }
   auto r = co_await eval(kAcquire, acquire_sha(), std::move(keys), std::move(args));
-  const bool usable = r && r->type == RedisReply::Type::kArray && r->elements.size() == 3;
+  const bool usable = r && r->type == RedisReply::Type::kArray && r->elements.size() == 3 + limits.size();
   on_outcome(usable, std::chrono::steady_clock::now());
   if (!usable) {
     Error e = Error::make(ErrorClass::kUnavailable, "shared limits are unavailable");
     e.detail = r ? (r->type == RedisReply::Type::kError ? r->str : "unexpected reply") : r.error().message;
     co_return e;
   }
+  for (size_t i = 0; i < limits.size(); ++i) g.quota_used.push_back(r->elements[3 + i].integer);
   g.granted = r->elements[0].integer == 1;
   if (!g.granted) {
     g.denied_by = static_cast<int>(r->elements[1].integer) - 1;

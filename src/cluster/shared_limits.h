@@ -48,6 +48,9 @@ struct Grant {
   Millis wait{0};             // rate: when one could be admitted
   std::string slot;           // concurrency slot id (released later)
   std::vector<SharedLimit> held;  // what release() gives back
+  // Per limit of the request: a quota's cluster-wide count after this call
+  // (-1 for other kinds, or a quota not reached because an earlier limit said no).
+  std::vector<std::int64_t> quota_used;
 };
 
 class SharedLimits {

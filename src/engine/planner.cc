@@ -235,9 +235,19 @@ boost::asio::awaitable<std::optional<Blocked>> admit_shared(const CapabilityRunt
   std::vector<cluster::SharedLimit> limits;
   std::vector<BlockKind> kinds;
   add_shared(limits, kinds, provider.limits_cfg, "p:" + provider.name, wall);
+  const size_t provider_limits = limits.size();
   add_shared(limits, kinds, route.limits_cfg, "r:" + route.provider + ":" + route.capability, wall);
+  std::vector<std::int64_t> maxima;
+  for (const auto& l : limits) maxima.push_back(l.max);
   auto grant = co_await cap.shared.limits->acquire(std::move(limits), slot_ttl);
   if (grant) {
+    // Quotas' cluster-wide counts keep the local fallback shares in step.
+    for (size_t i = 0; i < grant->quota_used.size() && i < kinds.size(); ++i) {
+      if (grant->quota_used[i] < 0) continue;
+      Limits& local = i < provider_limits ? provider.fallback_limits : route.fallback_limits;
+      local.observe_shared_quota(kinds[i], wall, static_cast<std::uint64_t>(grant->quota_used[i]),
+                                 static_cast<std::uint64_t>(maxima[i]));
+    }
     if (grant->granted) {
       a.grant = std::move(*grant);
       co_return std::nullopt;

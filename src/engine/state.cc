@@ -76,6 +76,15 @@ void Limits::release(LimitTicket& t, bool delivered, WallTime wall) {
   t = LimitTicket{};
 }
 
+void Limits::observe_shared_quota(BlockKind kind, WallTime wall, std::uint64_t shared_used, std::uint64_t shared_max) {
+  policy::Quota* q = kind == BlockKind::kDailyQuota ? daily_.get() : kind == BlockKind::kMonthlyQuota ? monthly_.get() : nullptr;
+  if (!q || shared_max == 0) return;
+  shared_used = std::min(shared_used, shared_max);
+  // ceil(used × share / max): a used-up shared quota leaves no local share.
+  const std::uint64_t floor = (shared_used * q->limit() + shared_max - 1) / shared_max;
+  q->raise_used_to(wall, floor);
+}
+
 namespace {
 config::LimitsConfig without_quotas(config::LimitsConfig l) {
   l.daily_quota = l.monthly_quota = 0;

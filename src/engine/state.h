@@ -70,6 +70,12 @@ class Limits {
   // provider, gives back its rate token and quota units.
   void release(LimitTicket& t, bool delivered, WallTime wall);
 
+  // For a fallback share: the cluster-wide count of a quota as Redis last
+  // reported it. This instance's share of the period is then already used in
+  // proportion (shared_used / shared_max of it), so an instance cut off from
+  // Redis after the quota ran out sends nothing more, not a fresh share.
+  void observe_shared_quota(BlockKind kind, WallTime wall, std::uint64_t shared_used, std::uint64_t shared_max);
+
   const config::LimitsConfig& config() const { return cfg_; }
   int in_flight() const { return bulkhead_ ? bulkhead_->in_flight() : 0; }
   std::uint64_t daily_used(WallTime w) const { return daily_ ? daily_->used(w) : 0; }

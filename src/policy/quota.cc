@@ -34,6 +34,16 @@ void Quota::refund(WallTime now) {
   if (p == current_ && used_ > 0) --used_;
 }
 
+void Quota::raise_used_to(WallTime now, std::uint64_t floor) {
+  const auto p = period_of(now);
+  std::lock_guard lock(mu_);
+  if (p != current_) {
+    current_ = p;
+    used_ = 0;
+  }
+  used_ = std::max(used_, floor);
+}
+
 std::uint64_t Quota::used(WallTime now) const {
   const auto p = period_of(now);
   std::lock_guard lock(mu_);

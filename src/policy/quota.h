@@ -21,6 +21,10 @@ class Quota {
   // Gives back one unit consumed in the current period (a request never sent).
   void refund(WallTime now);
   std::uint64_t used(WallTime now) const;
+  // What is known to be used already in the period containing `now` (counted
+  // elsewhere, e.g. the instance's share of a cluster-wide count): the count
+  // is raised to `floor`, never lowered.
+  void raise_used_to(WallTime now, std::uint64_t floor);
   std::uint64_t limit() const { return limit_; }
   std::uint64_t remaining(WallTime now) const { return limit_ - std::min(limit_, used(now)); }
   QuotaPeriod period() const { return period_; }

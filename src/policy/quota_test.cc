@@ -31,5 +31,20 @@ TEST(Quota, MonthlyAndRefund) {
   EXPECT_TRUE(q.try_consume(at("2026-12-01T00:00:00Z")));
 }
 
+// A count learned elsewhere (a cluster's) raises this one for its period only.
+TEST(Quota, AKnownUsedCountRaisesTheCountForItsPeriodOnly) {
+  Quota q(10, QuotaPeriod::kDay, minutes(0));
+  const auto day = at("2026-11-26T10:00:00Z");
+  EXPECT_TRUE(q.try_consume(day));
+  q.raise_used_to(day, 9);
+  EXPECT_EQ(q.used(day), 9u);
+  q.raise_used_to(day, 4);  // never lowered
+  EXPECT_EQ(q.used(day), 9u);
+  EXPECT_TRUE(q.try_consume(day));
+  EXPECT_FALSE(q.try_consume(day));
+  EXPECT_EQ(q.used(at("2026-11-27T00:00:00Z")), 0u) << "a new day starts from zero";
+  EXPECT_TRUE(q.try_consume(at("2026-11-27T00:00:00Z")));
+}
+
 }  // namespace
 }  // namespace tollgate::policy

@@ -306,6 +306,23 @@ TEST_F(ClusterTest, WithRedisGoneLimitsFallBackToLocalSharesAndRecover) {
   EXPECT_EQ(back, 1) << "shared limits did not resume";
 }
 
+// A shared quota used up, then Redis gone: each instance's local share is
+// what the cluster left of it (nothing), not a fresh third of the quota.
+TEST_F(ClusterTest, AQuotaUsedUpStaysUsedUpWhenRedisGoes) {
+  RedisServer own;  // this test kills it
+  ASSERT_TRUE(own.ok());
+  ClusterSpec spec{.acme_extra = "    limits: {daily_quota: 30}\n"};
+  spec.redis_url = own.url();
+  ASSERT_NO_FATAL_FAILURE(start(spec));
+  for (int i = 0; i < 45; ++i) EXPECT_EQ(gw_[static_cast<size_t>(i % 3)]->call("/v1/sms/send", kSmsBody).status, 200);
+  ASSERT_EQ(a_.requests(), 30);
+  own.kill_hard();
+  for (int i = 0; i < 45; ++i) EXPECT_EQ(gw_[static_cast<size_t>(i % 3)]->call("/v1/sms/send", kSmsBody).status, 200);
+  EXPECT_EQ(a_.requests(), 30) << "an instance cut off from Redis sent beyond the used-up quota";
+  EXPECT_EQ(b_.requests(), 60);
+  EXPECT_EQ(metric_value(metrics_of(*gw_[0]), "tollgate_shared_limits_up", {}), 0) << "Redis was not noticed gone";
+}
+
 // PostgreSQL restarted under async load: accepts pause (clear 503s), nothing
 // accepted is lost, accepts resume.
 TEST_F(ClusterTest, APostgresRestartLosesNothingAccepted) {
