@@ -102,6 +102,7 @@ Process::~Process() {
 }
 
 bool Process::running() {
+  std::lock_guard lock(mu_);
   if (status_) return false;
   int st = 0;
   if (waitpid(pid_, &st, WNOHANG) == pid_) {
@@ -117,6 +118,7 @@ std::optional<int> Process::wait(milliseconds timeout) {
     if (steady_clock::now() > end) return std::nullopt;
     std::this_thread::sleep_for(milliseconds(10));
   }
+  std::lock_guard lock(mu_);
   return status_;
 }
 

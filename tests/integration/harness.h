@@ -45,7 +45,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   int pid() const { return pid_; }
-  bool running();
+  bool running();  // any thread: the child is reaped once, under a lock
   // Waits for exit; returns the exit status (or -signal), nullopt on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
   void signal(int sig);
@@ -56,7 +56,8 @@ class Process {
 
  private:
   int pid_ = -1;
-  std::optional<int> status_;
+  std::mutex mu_;
+  std::optional<int> status_;  // guarded by mu_
   std::string out_path_, err_path_;
 };
 
