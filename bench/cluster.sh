@@ -31,9 +31,14 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 wait_port_file() { for _ in $(seq 1 400); do [[ -s "$1" ]] && { sed 's/[^0-9]*\([0-9]*\).*/\1/' "$1"; return; }; sleep 0.05; done; echo "timeout waiting for $1" >&2; exit 1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# Commands Redis has executed (an EVALSHA counts once, whatever its script does);
-# the INFO call itself is one more, the same in both readings.
-redis_commands() { redis-cli -p "$redis_port" INFO stats | tr -d '\r' | sed -n 's/^total_commands_processed://p'; }
+# Scripts Redis has run (EVALSHA and EVAL calls: one per admission, one per
+# release that gives something back), and read events on its client sockets (a
+# pipelined batch of commands from concurrent calls arrives in one read).
+redis_scripts() {
+  redis-cli -p "$redis_port" INFO commandstats | tr -d '\r' \
+    | sed -n 's/^cmdstat_eval\(sha\)\{0,1\}:calls=\([0-9]*\).*/\2/p' | awk '{s+=$1} END {print s+0}'
+}
+redis_reads() { redis-cli -p "$redis_port" INFO stats | tr -d '\r' | sed -n 's/^total_reads_processed://p'; }
 
 echo "== cluster benchmark: ${secs}s per scenario, $conns connections, $(nproc) cores =="
 pg_port=$(free_port); redis_port=$(free_port)
@@ -113,7 +118,7 @@ limits() {
 $2" 's|^  acme:|  acme:\n    limits: {rps: 1000000, burst: 1000}|'
   BENCH_BODY=$body BENCH_AUTH="Bearer bench-key" wrk -t1 -c"$conns" -d1s -s bench/post.lua "http://127.0.0.1:$GW_PORT/v1/sms/send" >/dev/null 2>&1
   local t0 r0
-  t0=$(cpu_ticks "$GW_PID"); r0=$(cpu_ticks "$redis_pid"); c0=$(redis_commands)
+  t0=$(cpu_ticks "$GW_PID"); r0=$(cpu_ticks "$redis_pid"); s0=$(redis_scripts); rr0=$(redis_reads)
   local result
   result=$(BENCH_BODY=$body BENCH_AUTH="Bearer bench-key" wrk -t1 -c"$conns" -d"${secs}s" -s bench/post.lua \
     "http://127.0.0.1:$GW_PORT/v1/sms/send" | grep '^BENCH_JSON' | cut -d' ' -f2-)
@@ -122,9 +127,10 @@ $2" 's|^  acme:|  acme:\n    limits: {rps: 1000000, burst: 1000}|'
   local tg_us redis_us
   tg_us=$(awk -v t="$(( $(cpu_ticks "$GW_PID") - t0 ))" -v hz="$tick" -v n="$n" 'BEGIN{printf "%.2f", (t/hz)*1e6/n}')
   redis_us=$(awk -v t="$(( $(cpu_ticks "$redis_pid") - r0 ))" -v hz="$tick" -v n="$n" 'BEGIN{printf "%.2f", (t/hz)*1e6/n}')
-  redis_cmds=$(awk -v c="$(( $(redis_commands) - c0 ))" -v n="$n" 'BEGIN{printf "%.3f", c/n}')
+  redis_scripts_per=$(awk -v c="$(( $(redis_scripts) - s0 ))" -v n="$n" 'BEGIN{printf "%.3f", c/n}')
+  redis_reads_per=$(awk -v c="$(( $(redis_reads) - rr0 ))" -v n="$n" 'BEGIN{printf "%.3f", c/n}')
   echo "{\"scenario\": \"cluster_limits_$name\", ${result#\{}" \
-    | sed "s/}\$/, \"cpu_us_per_req_tollgate\": $tg_us, \"cpu_us_per_req_redis\": $redis_us, \"redis_commands_per_req\": $redis_cmds}/" \
+    | sed "s/}\$/, \"cpu_us_per_req_tollgate\": $tg_us, \"cpu_us_per_req_redis\": $redis_us, \"redis_scripts_per_req\": $redis_scripts_per, \"redis_reads_per_req\": $redis_reads_per}/" \
     | tee "$out/cluster_limits_$name.json"
   kill "$GW_PID"
 }
@@ -139,9 +145,9 @@ echo "== cluster ratios (same run) =="
 awk -v s="$(f cluster_accepts_sqlite accepts_per_s)" -v p1="$(f cluster_accepts_pg1 accepts_per_s)" \
     -v p3="$(f cluster_accepts_pg3 accepts_per_s)" \
     -v lc="$(f cluster_limits_local cpu_us_per_req_tollgate)" -v sc="$(f cluster_limits_shared cpu_us_per_req_tollgate)" \
-    -v sr="$(f cluster_limits_shared cpu_us_per_req_redis)" -v rc="$(f cluster_limits_shared redis_commands_per_req)" \
+    -v sr="$(f cluster_limits_shared cpu_us_per_req_redis)" -v rs="$(f cluster_limits_shared redis_scripts_per_req)" -v rr="$(f cluster_limits_shared redis_reads_per_req)" \
     -v l50="$(f cluster_limits_local p50_us)" -v s50="$(f cluster_limits_shared p50_us)" \
     -v l99="$(f cluster_limits_local p99_us)" -v s99="$(f cluster_limits_shared p99_us)" 'BEGIN{
   printf "durable accepts/s: sqlite (1 instance) %.0f, postgres 1 instance %.0f (%.2f of sqlite), postgres 3 instances %.0f (%.2f of sqlite)\n", s, p1, p1/s, p3, p3/s
-  printf "shared limits: tollgate CPU %.1f us/call vs %.1f local (+%.1f us, %.2fx), redis %.1f us/call, %.2f redis commands/call; p50 %d vs %d us, p99 %d vs %d us\n", sc, lc, sc-lc, sc/lc, sr, rc, s50, l50, s99, l99
+  printf "shared limits: tollgate CPU %.1f us/call vs %.1f local (+%.1f us, %.2fx), redis %.1f us/call, %.2f scripts/call in %.2f socket reads/call; p50 %d vs %d us, p99 %d vs %d us\n", sc, lc, sc-lc, sc/lc, sr, rs, rr, s50, l50, s99, l99
 }' | tee "$out/cluster_ratios.txt"

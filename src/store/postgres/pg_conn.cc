@@ -68,17 +68,32 @@ Result<PgResult> Connection::exec(const Statement& s, std::string_view what) {
   return r;
 }
 
+const char* Connection::prepared(const Statement& s) {
+  if (s.params.size() == 0) return nullptr;
+  if (auto it = prepared_.find(s.sql); it != prepared_.end()) return it->second.c_str();
+  if (prepared_.size() >= kMaxPrepared) return nullptr;
+  std::string name = "tg" + std::to_string(prepared_.size());
+  PgResult r(PQprepare(conn_, name.c_str(), s.sql.c_str(), s.params.size(), nullptr));
+  if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) return nullptr;
+  return prepared_.emplace(s.sql, std::move(name)).first->second.c_str();
+}
+
 bool Connection::pipeline(const std::vector<Statement>& statements, std::vector<PgResult>& results) {
   results.clear();
   results.resize(statements.size());
+  // Prepared before the pipeline starts (one round trip per new text, once per
+  // connection): PQprepare is not allowed inside it.
+  std::vector<const char*> names;
+  names.reserve(statements.size());
+  for (const auto& s : statements) names.push_back(prepared(s));
   if (PQenterPipelineMode(conn_) != 1) return false;
   bool sent = true;
-  for (const auto& s : statements) {
+  for (size_t i = 0; i < statements.size() && sent; ++i) {
+    const auto& s = statements[i];
     const auto ptrs = s.params.pointers();
-    if (PQsendQueryParams(conn_, s.sql.c_str(), s.params.size(), nullptr, ptrs.data(), nullptr, nullptr, 0) != 1) {
-      sent = false;
-      break;
-    }
+    sent = names[i] ? PQsendQueryPrepared(conn_, names[i], s.params.size(), ptrs.data(), nullptr, nullptr, 0) == 1
+                    : PQsendQueryParams(conn_, s.sql.c_str(), s.params.size(), nullptr, ptrs.data(), nullptr,
+                                        nullptr, 0) == 1;
   }
   if (!sent || PQpipelineSync(conn_) != 1) {
     PQexitPipelineMode(conn_);

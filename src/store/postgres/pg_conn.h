@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <string_view>
 #include <vector>
 
@@ -61,11 +62,21 @@ class Connection {
   // statement. `results[i]` is null when statement i did not run (an earlier one
   // failed: the transaction is then rolled back at the sync). False when the
   // connection broke.
+  // Statements with parameters run as prepared statements of this connection
+  // (parsed and planned once, not per row; up to kMaxPrepared distinct texts).
   bool pipeline(const std::vector<Statement>& statements, std::vector<PgResult>& results);
+
+  static constexpr size_t kMaxPrepared = 64;
 
  private:
   explicit Connection(PGconn* c) : conn_(c) {}
+  // The name `s` is prepared under on this connection, preparing it first if
+  // needed; null to send it unprepared (no parameters, cache full, or the
+  // server refused to prepare it: it then fails, with its error, when run).
+  const char* prepared(const Statement& s);
+
   PGconn* conn_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
 // The `calls` columns, in the order read_record expects.
