@@ -60,7 +60,7 @@ Result<std::vector<int>> plan_order(const CapabilityRuntime& cap, const CallRout
     if (needs_health) {
       const auto h = c.route->health.snapshot(now);
       info[i].ewma_ms = h.ewma_ms;
-      info[i].success_rate = h.success_rate();
+      info[i].success_rate = policy::weighed_success_rate(h.successes, h.calls());
       const double delivery = c.route->delivery_rate.load(std::memory_order_relaxed);
       if (delivery >= 0) info[i].delivery = delivery;
     }

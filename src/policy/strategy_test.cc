@@ -56,6 +56,21 @@ TEST(Strategy, WeightedShareFallsWithErrors) {
   EXPECT_GT(skewed[1], 250);
 }
 
+// A provider whose only call so far failed keeps a share under weighted (it
+// got none: weighed at 0² it never had another call to show it was fine).
+TEST(Strategy, AProviderWhoseFirstCallFailedStillGetsAShare) {
+  Selector s(StrategyKind::kWeighted);
+  std::vector<CandidateInfo> c(2);
+  c[0].success_rate = weighed_success_rate(0, 1);
+  c[1].success_rate = weighed_success_rate(5, 5);
+  auto picks = first_choices(s, c, 1000);
+  EXPECT_GT(picks[0], 250) << "0 of 1 is not evidence of a dead provider";
+  // A long run of failures still weighs it down.
+  c[0].success_rate = weighed_success_rate(0, 20);
+  EXPECT_LT(first_choices(s, c, 1000)[0], 30);
+  EXPECT_NEAR(weighed_success_rate(70, 100), 0.71, 0.01);
+}
+
 TEST(Strategy, LatencyPrefersTheFasterOfTwo) {
   Selector s(StrategyKind::kLatency);
   std::vector<CandidateInfo> c(2);

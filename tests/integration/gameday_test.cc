@@ -237,8 +237,22 @@ void share_falls(const std::string& strategy) {
   }
   ASSERT_GE(first, 250);
   const double share = double(first_acme) / first;
-  EXPECT_LT(share, 0.42) << strategy << ": acme got " << share << " of first attempts";
-  EXPECT_GT(share, 0.05) << strategy << ": acme should still get some traffic";
+  // What each provider's attempts came to, for a failure message that explains itself.
+  std::map<std::string, int> outcomes;
+  for (const auto& r : recs) {
+    for (const auto& at : r.attempts) {
+      const auto& o = at.as_object();
+      std::string what = std::string(o.at("provider").as_string()) + ":";
+      if (const auto* c = o.if_contains("outcome"); c && c->is_string()) what += std::string(c->as_string());
+      if (const auto* c = o.if_contains("error"); c && c->is_string()) what += "/" + std::string(c->as_string());
+      ++outcomes[what];
+    }
+  }
+  std::string seen;
+  for (const auto& [k, v] : outcomes) seen += " " + k + "=" + std::to_string(v);
+  const std::string route = boost::json::serialize(gw.route("acme"));
+  EXPECT_LT(share, 0.42) << strategy << ": acme got " << share << " of first attempts;" << seen;
+  EXPECT_GT(share, 0.05) << strategy << ": acme should still get some traffic;" << seen << "\nacme: " << route;
   EXPECT_EQ(breaker_state(gw, "acme"), "closed") << strategy;
   EXPECT_EQ(tally(recs).ok, tally(recs).calls);
 }
