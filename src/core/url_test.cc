@@ -54,6 +54,16 @@ TEST(Url, RefusesWhatCouldReachTheWire) {
   }
 }
 
+// A host name is taken only as written: percent-encoded, it could decode to a
+// name whose printed URL no longer parses back the same (found by fuzz_url).
+TEST(Url, APercentEncodedHostNameIsRefused) {
+  auto u = parse_http_url("http://%35.0.0.10x:9");
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.error().message.find("percent-encoded host"), std::string::npos) << u.error().message;
+  EXPECT_FALSE(parse_http_url("http://%61.example/").ok());
+  EXPECT_TRUE(parse_http_url("http://a.example/%61").ok()) << "paths may be percent-encoded";
+}
+
 TEST(Url, RulesPerUse) {
   const UrlRules proxy{.allow_userinfo = true, .allow_path = false, .allow_query = false, .what = "proxy"};
   auto p = parse_http_url("http://us%40er:p%3Ass@127.0.0.1:3128", proxy);
