@@ -69,6 +69,30 @@ class ClusterTest : public ::testing::Test {
     }
   }
 
+  // Every instance driven at once by `callers` back-to-back callers until each
+  // has finished `per_instance` calls (or `timeout` passed: finished is false).
+  struct Driven {
+    bool finished = true;
+    double elapsed_s = 0;  // of the first instance's load
+    std::vector<CallRecord> records;
+  };
+  Driven drive_all(int callers, size_t per_instance, seconds timeout) {
+    std::vector<std::unique_ptr<Load>> loads;
+    for (auto& g : gw_) {
+      loads.push_back(std::make_unique<Load>(g->port(), callers, kSmsBody, std::map<std::string, std::string>{},
+                                             milliseconds(0)));
+    }
+    Driven d;
+    for (auto& l : loads) d.finished = l->wait_for(per_instance, timeout) && d.finished;
+    d.elapsed_s = loads[0]->elapsed_s();
+    for (auto& l : loads) {
+      l->stop();
+      auto r = l->records();
+      d.records.insert(d.records.end(), r.begin(), r.end());
+    }
+    return d;
+  }
+
   std::string route_state(Gateway& gw, const std::string& provider) {
     auto r = gw.route(provider);
     return std::string(r["breaker"].as_object()["state"].as_string());
@@ -97,18 +121,10 @@ Tally tally(const std::vector<CallRecord>& recs) {
 // provider sees at most 50 in any second, the rest is served by the next one.
 TEST_F(ClusterTest, AProvidersRateLimitHoldsAcrossInstances) {
   ASSERT_NO_FATAL_FAILURE(start(ClusterSpec{.acme_extra = "    limits: {rps: 50, burst: 1}\n"}));
-  std::vector<std::unique_ptr<Load>> loads;
-  for (auto& g : gw_) loads.push_back(std::make_unique<Load>(g->port(), 3, kSmsBody, std::map<std::string, std::string>{},
-                                                             milliseconds(0)));
-  for (auto& l : loads) ASSERT_TRUE(l->wait_for(600, seconds(60)));
-  const double elapsed = loads[0]->elapsed_s();
-  std::vector<CallRecord> all;
-  for (auto& l : loads) {
-    l->stop();
-    auto r = l->records();
-    all.insert(all.end(), r.begin(), r.end());
-  }
-  const auto t = tally(all);
+  const auto run = drive_all(3, 600, seconds(60));
+  ASSERT_TRUE(run.finished);
+  const double elapsed = run.elapsed_s;
+  const auto t = tally(run.records);
   EXPECT_EQ(t.ok, t.calls) << "callers saw errors";
   const auto stats = a_.stats();
   const auto peak = stats.at("max_in_any_second").as_int64();
@@ -125,17 +141,9 @@ TEST_F(ClusterTest, AProvidersRateLimitHoldsAcrossInstances) {
 // the local fallback has a test of its own below.)
 TEST_F(ClusterTest, ADailyQuotaIsSharedAcrossInstances) {
   ASSERT_NO_FATAL_FAILURE(start(ClusterSpec{.acme_extra = "    limits: {daily_quota: 1000, on_shared_loss: deny}\n"}));
-  std::vector<std::unique_ptr<Load>> loads;
-  for (auto& g : gw_) loads.push_back(std::make_unique<Load>(g->port(), 4, kSmsBody, std::map<std::string, std::string>{},
-                                                             milliseconds(0)));
-  for (auto& l : loads) ASSERT_TRUE(l->wait_for(500, seconds(120)));
-  std::vector<CallRecord> all;
-  for (auto& l : loads) {
-    l->stop();
-    auto r = l->records();
-    all.insert(all.end(), r.begin(), r.end());
-  }
-  const auto t = tally(all);
+  const auto run = drive_all(4, 500, seconds(120));
+  ASSERT_TRUE(run.finished);
+  const auto t = tally(run.records);
   EXPECT_EQ(t.ok, t.calls) << "callers saw errors";
   EXPECT_EQ(a_.requests(), 1000) << "the quota was 1,000 for the whole cluster";
   EXPECT_EQ(a_.requests() + b_.requests(), t.calls);
