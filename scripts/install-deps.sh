@@ -13,6 +13,8 @@ packages=(
   libsqlite3-dev
   libpq-dev postgresql-15                  # the PostgreSQL store; tests start their own server
   libhiredis-dev redis-server              # shared limits; tests start their own server
+  libsystemd-dev systemd                   # sd_notify (Type=notify); systemd-analyze checks the unit
+  dpkg-dev                                 # make package: CPack's DEB generator uses dpkg-shlibdeps
   haproxy                                  # make cluster puts it in front of three instances
   libgtest-dev libgmock-dev
   curl

@@ -16,6 +16,7 @@
 #include "app/logging.h"
 #include "app/cluster_wiring.h"
 #include "app/reloader.h"
+#include "app/service_notify.h"
 #include "engine/metrics.h"
 #include "events/delivery.h"
 #include "events/inbound.h"
@@ -120,6 +121,7 @@ int serve(const std::string& path, const std::string& ready_file) {
     return 1;
   }
   std::unique_ptr<store::JobStore> store = std::move(opened.value());
+  app::ServiceNotifier systemd;
   if (!cfg.inbound.enabled) {
     for (const auto& [name, p] : cfg.providers) {
       if (p.events.enabled) {
@@ -299,12 +301,20 @@ int serve(const std::string& path, const std::string& ready_file) {
     std::cerr << "tollgate: cannot write " << ready_file << "\n";
     return 1;
   }
+  systemd.ready("listening on " + cfg.server.host + ":" + std::to_string(*port));
+  systemd.start_watchdog(pool);
 
   for (;;) {
     const int sig = wait_for_signal();
     if (sig != SIGHUP) break;
-    reloader.request(nullptr);
+    // systemd learns when the reload is over, applied or rejected: either way
+    // the process serves again (a rejected file keeps the previous config).
+    systemd.reloading();
+    reloader.request([&systemd](const admin::AdminHandler::ReloadOutcome& out) {
+      systemd.ready(out.applied ? "serving the reloaded config" : "reload rejected; serving the previous config");
+    });
   }
+  systemd.stopping();
   spdlog::info("shutting down: no new connections, finishing calls in flight");
   server.stop_accepting();
   if (admin_server) admin_server->stop_accepting();

@@ -1,6 +1,13 @@
 // tollgate check-config and serve on invalid files: every problem, with its line.
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 
 #include "tests/integration/config_builder.h"
@@ -78,6 +85,75 @@ TEST(Cli, TheDefaultStoreIsInTheStateDirectoryNotTheWorkingDirectory) {
   EXPECT_EQ(gw.call("/v1/sms/send", kSmsBody).status, 200);
   EXPECT_TRUE(std::filesystem::exists(state.file("tollgate/tollgate.db"))) << gw.process().logs();
   EXPECT_FALSE(std::filesystem::exists("tollgate.db"));
+}
+
+// systemd's side of sd_notify: a datagram socket at $NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(std::string path) : path_(std::move(path)) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  }
+  ~NotifySocket() { close(fd_); }
+  const std::string& path() const { return path_; }
+  // The next message that contains `what` (others are kept in seen()); empty on timeout.
+  std::string wait_for(const std::string& what, milliseconds timeout) {
+    const auto end = steady_clock::now() + timeout;
+    while (steady_clock::now() < end) {
+      pollfd p{fd_, POLLIN, 0};
+      const auto left = duration_cast<milliseconds>(end - steady_clock::now()).count();
+      if (poll(&p, 1, static_cast<int>(std::max<long>(1, left))) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      std::string msg(buf, static_cast<size_t>(n));
+      seen_.push_back(msg);
+      if (msg.find(what) != std::string::npos) return msg;
+    }
+    return {};
+  }
+  const std::vector<std::string>& seen() const { return seen_; }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::vector<std::string> seen_;
+};
+
+// Type=notify: systemd hears READY once the listeners accept, RELOADING then
+// READY around a SIGHUP reload (a rejected file included: the old config still
+// serves), WATCHDOG pings while the workers run, and STOPPING when draining starts.
+TEST(Cli, SystemdHearsReadyReloadWatchdogAndStopping) {
+  TempDir dir;
+  NotifySocket notify(dir.file("notify.sock"));
+  Sim sim;
+  const std::string cfg = config_yaml({{{"acme", "json", sim.url()}}});
+  Gateway gw(cfg, {{"NOTIFY_SOCKET", notify.path()}, {"WATCHDOG_USEC", "200000"}});
+  ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
+  const std::string ready = notify.wait_for("READY=1", seconds(10));
+  ASSERT_FALSE(ready.empty()) << gw.process().logs();
+  EXPECT_NE(ready.find("STATUS=listening on 127.0.0.1:" + std::to_string(gw.port())), std::string::npos) << ready;
+  EXPECT_EQ(gw.call("/v1/sms/send", kSmsBody).status, 200);
+  // WatchdogSec=200ms: a ping every 100 ms or so; two prove it repeats.
+  EXPECT_FALSE(notify.wait_for("WATCHDOG=1", seconds(10)).empty());
+  EXPECT_FALSE(notify.wait_for("WATCHDOG=1", seconds(10)).empty());
+
+  gw.reload(broken_config());
+  EXPECT_NE(notify.wait_for("RELOADING=1", seconds(10)).find("MONOTONIC_USEC="), std::string::npos);
+  const std::string after_bad = notify.wait_for("READY=1", seconds(10));
+  EXPECT_NE(after_bad.find("rejected"), std::string::npos) << after_bad;
+  EXPECT_EQ(gw.call("/v1/sms/send", kSmsBody).status, 200);
+
+  gw.reload(cfg);
+  EXPECT_FALSE(notify.wait_for("RELOADING=1", seconds(10)).empty());
+  EXPECT_NE(notify.wait_for("READY=1", seconds(10)).find("serving the reloaded config"), std::string::npos);
+
+  gw.process().signal(SIGTERM);
+  EXPECT_FALSE(notify.wait_for("STOPPING=1", seconds(10)).empty());
+  EXPECT_EQ(gw.process().wait(seconds(30)), 0);
 }
 
 }  // namespace
