@@ -2,6 +2,7 @@
 #   make demo   install what is missing, build, run the demo (Ctrl-C to stop)
 #   make test   install what is missing, build, run every test
 #   make cluster  the demo as three instances (PostgreSQL, Redis, HAProxy in front)
+#   make package  a Debian package (build-package/tollgate_<version>_amd64.deb)
 #   make bench  install what is missing, build (release), run the benchmarks
 #   make test-asan  every test on an AddressSanitizer + UBSan build (build-asan)
 #   make test-tsan  every test on a ThreadSanitizer build (build-tsan)
@@ -10,7 +11,7 @@ BUILD ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test test-asan test-tsan demo cluster bench fuzz clean
+.PHONY: deps build test test-asan test-tsan demo cluster bench fuzz package clean
 
 deps:
 	@scripts/install-deps.sh
@@ -50,9 +51,15 @@ bench:
 	@cmake --build build-bench -j $(JOBS)
 	@bench/run.sh build-bench
 
+package: deps
+	@cmake -S . -B build-package -G Ninja -DCMAKE_BUILD_TYPE=Release -DTOLLGATE_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-package -j $(JOBS)
+	@cd build-package && cpack -G DEB
+	@ls build-package/tollgate_*.deb
+
 fuzz:
 	@scripts/install-deps.sh --fuzz
 	@scripts/fuzz.sh
 
 clean:
-	rm -rf $(BUILD) build-bench build-fuzz build-asan build-tsan
+	rm -rf $(BUILD) build-bench build-fuzz build-asan build-tsan build-package

@@ -49,9 +49,12 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   done
 fi
 
-# playwright-core for the browser test (pinned in tests/browser/package-lock.json).
+# Node packages of the tests, pinned in their package-lock.json: playwright-core
+# for the browser test, Redocly CLI and Ajv for the API contract test.
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [[ ! -d "$root/tests/browser/node_modules/playwright-core" ]]; then
-  echo "installing playwright-core (npm ci in tests/browser)"
-  (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+for dir in browser:playwright-core contract:ajv contract:@redocly/cli; do
+  if [[ ! -d "$root/tests/${dir%%:*}/node_modules/${dir#*:}" ]]; then
+    echo "installing the ${dir%%:*} test's node packages (npm ci in tests/${dir%%:*})"
+    (cd "$root/tests/${dir%%:*}" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done

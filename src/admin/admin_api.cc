@@ -7,9 +7,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "admin/dashboard.h"
 #include "admin/recordings.h"
@@ -32,7 +35,38 @@ http::ServerResponse reply(int status, const json::object& body) {
 }
 
 http::ServerResponse error(int status, std::string_view code, std::string message) {
-  return reply(status, json::object{{"error", {{"code", code}, {"message", std::move(message)}}}});
+  // The caller API's error object (docs/openapi.yaml): nothing here is worth retrying as is.
+  return reply(status,
+               json::object{{"error", {{"code", code}, {"message", std::move(message)}, {"retryable", false}}}});
+}
+
+// One parameter of a query string (no percent-decoding: the admin API's values are plain words).
+std::string_view query_value(std::string_view query, std::string_view name) {
+  for (std::string_view rest = query; !rest.empty();) {
+    const auto amp = rest.find('&');
+    const auto pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+  }
+  return {};
+}
+
+// The operator's reason for a disable or enable: {"reason": "..."} (optional),
+// at most 200 printable characters. nullopt: the body is not such an object.
+std::optional<std::string> reason_of(const std::string& body) {
+  if (body.empty()) return std::string();
+  boost::system::error_code ec;
+  const json::value v = json::parse(body, ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  const auto* r = v.get_object().if_contains("reason");
+  if (!r) return std::string();
+  if (!r->is_string() || r->get_string().size() > 200) return std::nullopt;
+  std::string reason(r->get_string());
+  for (const char c : reason) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
+  }
+  return reason;
 }
 
 }  // namespace
@@ -85,7 +119,9 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest re
   }
   if (req.path.starts_with("/admin/providers")) co_return co_await providers(req, *rt);
   if (req.path == "/admin/cluster" && req.method == "GET") co_return co_await cluster_view(*rt);
-  if (req.path == "/admin/overview" && req.method == "GET") co_return co_await overview(*rt);
+  if (req.path == "/admin/overview" && req.method == "GET") {
+    co_return co_await overview(*rt, query_value(req.query, "history") == "1");
+  }
   if (req.path == "/admin/config/reload" && req.method == "POST") {
     if (!reload_) co_return error(404, "not_found", "reload is not available");
     // The reload runs on its own thread; this worker keeps serving meanwhile.
@@ -102,7 +138,8 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::handle(HttpRequest re
       json::array problems;
       for (const auto& p : r.problems) problems.push_back(json::value(p));
       co_return reply(422, {{"error", {{"code", "invalid_request"},
-                                       {"message", "the config file has problems; the previous config keeps serving"}}},
+                                       {"message", "the config file has problems; the previous config keeps serving"},
+                                       {"retryable", false}}},
                             {"problems", std::move(problems)}});
     }
     co_return reply(200, {{"reloaded", true}});
@@ -139,6 +176,8 @@ asio::awaitable<http::ServerResponse> AdminHandler::providers(const HttpRequest&
     if (action.empty() && req.method == "GET") co_return reply(200, provider_json(rt, *p, now, wall));
     if ((action == "disable" || action == "enable") && req.method == "POST") {
       const bool disable = action == "disable";
+      const auto reason = reason_of(req.body);
+      if (!reason) co_return error(400, "bad_request", "the body must be {\"reason\": \"...\"}: at most 200 printable characters");
       if (cluster_) {
         // Every instance, and after restarts: the cluster's set is the truth.
         auto shared = co_await cluster_->set_disabled(p->name(), disable);
@@ -148,6 +187,9 @@ asio::awaitable<http::ServerResponse> AdminHandler::providers(const HttpRequest&
         }
       }
       registry_.set_disabled(p->name(), disable);
+      if (history_) history_->record({wall, disable ? "disabled" : "enabled", p->name(), "", "", *reason});
+      spdlog::info("provider {} {} by the admin API{}{}", p->name(), disable ? "disabled" : "enabled",
+                   reason->empty() ? "" : ": ", *reason);
       co_return reply(200, provider_json(rt, *p, now, wall));
     }
   }
@@ -215,8 +257,9 @@ asio::awaitable<http::ServerResponse> AdminHandler::cluster_view(const engine::R
   co_return reply(200, out);
 }
 
-boost::asio::awaitable<http::ServerResponse> AdminHandler::overview(const engine::Runtime& rt) {
+boost::asio::awaitable<http::ServerResponse> AdminHandler::overview(const engine::Runtime& rt, bool with_history) {
   json::object out = overview_json(rt, clock_.now(), clock_.wall());
+  if (with_history && history_) out["history"] = history_->json();
   if (auto c = co_await store_.counts()) {
     out["jobs"] = json::object{{"queued", c->queued},
                                {"running", c->running},
@@ -247,15 +290,9 @@ boost::asio::awaitable<http::ServerResponse> AdminHandler::jobs(const HttpReques
   if (path == "/admin/jobs" && req.method == "GET") {
     std::string state = "dead";
     int limit = 50;
-    for (std::string_view rest = req.query; !rest.empty();) {
-      const auto amp = rest.find('&');
-      const auto pair = rest.substr(0, amp);
-      const auto eq = pair.find('=');
-      const auto key = pair.substr(0, eq);
-      const auto value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-      if (key == "state") state = std::string(value);
-      if (key == "limit") limit = std::clamp(std::atoi(std::string(value).c_str()), 1, 1000);
-      rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (const auto v = query_value(req.query, "state"); !v.empty()) state = std::string(v);
+    if (const auto v = query_value(req.query, "limit"); !v.empty()) {
+      limit = std::clamp(std::atoi(std::string(v).c_str()), 1, 1000);
     }
     auto st = store::parse_call_state(state);
     if (!st) co_return error(422, "invalid_request", "state must be queued, running, succeeded, failed or dead");

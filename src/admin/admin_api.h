@@ -3,7 +3,8 @@
 // every request authenticated with the admin bearer token. See docs/api.md.
 //   GET  /admin/providers                 health, breakers, limits, traffic share
 //   GET  /admin/providers/{name}
-//   POST /admin/providers/{name}/disable  out of rotation at once (kept across reloads)
+//   POST /admin/providers/{name}/disable  out of rotation at once (kept across reloads);
+//                                          optional body {"reason": "..."} for the timeline
 //   POST /admin/providers/{name}/enable
 //   GET  /admin/cluster                   instances up, shared limit usage, Redis state, jobs by state
 //   GET  /admin/jobs?state=dead&limit=50   async jobs in a state (queued, running, dead, ...)
@@ -12,6 +13,7 @@
 //   POST /admin/jobs/replay-dead           every dead letter back to the queue
 //   GET  /admin/requests/{id}              any call's status
 //   GET  /admin/overview                   capabilities, routes, costs, queue: the dashboard's data
+//                                          (?history=1: the last 15 minutes and the timeline too)
 //   GET  /admin/recordings                 recorded latency/outcome mix per route (for stress traffic)
 //   POST /admin/recordings                 import such an export (422, nothing changed, if invalid)
 //   POST /admin/config/reload              re-read the config file (422 with problems if invalid)
@@ -20,6 +22,7 @@
 //   GET  /healthz, /readyz                 (no token needed)
 // Runs on the worker that owns the connection; reads shared state only.
 
+#include "admin/history.h"
 #include "cluster/cluster.h"
 #include "engine/runtime.h"
 #include "engine/state.h"
@@ -48,13 +51,15 @@ class AdminHandler final : public http::Handler {
                const Clock& clock, metrics::Registry* metrics = nullptr, Reload reload = nullptr,
                cluster::Cluster* cluster = nullptr);
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
+  // The dashboard's 15-minute history (null: none kept); also told of disables.
+  void set_history(History* history) { history_ = history; }
 
  private:
   boost::asio::awaitable<http::ServerResponse> providers(const HttpRequest& req, const engine::Runtime& rt);
   boost::asio::awaitable<http::ServerResponse> cluster_view(const engine::Runtime& rt);
   boost::asio::awaitable<http::ServerResponse> jobs(const HttpRequest& req);
   boost::asio::awaitable<http::ServerResponse> metrics_text();
-  boost::asio::awaitable<http::ServerResponse> overview(const engine::Runtime& rt);
+  boost::asio::awaitable<http::ServerResponse> overview(const engine::Runtime& rt, bool with_history);
 
   const engine::RuntimeHolder& runtime_;
   engine::StateRegistry& registry_;
@@ -63,6 +68,7 @@ class AdminHandler final : public http::Handler {
   metrics::Registry* metrics_;
   Reload reload_;
   cluster::Cluster* cluster_;
+  History* history_ = nullptr;
 };
 
 }  // namespace tollgate::admin

@@ -36,6 +36,18 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
   #status { margin-left: auto; color: var(--off); font-size: 12px; }
   #status.error { color: var(--bad); }
   form#login { padding: 40px 20px; }
+  .charts { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0 4px; }
+  .chart { border: 1px solid var(--line); border-radius: 6px; padding: 4px 6px; }
+  .chart h3 { font-size: 11px; font-weight: 600; color: #57606a; text-transform: uppercase; margin: 0 0 2px; letter-spacing: .03em; }
+  .chart svg { display: block; }
+  .chart .axis { stroke: var(--line); }
+  .chart text { font-size: 9px; fill: #57606a; }
+  .legend { font-size: 12px; color: #57606a; }
+  .legend span { display: inline-block; margin-right: 10px; }
+  .legend i { display: inline-block; width: 10px; height: 3px; vertical-align: middle; margin-right: 4px; }
+  #timeline { list-style: none; padding: 0; margin: 4px 0; font-size: 13px; max-height: 260px; overflow-y: auto; }
+  #timeline li { padding: 3px 0; border-bottom: 1px solid var(--line); }
+  #timeline time { color: var(--off); font-variant-numeric: tabular-nums; margin-right: 8px; }
 </style>
 </head>
 <body>
@@ -47,7 +59,11 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
   <button id="replay" title="Put every dead letter back in the queue">Replay dead letters</button>
   <span id="status">connecting…</span>
 </header>
-<main id="main"></main>
+<main>
+<div id="main"></div>
+<h2>Timeline <small>breaker transitions, throttling, manual disables — last 15 minutes, this instance</small></h2>
+<ol id="timeline"><li class="reason">nothing yet</li></ol>
+</main>
 <form id="login" hidden>
   <p>Admin token: <input id="token" type="password" size="40" autocomplete="off"> <button type="submit">Open</button></p>
 </form>
@@ -60,8 +76,8 @@ const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&l
 const pct = (x) => (100 * x).toFixed(1) + "%";
 const ms = (x) => x >= 100 ? x.toFixed(0) : x.toFixed(1);
 
-async function api(method, path) {
-  const r = await fetch(path, {method, headers: {Authorization: "Bearer " + token}, cache: "no-store"});
+async function api(method, path, body) {
+  const r = await fetch(path, {method, body, headers: {Authorization: "Bearer " + token}, cache: "no-store"});
   if (r.status === 401) { showLogin(); throw new Error("the admin token was refused"); }
   if (!r.ok) throw new Error(method + " " + path + ": HTTP " + r.status);
   return r.json();
@@ -69,7 +85,7 @@ async function api(method, path) {
 
 function showLogin() {
   $("login").hidden = false;
-  $("main").hidden = true;
+  document.querySelector("main").hidden = true;
 }
 
 $("login").addEventListener("submit", (e) => {
@@ -77,7 +93,7 @@ $("login").addEventListener("submit", (e) => {
   token = $("token").value;
   sessionStorage.setItem("tollgate-token", token);
   $("login").hidden = true;
-  $("main").hidden = false;
+  document.querySelector("main").hidden = false;
   refresh();
 });
 
@@ -103,6 +119,70 @@ function quota(r) {
   if (l.daily_quota) parts.push(l.daily_used + "/" + l.daily_quota + " today");
   if (l.monthly_quota) parts.push(l.monthly_used + "/" + l.monthly_quota + " month");
   return parts.join("<br>") || "–";
+}
+
+const palette = ["#0969da", "#cf222e", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#1b7c83", "#6e7781"];
+let hist = null;  // the last 15 minutes (GET /admin/overview?history=1)
+
+// One chart: a polyline per series over the last 15 minutes, y from 0 to the
+// largest value (or `max`). series: [{key, attr, color, points: [[t, v], ...]}].
+function chart(metric, capability, title, series, fmt, max) {
+  const w = 220, h = 70, now = Date.now() / 1000, span = 15 * 60;
+  let top = max ?? 0;
+  for (const s of series) for (const [, v] of s.points) top = Math.max(top, v);
+  if (!(top > 0)) top = 1;
+  const x = (t) => ((t - (now - span)) / span * w).toFixed(1);
+  const y = (v) => (h - v / top * (h - 4)).toFixed(1);
+  let svg = '<svg width="' + w + '" height="' + (h + 10) + '" data-chart="' + metric + '" data-capability="' + esc(capability) + '">' +
+            '<line class="axis" x1="0" y1="' + h + '" x2="' + w + '" y2="' + h + '"/>' +
+            '<text x="0" y="' + (h + 9) + '">-15 min</text><text x="' + (w - 18) + '" y="' + (h + 9) + '">now</text>' +
+            '<text x="2" y="9">' + esc(fmt(top)) + "</text>";
+  for (const s of series) {
+    if (!s.points.length) continue;
+    const last = s.points[s.points.length - 1][1];
+    svg += '<polyline fill="none" stroke-width="1.5" stroke="' + s.color + '" ' + s.attr + '="' + esc(s.key) + '" data-last="' + last +
+           '" points="' + s.points.map(([t, v]) => x(t) + "," + y(v)).join(" ") + '"><title>' + esc(s.key) + ": " + esc(fmt(last)) + "</title></polyline>";
+  }
+  return '<div class="chart"><h3>' + esc(title) + "</h3>" + svg + "</svg></div>";
+}
+
+function charts(capability) {
+  if (!hist) return "";
+  const mine = hist.series.filter((s) => s.capability === capability);
+  if (!mine.length) return "";
+  const byProvider = (f) => mine.map((s, i) => ({key: s.provider, attr: "data-provider", color: palette[i % palette.length],
+                                                points: s.points.filter((p) => f(p) !== null).map((p) => [p.t, f(p)])}));
+  const classes = {};
+  for (const s of mine) for (const p of s.points) for (const [c, n] of Object.entries(p.errors || {})) {
+    (classes[c] ??= new Map()).set(p.t, ((classes[c].get(p.t)) || 0) + n);
+  }
+  const errorSeries = Object.entries(classes).map(([c, m], i) => ({key: c, attr: "data-class", color: palette[(i + 1) % palette.length],
+                                                                  points: [...m.entries()].sort((a, b) => a[0] - b[0])}));
+  let html = '<div class="legend">' + mine.map((s, i) => '<span><i style="background:' + palette[i % palette.length] + '"></i>' + esc(s.provider) + "</span>").join("") + "</div>";
+  html += '<div class="charts">' +
+    chart("success", capability, "success rate", byProvider((p) => p.calls ? p.successes / p.calls : null), pct, 1) +
+    chart("p95", capability, "p95 latency ms", byProvider((p) => p.calls ? p.p95_ms : null), ms) +
+    chart("p50", capability, "p50 latency ms", byProvider((p) => p.calls ? p.p50_ms : null), ms) +
+    chart("share", capability, "traffic share", byProvider((p) => p.share), pct, 1) +
+    chart("errors", capability, "errors by class (window)", errorSeries, (v) => String(Math.round(v))) +
+    chart("cost", capability, "cost per successful call", byProvider((p) => p.cost_per_success ?? null), (v) => v.toFixed(4)) +
+    "</div>";
+  if (errorSeries.length) {
+    html += '<div class="legend">errors: ' + errorSeries.map((s) => '<span><i style="background:' + s.color + '"></i>' + esc(s.key) + "</span>").join("") + "</div>";
+  }
+  return html;
+}
+
+function renderTimeline() {
+  if (!hist) return;
+  const items = hist.timeline.slice().reverse();
+  $("timeline").innerHTML = items.length ? items.map((e) =>
+    '<li data-kind="' + esc(e.kind) + '" data-provider="' + esc(e.provider) + '" data-state="' + esc(e.state || "") + '">' +
+    "<time>" + esc(new Date(e.t).toLocaleTimeString()) + "</time><b>" + esc(e.provider) + "</b> " +
+    (e.capability ? esc(e.capability) + " " : "") + esc(e.kind === "breaker" ? "breaker " + (e.state || "").replace("_", "-") :
+                                                        e.kind === "throttled" ? "throttled: " + e.state : e.kind) +
+    (e.reason ? ' <span class="reason">— ' + esc(e.reason) + "</span>" : "") + "</li>").join("")
+    : '<li class="reason">nothing yet</li>';
 }
 
 function render(o) {
@@ -133,13 +213,20 @@ function render(o) {
               (r.disabled ? "enable" : "disable") + "</button></td></tr>";
     }
     html += "</tbody></table>";
+    html += charts(c.name);
   }
   $("main").innerHTML = html;
+  renderTimeline();
 }
 
+let lastHistory = 0;
 async function refresh() {
   try {
-    render(await api("GET", "/admin/overview"));
+    // The history (15 minutes of points) every 2 s; the rest every second.
+    const withHistory = Date.now() - lastHistory >= 2000;
+    const o = await api("GET", "/admin/overview" + (withHistory ? "?history=1" : ""));
+    if (o.history) { hist = o.history; lastHistory = Date.now(); }
+    render(o);
     $("status").textContent = "updated " + new Date().toLocaleTimeString();
     $("status").className = "";
   } catch (e) {
@@ -151,7 +238,11 @@ async function refresh() {
 $("main").addEventListener("click", async (e) => {
   const b = e.target.closest("button[data-act]");
   if (!b) return;
-  await api("POST", "/admin/providers/" + encodeURIComponent(b.dataset.p) + "/" + b.dataset.act).catch(() => {});
+  const reason = window.prompt(b.dataset.act + " " + b.dataset.p + ": why? (shown in the timeline)", "");
+  if (reason === null) return;
+  await api("POST", "/admin/providers/" + encodeURIComponent(b.dataset.p) + "/" + b.dataset.act,
+            JSON.stringify({reason: reason.slice(0, 200)})).catch(() => {});
+  lastHistory = 0;
   refresh();
 });
 $("replay").addEventListener("click", async () => {

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <iostream>
@@ -12,6 +13,8 @@
 #include <unistd.h>
 
 #include "admin/admin_api.h"
+#include "admin/history.h"
+#include "admin/views.h"
 #include "api/api.h"
 #include "app/logging.h"
 #include "app/cluster_wiring.h"
@@ -245,6 +248,19 @@ int serve(const std::string& path, const std::string& ready_file) {
       w.sample("tollgate_shared_limits_failures_total", {}, static_cast<double>(c->limits().failures()));
     });
   }
+  // The dashboard's last 15 minutes: the overview sampled once a second, off the workers.
+  admin::History history;
+  admin_api.set_history(&history);
+  std::jthread history_sampler([&history, &holder](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    const auto& clock = SystemClock::instance();
+    while (!stop.stop_requested()) {
+      history.sample(admin::overview_json(*holder.get(), clock.now(), clock.wall()), clock.wall());
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+    }
+  });
   std::unique_ptr<http::Server> admin_server;
   std::uint16_t admin_port = 0;
   if (cfg.admin.enabled) {

@@ -128,7 +128,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     res.set(bhttp::field::content_type, "application/json");
     res.set(bhttp::field::connection, "close");
     res.body() = std::string("{\"error\":{\"code\":\"") +
-                 (status == 413 ? "too_large" : "bad_request") +
+                 (status == 413 || status == 431 ? "too_large" : "bad_request") +
                  "\",\"message\":\"" + std::string(message) + "\",\"retryable\":false}}";
     res.prepare_payload();
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(1));

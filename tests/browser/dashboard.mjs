@@ -1,7 +1,10 @@
 // Opens tollgate's dashboard in Debian's chromium (headless, driven by
 // playwright-core), checks that it shows the providers healthy, breaks provider
 // "acme" in tollgate-sim, drives calls until the breaker opens, and checks that
-// the page shows it — then saves a screenshot.
+// the page shows it: the table, the 15-minute charts (acme's success rate down,
+// zeta's share up, unavailable errors) and the timeline (acme's breaker opening
+// with its reason); then disables acme from the page with a reason, checks the
+// timeline shows that too, and saves a screenshot.
 //
 // Environment: ADMIN_URL, ADMIN_TOKEN, API_URL, CALLER_KEY, SIM_CONTROL_URL,
 // SCREENSHOT (path), CHROMIUM (default /usr/bin/chromium).
@@ -26,7 +29,7 @@ const browser = await chromium.launch({
 });
 let failed = null;
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.on("pageerror", (e) => { failed = failed ?? `page error: ${e.message}`; });
   await page.goto(`${adminUrl}/dashboard#token=${encodeURIComponent(token)}`);
 
@@ -52,8 +55,51 @@ try {
   const errors = await page.locator('tr[data-provider="acme"] td').nth(4).innerText();
   if (!errors.includes("unavailable")) throw new Error(`acme's error breakdown does not show unavailable: ${errors}`);
   const zetaShare = await page.locator('tr[data-provider="zeta"] td').nth(6).innerText();
+
+  // The charts: the history is fetched every 2 s; wait until it shows the outage.
+  const line = (chart, attr, key) =>
+    page.locator(`svg[data-chart="${chart}"][data-capability="sms.send"] polyline[${attr}="${key}"]`);
+  const last = async (chart, attr, key) => {
+    const l = line(chart, attr, key);
+    return (await l.count()) ? Number(await l.first().getAttribute("data-last")) : NaN;
+  };
+  let acmeRate = NaN, zetaLine = NaN, unavailable = NaN;
+  for (let i = 0; i < 50; i++) {
+    acmeRate = await last("success", "data-provider", "acme");
+    zetaLine = await last("share", "data-provider", "zeta");
+    unavailable = await last("errors", "data-class", "unavailable");
+    if (acmeRate < 1 && zetaLine > 0.5 && unavailable > 0) break;
+    await page.waitForTimeout(200);
+  }
+  if (!(acmeRate < 1)) throw new Error(`acme's success-rate chart does not show the failures (last point ${acmeRate})`);
+  if (!(zetaLine > 0.5)) throw new Error(`zeta's traffic-share chart does not show it taking over (last point ${zetaLine})`);
+  if (!(unavailable > 0)) throw new Error(`the errors chart shows no unavailable errors (last point ${unavailable})`);
+  for (const chart of ["p95", "p50", "cost"]) {
+    if (!(await line(chart, "data-provider", "zeta").count())) throw new Error(`no ${chart} chart line for zeta`);
+  }
+
+  // The timeline: acme's breaker opening, with the breaker's reason.
+  const opened = page.locator('#timeline li[data-kind="breaker"][data-provider="acme"][data-state="open"]');
+  await opened.first().waitFor({ timeout: 10000 });
+  const openedText = await opened.first().innerText();
+  if (!openedText.includes("sms.send") || !openedText.includes("—")) {
+    throw new Error(`the timeline's breaker entry lacks the capability or the reason: ${openedText}`);
+  }
+
+  // A manual disable from the page, with the operator's reason.
+  page.once("dialog", (d) => d.accept("vendor outage, ticket 4711"));
+  await page.locator('tr[data-provider="acme"] button[data-act="disable"]').click();
+  const disabled = page.locator('#timeline li[data-kind="disabled"][data-provider="acme"]');
+  await disabled.first().waitFor({ timeout: 10000 });
+  if (!(await disabled.first().innerText()).includes("vendor outage, ticket 4711")) {
+    throw new Error(`the timeline's disable entry lacks the reason: ${await disabled.first().innerText()}`);
+  }
+  await state("acme").waitFor({ timeout: 5000 });
+  await page.waitForFunction(() =>
+    document.querySelector('tr[data-provider="acme"] td.state .badge')?.dataset.state === "disabled", null, { timeout: 5000 });
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(`ok: acme shown open (${errors.trim()}), zeta share ${zetaShare.trim()}, screenshot ${screenshot}`);
+  console.log(`ok: acme shown open (${errors.trim()}), zeta share ${zetaShare.trim()}; charts: acme success ${acmeRate}, ` +
+              `zeta share ${zetaLine}, unavailable ${unavailable}; timeline: "${openedText.trim()}"; screenshot ${screenshot}`);
 } catch (e) {
   failed = failed ?? e.message;
 } finally {

@@ -18,7 +18,6 @@ namespace {
 using namespace std::chrono;
 using json_value = boost::json::value;
 
-std::string example(const std::string& file) { return std::string(TOLLGATE_SOURCE_DIR) + "/examples/" + file; }
 
 // A gateway config that includes the given example files.
 std::string config_including(const std::vector<std::string>& files) {
@@ -30,43 +29,9 @@ std::string config_including(const std::vector<std::string>& files) {
   return y;
 }
 
-// The merchant's and the platform's RSA key pairs, made by openssl for this test.
-struct PayKeys {
-  TempDir dir;
-  PayKeys() {
-    for (const char* who : {"merchant", "platform"}) {
-      const std::string key = dir.file(std::string(who) + ".pem");
-      const std::string cmd = "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + key +
-                              " 2>/dev/null && openssl pkey -in " + key + " -pubout -out " +
-                              dir.file(std::string(who) + ".pub") + " 2>/dev/null";
-      EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-    }
-  }
-  std::vector<std::string> sim_args() const {
-    return {"--pay-merchant-public-key", dir.file("merchant.pub"), "--pay-platform-private-key", dir.file("platform.pem")};
-  }
-  std::map<std::string, std::string> env(const Sim& main, const Sim& standby) const {
-    return {{"WXPAY_URL", main.url()},
-            {"WXPAY_URL2", standby.url()},
-            {"WXPAY_MCHID", "sim-key"},
-            {"WXPAY_CERT_SERIAL", "SIM-MERCHANT-1"},
-            {"WXPAY_PRIVATE_KEY_FILE", dir.file("merchant.pem")},
-            {"WXPAY_PLATFORM_PUBLIC_KEY_FILE", dir.file("platform.pub")}};
-  }
-};
-
 std::string all_logs(Gateway& gw) { return gw.process().stdout_text() + gw.process().stderr_text(); }
 
 // --- login.exchange_code ---------------------------------------------------------------
-
-const char* kAppSecret = "wx-app-secret-7f3a9c";
-
-std::map<std::string, std::string> login_env(const Sim& main, const Sim& standby) {
-  return {{"WECHAT_API_URL", main.url()},
-          {"WECHAT_API2_URL", standby.url()},
-          {"WECHAT_APPID", "sim-key"},
-          {"WECHAT_APP_SECRET", kAppSecret}};
-}
 
 TEST(Login, ExchangesACodeOnceAndNeverRepeatsItBlindly) {
   Sim main({"--secret", kAppSecret}), standby({"--secret", kAppSecret});
@@ -220,14 +185,6 @@ TEST(Payment, AWrongPlatformKeyRejectsEveryAnswer) {
 }
 
 // --- identity.verify ---------------------------------------------------------------------
-
-std::map<std::string, std::string> identity_env(const Sim& sim) {
-  return {{"IDV_URL", sim.url()},
-          {"IDV_TOKEN", "sim-token"},
-          {"TENCENT_FACEID_URL", sim.url()},
-          {"TENCENT_SECRET_ID", "sim-key"},
-          {"TENCENT_SECRET_KEY", "sim-secret"}};
-}
 
 TEST(Identity, AMismatchIsAnAnswerAndLeavesTheProviderHealthy) {
   Sim sim;

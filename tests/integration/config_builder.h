@@ -2,6 +2,8 @@
 // Builds tollgate configs for integration tests: one sms.send capability over
 // providers speaking tollgate-sim's json or form dialect.
 
+#include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -95,5 +97,50 @@ inline std::string config_yaml(const ConfigSpec& spec) {
 }
 
 inline const char* kSmsBody = R"({"to":"+8613800000000","template":"T1","params":{"code":"1234"}})";
+
+// The merchant's and the platform's RSA key pairs, made by openssl for this test.
+struct PayKeys {
+  TempDir dir;
+  PayKeys() {
+    for (const char* who : {"merchant", "platform"}) {
+      const std::string key = dir.file(std::string(who) + ".pem");
+      const std::string cmd = "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + key +
+                              " 2>/dev/null && openssl pkey -in " + key + " -pubout -out " +
+                              dir.file(std::string(who) + ".pub") + " 2>/dev/null";
+      EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    }
+  }
+  std::vector<std::string> sim_args() const {
+    return {"--pay-merchant-public-key", dir.file("merchant.pub"), "--pay-platform-private-key", dir.file("platform.pem")};
+  }
+  std::map<std::string, std::string> env(const Sim& main, const Sim& standby) const {
+    return {{"WXPAY_URL", main.url()},
+            {"WXPAY_URL2", standby.url()},
+            {"WXPAY_MCHID", "sim-key"},
+            {"WXPAY_CERT_SERIAL", "SIM-MERCHANT-1"},
+            {"WXPAY_PRIVATE_KEY_FILE", dir.file("merchant.pem")},
+            {"WXPAY_PLATFORM_PUBLIC_KEY_FILE", dir.file("platform.pub")}};
+  }
+};
+
+// The example configs (login.yaml, payment.yaml, identity.yaml) against tollgate-sim.
+inline std::string example(const std::string& file) { return std::string(TOLLGATE_SOURCE_DIR) + "/examples/" + file; }
+
+inline const char* kAppSecret = "wx-app-secret-7f3a9c";
+
+inline std::map<std::string, std::string> login_env(const Sim& main, const Sim& standby) {
+  return {{"WECHAT_API_URL", main.url()},
+          {"WECHAT_API2_URL", standby.url()},
+          {"WECHAT_APPID", "sim-key"},
+          {"WECHAT_APP_SECRET", kAppSecret}};
+}
+
+inline std::map<std::string, std::string> identity_env(const Sim& sim) {
+  return {{"IDV_URL", sim.url()},
+          {"IDV_TOKEN", "sim-token"},
+          {"TENCENT_FACEID_URL", sim.url()},
+          {"TENCENT_SECRET_ID", "sim-key"},
+          {"TENCENT_SECRET_KEY", "sim-secret"}};
+}
 
 }  // namespace tollgate::testing
