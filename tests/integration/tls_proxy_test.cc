@@ -124,18 +124,6 @@ TEST(Tls, UnreadableCaFileIsAConfigProblem) {
       << gw.process().stderr_text();
 }
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 // tinyproxy, a real HTTP CONNECT proxy, on a free loopback port.
 class Tinyproxy {
  public:
