@@ -196,9 +196,6 @@ std::string metrics_of(Gateway& gw);
 // The JSON call-log lines the gateway wrote, waiting up to 3 s for at least `at_least`.
 std::vector<boost::json::object> call_lines(Gateway& gw, size_t at_least);
 
-// A loopback port free at the time of the call (for servers that cannot pick their own).
-int free_port();
-
 std::string tollgate_bin();
 std::string sim_bin();
 

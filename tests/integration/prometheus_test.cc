@@ -11,6 +11,7 @@
 
 #include "tests/integration/config_builder.h"
 #include "tests/integration/harness.h"
+#include "tests/support/servers.h"
 
 namespace tollgate::testing {
 namespace {
@@ -35,7 +36,7 @@ std::string url_encode(const std::string& s) {
 
 class PrometheusServer {
  public:
-  explicit PrometheusServer(int target_port) : port_(free_port()) {
+  explicit PrometheusServer(int target_port) : port_(free_loopback_port()) {
     dir_.write("prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                                  "scrape_configs:\n  - job_name: tollgate\n    static_configs:\n"
                                  "      - targets: ['127.0.0.1:" + std::to_string(target_port) + "']\n");

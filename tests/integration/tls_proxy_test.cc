@@ -13,6 +13,7 @@
 
 #include "tests/integration/config_builder.h"
 #include "tests/integration/harness.h"
+#include "tests/support/servers.h"
 
 namespace tollgate::testing {
 namespace {
@@ -128,7 +129,7 @@ TEST(Tls, UnreadableCaFileIsAConfigProblem) {
 class Tinyproxy {
  public:
   Tinyproxy() {
-    port_ = free_port();
+    port_ = free_loopback_port();
     dir_.write("tinyproxy.conf", "Port " + std::to_string(port_) +
                                      "\nListen 127.0.0.1\nTimeout 30\nAllow 127.0.0.1\nMaxClients 20\n"
                                      "LogFile \"" + dir_.file("tinyproxy.log") + "\"\nLogLevel Connect\n");
@@ -185,7 +186,7 @@ TEST(Proxy, PlainHttpProviderThroughTheProxyToo) {
 TEST(Proxy, DeadProxyIsUnavailableNotAHang) {
   Sim sim;
   ProviderSpec p{"acme", "json", sim.url()};
-  p.extra = "    proxy: http://127.0.0.1:" + std::to_string(free_port()) + "\n";
+  p.extra = "    proxy: http://127.0.0.1:" + std::to_string(free_loopback_port()) + "\n";
   Gateway gw(config_yaml({{p}}));
   ASSERT_TRUE(gw.started());
   auto r = gw.call("/v1/sms/send", kSmsBody);
