@@ -140,7 +140,9 @@ function chart(metric, capability, title, series, fmt, max) {
   for (const s of series) {
     if (!s.points.length) continue;
     const last = s.points[s.points.length - 1][1];
+    const values = s.points.map((p) => p[1]);
     svg += '<polyline fill="none" stroke-width="1.5" stroke="' + s.color + '" ' + s.attr + '="' + esc(s.key) + '" data-last="' + last +
+           '" data-min="' + Math.min(...values) + '" data-max="' + Math.max(...values) +
            '" points="' + s.points.map(([t, v]) => x(t) + "," + y(v)).join(" ") + '"><title>' + esc(s.key) + ": " + esc(fmt(last)) + "</title></polyline>";
   }
   return '<div class="chart"><h3>' + esc(title) + "</h3>" + svg + "</svg></div>";
