@@ -14,6 +14,7 @@ packages=(
   libpq-dev postgresql-15                  # the PostgreSQL store; tests start their own server
   libhiredis-dev redis-server              # shared limits; tests start their own server
   libsystemd-dev systemd                   # sd_notify (Type=notify); systemd-analyze checks the unit
+  librabbitmq-dev rabbitmq-server amqp-tools  # queue mode (rabbitmq-c); tests start their own broker
   dpkg-dev                                 # make package: CPack's DEB generator uses dpkg-shlibdeps
   haproxy                                  # make cluster puts it in front of three instances
   libgtest-dev libgmock-dev
@@ -44,7 +45,7 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts packaged daemons it installs; tests start their own.
-  for svc in prometheus tinyproxy haproxy postgresql redis-server nginx; do
+  for svc in prometheus tinyproxy haproxy postgresql redis-server nginx rabbitmq-server; do
     $sudo systemctl stop "$svc" >/dev/null 2>&1 || $sudo service "$svc" stop >/dev/null 2>&1 || true
   done
 fi

@@ -47,6 +47,7 @@ ApiHandler::ApiHandler(const RuntimeHolder& runtime, const Clock& clock, Timers&
       metrics_(metrics) {}
 
 std::string ApiHandler::caller_name(const HttpRequest& req) const {
+  if (!req.door_caller.empty()) return req.door_caller;
   const std::string_view auth = req.header("Authorization");
   const auto* c = auth.starts_with("Bearer ") ? runtime_.get()->caller_by_key(auth.substr(7)) : nullptr;
   return c ? c->config->name : "unknown";
@@ -91,12 +92,18 @@ asio::awaitable<http::ServerResponse> ApiHandler::handle(HttpRequest req, http::
 Result<ApiHandler::Admitted> ApiHandler::admit_caller(const HttpRequest& req, std::string_view capability) const {
   Admitted a;
   a.rt = runtime_.get();  // the call runs on this snapshot to the end
-  const std::string_view auth = req.header("Authorization");
-  if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
-    return err(ErrorClass::kUnauthorized, "missing 'Authorization: Bearer <key>' header");
+  if (!req.door_caller.empty()) {
+    // An in-process door (queue mode) names its configured caller; a reload may have removed it.
+    a.caller = a.rt->caller_by_name(req.door_caller);
+    if (!a.caller) return err(ErrorClass::kUnauthorized, "caller '" + req.door_caller + "' is no longer configured");
+  } else {
+    const std::string_view auth = req.header("Authorization");
+    if (!auth.starts_with("Bearer ") || auth.size() <= 7) {
+      return err(ErrorClass::kUnauthorized, "missing 'Authorization: Bearer <key>' header");
+    }
+    a.caller = a.rt->caller_by_key(auth.substr(7));
+    if (!a.caller) return err(ErrorClass::kUnauthorized, "unknown API key");
   }
-  a.caller = a.rt->caller_by_key(auth.substr(7));
-  if (!a.caller) return err(ErrorClass::kUnauthorized, "unknown API key");
   a.cap = a.rt->capability(capability);
   if (!a.cap) return err(ErrorClass::kNotFound, "unknown capability '" + std::string(capability) + "'");
   if (!a.caller->config->allows(capability)) {
@@ -179,7 +186,9 @@ Result<CallOptions> ApiHandler::parse_options(const HttpRequest& req, const Admi
                  "X-Tollgate-Not-Before must be an RFC 3339 time such as 2026-11-27T09:00:00Z");
     }
   }
-  if (const std::string_view cb = req.header("X-Tollgate-Callback"); !cb.empty()) {
+  if (!req.door_reply.empty()) {
+    o.callback_url = req.door_reply;  // the door delivers it itself (jobs::ReplySink)
+  } else if (const std::string_view cb = req.header("X-Tollgate-Callback"); !cb.empty()) {
     o.callback_url = std::string(cb);
     if (auto valid = check_callback(o.callback_url, *a.caller->config); !valid) return valid.error();
   }

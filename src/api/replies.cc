@@ -50,6 +50,18 @@ http::ServerResponse success_reply(const std::string& id, const engine::CallOutc
   return json_reply(200, body, id);
 }
 
+namespace {
+
+// The error class of a synchronous call that failed with an error but no stored answer.
+std::optional<ErrorClass> failed_sync_error(const store::CallRecord& rec, const json::value& stored) {
+  if (rec.async || !stored.is_object()) return std::nullopt;
+  const auto* code = stored.as_object().if_contains("code");
+  if (!code || !code->is_string()) return std::nullopt;
+  return parse_error_class(code->get_string());
+}
+
+}  // namespace
+
 http::ServerResponse replay_stored_answer(const store::CallRecord& rec) {
   const json::value stored = parse_or_null(rec.error_json.empty() ? rec.result_json : rec.error_json);
   int status = 200;
@@ -57,6 +69,11 @@ http::ServerResponse replay_stored_answer(const store::CallRecord& rec) {
   if (stored.is_object() && stored.as_object().contains("status") && stored.as_object().contains("body")) {
     status = static_cast<int>(stored.at("status").to_number<std::int64_t>());
     body = stored.at("body").as_object();
+  } else if (const auto cls = failed_sync_error(rec, stored)) {
+    // A synchronous call that failed without an answer to store (cut off by a
+    // shutdown or crash): a repeat gets the error as the first caller would have.
+    status = http_status(Error{*cls, ""});
+    body = json::object{{"error", stored}, {"id", rec.id}};
   } else {
     body = status_json(rec);
   }

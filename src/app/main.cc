@@ -18,6 +18,7 @@
 #include "api/api.h"
 #include "app/logging.h"
 #include "app/cluster_wiring.h"
+#include "app/queue_wiring.h"
 #include "app/reloader.h"
 #include "app/service_notify.h"
 #include "engine/metrics.h"
@@ -302,9 +303,16 @@ int serve(const std::string& path, const std::string& ready_file) {
                             instance, &jobs_metrics);
   runner.set_events(events);
   callbacks.set_events(events);
+  // Queue mode: requests from RabbitMQ through the same API; the broker is not reloaded.
+  std::unique_ptr<app::QueueDoor> queue_door;
+  if (cfg.queues.enabled) {
+    queue_door = std::make_unique<app::QueueDoor>(cfg.queues, pool, api, &registry_metrics);
+    callbacks.set_reply_sink(queue_door.get());
+  }
   runner.start();
   callbacks.start();
   if (delivery) delivery->start();
+  if (queue_door) queue_door->start();
   recordings.start();
   spdlog::info("tollgate listening on {}:{} with {} workers ({} capabilities, {} providers)", cfg.server.host,
                *port, workers, cfg.capabilities.size(), cfg.providers.size());
@@ -336,6 +344,8 @@ int serve(const std::string& path, const std::string& ready_file) {
   if (admin_server) admin_server->stop_accepting();
   if (inbound_server) inbound_server->stop_accepting();
   if (delivery) delivery->stop();
+  // Queue requests in flight are answered and acked; what is left is redelivered.
+  if (queue_door) queue_door->stop(std::chrono::seconds(10));
   // Running jobs finish (their deadlines bound them); nothing new is claimed.
   runner.stop(std::chrono::seconds(10));
   callbacks.stop();

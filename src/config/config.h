@@ -421,8 +421,31 @@ struct InboundConfig {
   Millis delivery_interval{5000};       // how often the rate is recomputed (and held events swept)
 };
 
+// Queue mode (docs/queues.md): requests consumed from RabbitMQ queues, each
+// queue acting for one configured caller; results published to reply_to.
+struct QueueConsumerConfig {
+  std::string queue;                // the request queue
+  std::string caller;               // the configured caller it acts for
+  std::string capability;           // fixed capability, or empty: named in each message
+  int prefetch = 32;                // unacknowledged requests in flight, at most
+  int delivery_limit = 5;           // deliveries before a request is dead-lettered (quorum queue)
+  bool declare = true;              // declare the queue (quorum, delivery limit, DLX) and its DLX
+  std::string dead_letter_exchange; // default: <queue>.dlx, bound to the queue <queue>.dead
+  SourceMark mark;
+};
+
+struct QueuesConfig {
+  bool enabled = false;
+  std::string url;                  // amqp[s]://user:password@host[:port]/vhost (a secret: never logged)
+  Millis heartbeat{10000};
+  Millis reconnect_min{200};
+  Millis reconnect_max{10000};
+  std::vector<QueueConsumerConfig> consumers;
+};
+
 struct Config {
   std::string source;  // the file it came from
+  QueuesConfig queues;
   SharedConfig shared;
   InboundConfig inbound;
   ServerConfig server;

@@ -102,6 +102,19 @@ void check_operation(YamlReader& r, const ProviderConfig& p, const OperationConf
 }  // namespace
 
 void cross_check(YamlReader& r, const Config& cfg) {
+  for (const auto& q : cfg.queues.consumers) {
+    const CallerConfig* caller = nullptr;
+    for (const auto& c : cfg.callers) {
+      if (c.name == q.caller) caller = &c;
+    }
+    if (!caller) {
+      r.error(q.mark, "queue '" + q.queue + "' acts for unknown caller '" + q.caller + "'");
+    } else if (!q.capability.empty() && !cfg.capability(q.capability)) {
+      r.error(q.mark, "queue '" + q.queue + "' names unknown capability '" + q.capability + "'");
+    } else if (!q.capability.empty() && !caller->allows(q.capability)) {
+      r.error(q.mark, "queue '" + q.queue + "': caller '" + q.caller + "' may not use " + q.capability);
+    }
+  }
   for (const auto& caller : cfg.callers) {
     for (const auto& c : caller.capabilities) {
       if (c == "*" || c.ends_with(".*")) continue;

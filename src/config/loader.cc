@@ -166,8 +166,8 @@ LoadOutcome load_config_text_impl(std::string_view yaml, const std::string& sour
     return out;
   }
   r.only_keys(root, "the config file",
-              {"include", "server", "admin", "log", "test_traffic", "store", "shared", "inbound", "jobs", "callers", "capabilities",
-               "providers"});
+              {"include", "server", "admin", "log", "test_traffic", "store", "shared", "inbound", "queues", "jobs", "callers",
+               "capabilities", "providers"});
   if (root["include"]) merge_includes(r, root, source, included, files);
 
   auto cfg = std::make_shared<Config>();
@@ -177,6 +177,7 @@ LoadOutcome load_config_text_impl(std::string_view yaml, const std::string& sour
   detail::parse_store(r, root["store"], cfg->store);
   detail::parse_shared(r, root["shared"], cfg->shared);
   detail::parse_inbound(r, root["inbound"], cfg->inbound);
+  detail::parse_queues(r, root["queues"], cfg->queues);
   detail::parse_log(r, root["log"], cfg->log);
   detail::parse_test_traffic(r, root["test_traffic"], cfg->test_traffic);
   detail::parse_jobs(r, root["jobs"], cfg->jobs);

@@ -175,3 +175,52 @@ void parse_inbound(YamlReader& r, const YAML::Node& n, InboundConfig& out) {
 }
 
 }  // namespace tollgate::config::detail
+
+namespace tollgate::config::detail {
+
+void parse_queues(YamlReader& r, const YAML::Node& n, QueuesConfig& out) {
+  if (!n) return;
+  if (!r.is_map(n, "queues")) return;
+  r.only_keys(n, "queues", {"url", "heartbeat", "reconnect", "consumers"});
+  out.enabled = true;
+  out.url = r.string_field(n, "url", "queues", "", /*secret=*/true);
+  const UrlRules rules{.allow_userinfo = true, .allow_query = false, .amqp = true, .what = "queues.url"};
+  if (auto u = parse_http_url(out.url, rules); !u) {
+    r.error(n["url"] ? n["url"] : n, u.error().message);
+  } else if (u->scheme == "amqps") {
+    r.error(n["url"], "queues.url: amqps:// is not supported yet; use amqp:// on a trusted network (docs/queues.md)");
+  }
+  out.heartbeat = r.duration_field(n, "heartbeat", "queues", out.heartbeat, Millis(1000));
+  if (const YAML::Node& rc = n["reconnect"]; rc && r.is_map(rc, "queues.reconnect")) {
+    r.only_keys(rc, "queues.reconnect", {"min", "max"});
+    out.reconnect_min = r.duration_field(rc, "min", "queues.reconnect", out.reconnect_min, Millis(10));
+    out.reconnect_max = r.duration_field(rc, "max", "queues.reconnect", out.reconnect_max, out.reconnect_min);
+  }
+  const YAML::Node& list = n["consumers"];
+  if (!list || !list.IsSequence() || list.size() == 0) {
+    r.error(list ? list : n, "queues.consumers must list at least one {queue, caller}");
+    return;
+  }
+  for (const auto& c : list) {
+    if (!r.is_map(c, "queues.consumers[]")) continue;
+    r.only_keys(c, "queues.consumers[]",
+                {"queue", "caller", "capability", "prefetch", "delivery_limit", "declare", "dead_letter_exchange"});
+    QueueConsumerConfig q;
+    q.mark = mark_of(c);
+    q.queue = r.string_field(c, "queue", "queues.consumers[]", "");
+    q.caller = r.string_field(c, "caller", "queues.consumers[]", "");
+    if (q.queue.empty() || q.queue.size() > 255) r.error(c, "queues.consumers[].queue must be a name of 1 to 255 characters");
+    if (q.caller.empty()) r.error(c, "queues.consumers[].caller must name a configured caller");
+    q.capability = r.string_field(c, "capability", "queues.consumers[]", "");
+    q.prefetch = static_cast<int>(r.int_field(c, "prefetch", "queues.consumers[]", q.prefetch, 1, 10000));
+    q.delivery_limit = static_cast<int>(r.int_field(c, "delivery_limit", "queues.consumers[]", q.delivery_limit, 1, 1000));
+    q.declare = r.bool_field(c, "declare", "queues.consumers[]", q.declare);
+    q.dead_letter_exchange = r.string_field(c, "dead_letter_exchange", "queues.consumers[]", q.queue + ".dlx");
+    for (const auto& other : out.consumers) {
+      if (other.queue == q.queue) r.error(c, "queue '" + q.queue + "' is consumed twice");
+    }
+    out.consumers.push_back(std::move(q));
+  }
+}
+
+}  // namespace tollgate::config::detail

@@ -29,6 +29,7 @@ void parse_jobs(YamlReader& r, const YAML::Node& n, JobsConfig& out);
 void parse_callbacks(YamlReader& r, const YAML::Node& n, const std::string& what, CallbackConfig& out);
 void parse_events(YamlReader& r, const YAML::Node& n, const std::string& what, ProviderConfig& p);
 void parse_inbound(YamlReader& r, const YAML::Node& n, InboundConfig& out);
+void parse_queues(YamlReader& r, const YAML::Node& n, QueuesConfig& out);
 void parse_shared(YamlReader& r, const YAML::Node& n, SharedConfig& out);
 void parse_limits(YamlReader& r, const YAML::Node& n, const std::string& what, LimitsConfig& out);
 void parse_breaker(YamlReader& r, const YAML::Node& n, const std::string& what, policy::BreakerConfig& out);

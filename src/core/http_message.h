@@ -22,6 +22,11 @@ struct HttpRequest {
   std::string query;       // already encoded, without '?'
   HeaderList headers;
   std::string body;
+  // Set only by an in-process door (queue mode), never from the wire: the
+  // configured caller the request comes from (no key to check), and where its
+  // final status goes if it becomes an async job (e.g. amqp:reply_to?...).
+  std::string door_caller;
+  std::string door_reply;
 
   std::string target() const { return query.empty() ? path : path + "?" + query; }
   std::string_view header(std::string_view name) const { return find_header(headers, name); }

@@ -58,7 +58,11 @@ Result<Url> parse_http_url(std::string_view text, const UrlRules& rules) {
   const urls::url_view& u = *parsed;
   Url out;
   out.scheme = lower(std::string_view(u.scheme().data(), u.scheme().size()));
-  if (out.scheme != "http" && out.scheme != "https") return bad(rules, "must be http:// or https://");
+  if (rules.amqp) {
+    if (out.scheme != "amqp" && out.scheme != "amqps") return bad(rules, "must be amqp:// or amqps://");
+  } else if (out.scheme != "http" && out.scheme != "https") {
+    return bad(rules, "must be http:// or https://");
+  }
   if (!u.has_authority()) return bad(rules, "has no host");
   if (u.has_fragment()) return bad(rules, "must not have a fragment ('#')");
   if (u.has_userinfo()) {
@@ -92,7 +96,7 @@ Result<Url> parse_http_url(std::string_view text, const UrlRules& rules) {
     default:
       return bad(rules, "has no valid host");
   }
-  out.port = out.scheme == "https" ? 443 : 80;
+  out.port = out.scheme == "https" ? 443 : out.scheme == "amqp" ? 5672 : out.scheme == "amqps" ? 5671 : 80;
   if (u.has_port()) {
     const auto p = u.port();
     unsigned port = 0;

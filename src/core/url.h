@@ -23,12 +23,15 @@ struct UrlRules {
   bool allow_userinfo = false;  // user:password@ (proxies only)
   bool allow_path = true;       // a path other than "" or "/"
   bool allow_query = true;
+  // amqp:// and amqps:// (the broker of queue mode, default ports 5672 and 5671;
+  // the path is the virtual host) instead of http:// and https://.
+  bool amqp = false;
   // What the error messages call the URL ("callback URL", "base_url", "proxy").
   std::string_view what = "URL";
 };
 
 struct Url {
-  std::string scheme;          // "http" or "https"
+  std::string scheme;          // "http" or "https" ("amqp" or "amqps" under UrlRules::amqp)
   std::string host;            // lower-case name, or an IP literal without brackets
   bool host_is_ip = false;
   bool ipv6 = false;

@@ -77,6 +77,19 @@ TEST(Url, RulesPerUse) {
   EXPECT_FALSE(parse_http_url("http://a.example/api?x=1", base).ok());
 }
 
+TEST(Url, AnAmqpBrokerUrlOnlyWhereAmqpIsAsked) {
+  const UrlRules broker{.allow_userinfo = true, .allow_query = false, .amqp = true, .what = "queues.url"};
+  auto u = parse_http_url("amqp://guest:s%40cret@127.0.0.1/%2f", broker);
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->scheme, "amqp");
+  EXPECT_EQ(u->port, 5672);
+  EXPECT_EQ(u->userinfo, "guest:s@cret");
+  EXPECT_EQ(u->path, "/%2f");
+  EXPECT_EQ(parse_http_url("amqps://broker.example", broker)->port, 5671);
+  EXPECT_EQ(parse_http_url("http://broker.example", broker).error().message, "queues.url must be amqp:// or amqps://");
+  EXPECT_FALSE(parse_http_url("amqp://broker.example/").ok()) << "an amqp URL is not an HTTP URL";
+}
+
 TEST(Url, AddressScopes) {
   EXPECT_EQ(address_scope("8.8.8.8"), AddressScope::kPublic);
   EXPECT_EQ(address_scope("127.0.0.1"), AddressScope::kLoopback);

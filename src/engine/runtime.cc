@@ -67,6 +67,13 @@ const CallerRuntime* Runtime::caller_by_key(std::string_view api_key) const {
   return it == callers_by_hash_.end() ? nullptr : &it->second;
 }
 
+const CallerRuntime* Runtime::caller_by_name(std::string_view name) const {
+  for (const auto& [hash, c] : callers_by_hash_) {
+    if (c.config->name == name) return &c;
+  }
+  return nullptr;
+}
+
 const CapabilityRuntime* Runtime::capability(std::string_view name) const {
   auto it = capabilities_.find(std::string(name));
   return it == capabilities_.end() ? nullptr : &it->second;

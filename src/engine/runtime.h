@@ -61,6 +61,7 @@ class Runtime {
 
   const config::Config& config() const { return catalog_->config(); }
   const CallerRuntime* caller_by_key(std::string_view api_key) const;
+  const CallerRuntime* caller_by_name(std::string_view name) const;
   const CapabilityRuntime* capability(std::string_view name) const;
   const ProviderRuntime* provider(std::string_view name) const;
   const std::unordered_map<std::string, ProviderRuntime>& providers() const { return providers_; }

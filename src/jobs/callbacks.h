@@ -33,6 +33,21 @@ namespace tollgate::jobs {
 // The signature header value for `body` sent at `timestamp` (unix seconds).
 std::string callback_signature(std::string_view secret, std::string_view timestamp, std::string_view body);
 
+// A door that delivers final statuses itself (queue mode): a job whose callback
+// URL has the sink's scheme is handed to it instead of being POSTed. `deliver`
+// runs on worker 0 and returns whether the status is delivered (for a queue:
+// confirmed by the broker), with a line for the callback log.
+class ReplySink {
+ public:
+  struct Outcome {
+    bool delivered = false;
+    std::string outcome;
+  };
+  virtual ~ReplySink() = default;
+  virtual std::string_view scheme() const = 0;  // e.g. "amqp:"
+  virtual boost::asio::awaitable<Outcome> deliver(std::string url, std::string body) = 0;
+};
+
 class Callbacks {
  public:
   // `transport` belongs to worker 0; `endpoints` builds a connection target per
@@ -44,6 +59,8 @@ class Callbacks {
   // Also forwards providers' events to the callbacks of their calls (null: no
   // events). Before start().
   void set_events(store::EventStore* events);
+  // Where callback URLs of `sink->scheme()` go (null: none). Before start().
+  void set_reply_sink(ReplySink* sink);
   void start();
   void stop();
 

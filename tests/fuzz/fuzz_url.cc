@@ -11,7 +11,7 @@ using namespace tollgate;
 
 namespace {
 
-void check_wire_safe(const Url& u) {
+void check_wire_safe(const Url& u, const UrlRules& rules) {
   for (const std::string* part : {&u.host, &u.path, &u.query}) {
     for (char c : *part) {
       if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7F) std::abort();
@@ -19,7 +19,7 @@ void check_wire_safe(const Url& u) {
   }
   if (u.port == 0 || u.path.empty() || u.path.front() != '/') std::abort();
   // What we parsed, printed and parsed again, is the same URL.
-  auto again = parse_http_url(u.redacted());
+  auto again = parse_http_url(u.redacted(), UrlRules{.allow_userinfo = rules.allow_userinfo, .amqp = rules.amqp});
   if (!again || again->host != u.host || again->port != u.port || again->target() != u.target()) std::abort();
 }
 
@@ -29,8 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text = fuzz::as_text(data, size);
   for (const UrlRules& rules : {UrlRules{.what = "callback URL"},
                                 UrlRules{.allow_userinfo = true, .allow_path = false, .allow_query = false},
-                                UrlRules{.allow_query = false, .what = "base_url"}}) {
-    if (auto u = parse_http_url(text, rules)) check_wire_safe(*u);
+                                UrlRules{.allow_query = false, .what = "base_url"},
+                                UrlRules{.allow_userinfo = true, .allow_query = false, .amqp = true, .what = "queues.url"}}) {
+    if (auto u = parse_http_url(text, rules)) check_wire_safe(*u, rules);
   }
   if (auto p = config::parse_host_pattern(text)) {
     config::CallbackConfig c;

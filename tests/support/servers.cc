@@ -188,4 +188,82 @@ std::string RedisServer::cli(const std::string& args) const {
   return capture("redis-cli -p " + std::to_string(port_) + " " + args);
 }
 
+// --- RabbitMQ ----------------------------------------------------------------
+
+RabbitServer::RabbitServer() {
+  dir_ = scratch("rabbitmq");
+  std::filesystem::create_directories(dir_);
+  port_ = free_loopback_port();
+  dist_port_ = free_loopback_port();
+  epmd_port_ = free_loopback_port();
+  std::ofstream(dir_ + "/rabbitmq.conf") << "listeners.tcp.default = 127.0.0.1:" << port_
+                                         << "\nloopback_users = none\nlog.console = false\n"
+                                         << "log.file.level = warning\n";
+  std::ofstream(dir_ + "/enabled_plugins") << "[].\n";
+  start();
+}
+
+RabbitServer::~RabbitServer() {
+  stop();
+  // The node's own epmd (a daemon on its private port) goes too.
+  capture("ERL_EPMD_PORT=" + std::to_string(epmd_port_) + " epmd -kill");
+  if (!dir_.empty()) std::filesystem::remove_all(dir_);
+}
+
+bool RabbitServer::start() {
+  const auto began = std::chrono::steady_clock::now();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);  // the script, erl and beam: one group to stop
+    freopen((dir_ + "/server.log").c_str(), "a", stdout);
+    freopen((dir_ + "/server.log").c_str(), "a", stderr);
+    const std::string node = "tollgate-test-" + std::to_string(port_) + "@localhost";
+    setenv("RABBITMQ_NODENAME", node.c_str(), 1);
+    setenv("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1", 1);
+    setenv("RABBITMQ_NODE_PORT", std::to_string(port_).c_str(), 1);
+    setenv("RABBITMQ_DIST_PORT", std::to_string(dist_port_).c_str(), 1);
+    setenv("ERL_EPMD_PORT", std::to_string(epmd_port_).c_str(), 1);
+    setenv("RABBITMQ_MNESIA_BASE", (dir_ + "/mnesia").c_str(), 1);
+    setenv("RABBITMQ_LOG_BASE", (dir_ + "/log").c_str(), 1);
+    setenv("RABBITMQ_CONFIG_FILE", (dir_ + "/rabbitmq").c_str(), 1);
+    setenv("RABBITMQ_ENABLED_PLUGINS_FILE", (dir_ + "/enabled_plugins").c_str(), 1);
+    setenv("RABBITMQ_PID_FILE", (dir_ + "/pid").c_str(), 1);
+    setenv("HOME", dir_.c_str(), 1);  // the Erlang cookie
+    execl("/usr/lib/rabbitmq/bin/rabbitmq-server", "rabbitmq-server", nullptr);
+    _exit(127);
+  }
+  pid_ = pid;
+  // Ready when a client can declare a queue (the AMQP listener opens late in the boot).
+  for (int i = 0; i < 1200; ++i) {
+    if (listening(port_) && tool("amqp-declare-queue -q tollgate.probe").find("tollgate.probe") != std::string::npos) {
+      last_start_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+      return true;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  error_ = "rabbitmq-server did not start: " + capture("tail -20 " + dir_ + "/server.log");
+  stop();
+  return false;
+}
+
+void RabbitServer::stop() {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, SIGTERM);
+  for (int i = 0; i < 300; ++i) {
+    if (waitpid(pid_, nullptr, WNOHANG) == pid_) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ::kill(-pid_, SIGKILL);  // whatever of the group is left
+  waitpid(pid_, nullptr, WNOHANG);
+  pid_ = -1;
+}
+
+std::string RabbitServer::tool(const std::string& command_and_args) const {
+  const auto space = command_and_args.find(' ');
+  return capture(command_and_args.substr(0, space) + " -u amqp://guest:guest@127.0.0.1:" + std::to_string(port_) +
+                 (space == std::string::npos ? "" : command_and_args.substr(space)));
+}
+
 }  // namespace tollgate::testing

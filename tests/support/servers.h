@@ -62,6 +62,34 @@ class RedisServer {
   int pid_ = -1;
 };
 
+// A RabbitMQ broker (Debian's rabbitmq-server) of its own: node name, AMQP
+// port, Erlang distribution port and epmd port all private to it, its data in
+// the scratch directory. Starting takes seconds (Erlang boots): one per test binary.
+class RabbitServer {
+ public:
+  RabbitServer();  // start; check ok()
+  ~RabbitServer();
+  RabbitServer(const RabbitServer&) = delete;
+  RabbitServer& operator=(const RabbitServer&) = delete;
+
+  bool ok() const { return pid_ > 0; }
+  int port() const { return port_; }
+  std::string url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/%2f"; }
+  double last_start_s() const { return last_start_s_; }  // how long the last start took
+  const std::string& error() const { return error_; }
+  void stop();   // SIGTERM to the broker's process group, waits for it to exit
+  bool start();  // again, on the same ports and data (durable queues and messages survive)
+  // One amqp-tools command (amqp-publish, amqp-get, ...) with -u set; its output.
+  std::string tool(const std::string& command_and_args) const;
+
+ private:
+  std::string dir_;
+  std::string error_;
+  int port_ = 0, dist_port_ = 0, epmd_port_ = 0;
+  int pid_ = -1;
+  double last_start_s_ = 0;
+};
+
 // A TCP port nobody listens on right now (bind to 0, read it, close).
 int free_loopback_port();
 

@@ -376,7 +376,8 @@ Result<StateCounts> SqliteStore::Db::counts() {
 }
 
 Result<int> SqliteStore::Db::fail_orphans(const std::string& owner, std::int64_t now) {
-  Stmt s(db_, "UPDATE calls SET state=3, updated_ms=?2, error='{\"code\":\"internal\",\"message\":\"tollgate "
+  // As the PostgreSQL store: the provider may have acted, so outcome_unknown.
+  Stmt s(db_, "UPDATE calls SET state=3, updated_ms=?2, error='{\"code\":\"outcome_unknown\",\"message\":\"tollgate "
               "stopped while the call was in progress; its outcome is unknown\",\"retryable\":false}' "
               "WHERE async=0 AND state=1 AND lease_owner!=?1");
   s.bind(1, owner).bind(2, now);
