@@ -11,7 +11,8 @@
 # process, and the ratios. Figures go to bench/out/<scenario>.json.
 #
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
-# BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1, BENCH_SKIP_CLUSTER=1 (skip those parts),
+# BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1, BENCH_SKIP_CLUSTER=1, BENCH_SKIP_QUEUE=1 (skip those parts),
+# BENCH_QUEUE_REQUESTS (queue bench, default 20000),
 # BENCH_PHASE (failover phase, default 6 s), BENCH_CLUSTER_SECONDS (default 5).
 set -euo pipefail
 build=${1:-build-bench}
@@ -121,4 +122,5 @@ awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hm
 }' | tee "$out/ratios.txt"
 [[ -n "${BENCH_SKIP_ASYNC:-}" ]] || bash bench/async.sh "$build"
 [[ -n "${BENCH_SKIP_FAILOVER:-}" ]] || bash bench/failover.sh "$build"
+[[ -n "${BENCH_SKIP_QUEUE:-}" ]] || "$build/bench/tollgate-queue-bench" "$build" "${BENCH_QUEUE_REQUESTS:-20000}" "$conns"
 [[ -n "${BENCH_SKIP_CLUSTER:-}" ]] || bash bench/cluster.sh "$build"

@@ -260,6 +260,7 @@ asio::awaitable<http::ServerResponse> AdminHandler::cluster_view(const engine::R
 boost::asio::awaitable<http::ServerResponse> AdminHandler::overview(const engine::Runtime& rt, bool with_history) {
   json::object out = overview_json(rt, clock_.now(), clock_.wall());
   if (with_history && history_) out["history"] = history_->json();
+  if (queue_status_) out["queues"] = queue_status_();
   if (auto c = co_await store_.counts()) {
     out["jobs"] = json::object{{"queued", c->queued},
                                {"running", c->running},

@@ -53,6 +53,8 @@ class AdminHandler final : public http::Handler {
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
   // The dashboard's 15-minute history (null: none kept); also told of disables.
   void set_history(History* history) { history_ = history; }
+  // Queue mode's state for the overview ("queues": connected, in flight); unset without queues:.
+  void set_queue_status(std::function<boost::json::object()> status) { queue_status_ = std::move(status); }
 
  private:
   boost::asio::awaitable<http::ServerResponse> providers(const HttpRequest& req, const engine::Runtime& rt);
@@ -69,6 +71,7 @@ class AdminHandler final : public http::Handler {
   Reload reload_;
   cluster::Cluster* cluster_;
   History* history_ = nullptr;
+  std::function<boost::json::object()> queue_status_;
 };
 
 }  // namespace tollgate::admin

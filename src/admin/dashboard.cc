@@ -56,6 +56,7 @@ constexpr std::string_view kPage = R"HTML(<!doctype html>
   <span class="stat">queued <b id="queued">–</b></span>
   <span class="stat">running <b id="running">–</b></span>
   <span class="stat">dead letters <b id="dead">–</b></span>
+  <span class="stat" id="queues" hidden>queue broker <b id="broker">–</b></span>
   <button id="replay" title="Put every dead letter back in the queue">Replay dead letters</button>
   <span id="status">connecting…</span>
 </header>
@@ -192,6 +193,11 @@ function render(o) {
   $("queued").textContent = jobs.queued ?? "–";
   $("running").textContent = jobs.running ?? "–";
   $("dead").textContent = jobs.dead ?? "–";
+  if (o.queues) {
+    $("queues").hidden = false;
+    $("broker").textContent = (o.queues.connected ? "connected" : "disconnected") + " · " + o.queues.in_flight + " in flight";
+    $("broker").style.color = o.queues.connected ? "" : "var(--bad)";
+  }
   let html = "";
   for (const c of o.capabilities) {
     html += "<h2>" + esc(c.name) + "<small>" + esc(c.strategy) + " · " + c.successes + " successes in window · cost per successful call " +

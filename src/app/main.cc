@@ -308,6 +308,9 @@ int serve(const std::string& path, const std::string& ready_file) {
   if (cfg.queues.enabled) {
     queue_door = std::make_unique<app::QueueDoor>(cfg.queues, pool, api, &registry_metrics);
     callbacks.set_reply_sink(queue_door.get());
+    admin_api.set_queue_status([door = queue_door.get()] {
+      return boost::json::object{{"connected", door->broker().connected()}, {"in_flight", door->broker().in_flight()}};
+    });
   }
   runner.start();
   callbacks.start();

@@ -400,6 +400,9 @@ struct Broker::Impl {
     if (p._flags & AMQP_BASIC_MESSAGE_ID_FLAG) d.message_id = text(p.message_id);
     if (p._flags & AMQP_BASIC_REPLY_TO_FLAG) d.reply_to = text(p.reply_to);
     if (p._flags & AMQP_BASIC_CORRELATION_ID_FLAG) d.correlation_id = text(p.correlation_id);
+    // Clients that cannot set those properties (amqp-tools' amqp-publish) may send them as headers.
+    if (d.message_id.empty()) d.message_id = header(p, "idempotency_key");
+    if (d.correlation_id.empty()) d.correlation_id = header(p, "correlation_id");
     d.not_before = header(p, "not_before");
     d.timeout_ms = header(p, "timeout_ms");
     d.delivery_tag = tag;

@@ -106,6 +106,8 @@ TEST_F(QueueMode, ARequestIsAnsweredOnItsReplyQueueLikeTheHttpApi) {
   EXPECT_EQ(await_metric(gw, "tollgate_queue_requests_total", {"queue=\"basic.requests\"", "result=\"replied\""}, 1),
             1);
   EXPECT_EQ(metric_value(metrics_of(gw), "tollgate_queue_connected", {}), 1);
+  const json::value overview = gw.admin("GET", "/admin/overview").json();
+  EXPECT_EQ(overview.at("queues").at("connected"), true) << json::serialize(overview);
 }
 
 TEST_F(QueueMode, ARepeatedMessageIdIsAnsweredAgainWithoutASecondSend) {
@@ -122,6 +124,12 @@ TEST_F(QueueMode, ARepeatedMessageIdIsAnsweredAgainWithoutASecondSend) {
   auto second = collect(client, "dup.replies", 1, 20s);
   ASSERT_EQ(second.count("second"), 1u);
   EXPECT_EQ(json::serialize(first["first"]), json::serialize(second["second"])) << "the stored answer, again";
+  // Clients that cannot set message_id (amqp-tools) send the key as a header.
+  ASSERT_TRUE(client.publish("dup.requests", kRequest, "", "dup.replies", "",
+                             {{"idempotency_key", "order-7"}, {"correlation_id", "third"}}));
+  auto third = collect(client, "dup.replies", 1, 20s);
+  ASSERT_EQ(third.count("third"), 1u);
+  EXPECT_EQ(json::serialize(first["first"]), json::serialize(third["third"]));
   EXPECT_EQ(sim.requests(), 1) << "the provider saw the message once";
 }
 

@@ -95,21 +95,59 @@ std::optional<AmqpMessage> AmqpClient::get(const std::string& queue) {
   return out;
 }
 
+long AmqpClient::consume(const std::string& queue, long n, std::chrono::milliseconds timeout,
+                         const std::function<void(const AmqpMessage&)>& each) {
+  if (!conn_) return 0;
+  amqp_basic_qos(conn_, 1, 0, 500, 0);
+  auto* ok = amqp_basic_consume(conn_, 1, bytes(queue), amqp_empty_bytes, 0, 1, 0, amqp_empty_table);  // no-ack
+  if (amqp_get_rpc_reply(conn_).reply_type != AMQP_RESPONSE_NORMAL || !ok) return 0;
+  const std::string tag = text(ok->consumer_tag);
+  const auto end = std::chrono::steady_clock::now() + timeout;
+  long got = 0;
+  while (got < n && std::chrono::steady_clock::now() < end) {
+    amqp_maybe_release_buffers(conn_);
+    amqp_envelope_t env;
+    timeval tv{0, 100000};
+    const amqp_rpc_reply_t r = amqp_consume_message(conn_, &env, &tv, 0);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+      if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION && r.library_error == AMQP_STATUS_TIMEOUT) continue;
+      break;
+    }
+    ++got;
+    if (each) {
+      AmqpMessage m;
+      m.body = text(env.message.body);
+      if (env.message.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG) {
+        m.correlation_id = text(env.message.properties.correlation_id);
+      }
+      each(m);
+    }
+    amqp_destroy_envelope(&env);
+  }
+  // Deliveries already sent before the cancel are dropped with this channel's prefetch (no-ack mode).
+  amqp_basic_cancel(conn_, 1, bytes(tag));
+  return got;
+}
+
 long AmqpClient::count(const std::string& queue) {
   if (!conn_) return -1;
-  auto* ok = amqp_queue_declare(conn_, 1, bytes(queue), /*passive=*/1, 0, 0, 0, amqp_empty_table);
+  // A passive declare of a missing queue closes its channel: each probe gets a
+  // channel of its own, so channel 1 (publish, get, consume) is never affected.
+  const auto ch = static_cast<amqp_channel_t>(2 + probes_++ % 60000);
+  amqp_channel_open(conn_, ch);
+  if (amqp_get_rpc_reply(conn_).reply_type != AMQP_RESPONSE_NORMAL) return -1;
+  auto* ok = amqp_queue_declare(conn_, ch, bytes(queue), /*passive=*/1, 0, 0, 0, amqp_empty_table);
   const amqp_rpc_reply_t r = amqp_get_rpc_reply(conn_);
-  if (r.reply_type != AMQP_RESPONSE_NORMAL || !ok) {
-    // A passive declare of a missing queue closes the channel: confirm, and open it again.
-    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-      amqp_channel_close_ok_t close_ok{};
-      amqp_send_method(conn_, 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
-      amqp_channel_open(conn_, 1);
-      amqp_get_rpc_reply(conn_);
-    }
-    return -1;
+  if (r.reply_type == AMQP_RESPONSE_NORMAL && ok) {
+    const long n = static_cast<long>(ok->message_count);
+    amqp_channel_close(conn_, ch, AMQP_REPLY_SUCCESS);
+    return n;
   }
-  return static_cast<long>(ok->message_count);
+  if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+    amqp_channel_close_ok_t close_ok{};
+    amqp_send_method(conn_, ch, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+  }
+  return -1;
 }
 
 }  // namespace tollgate::testing

@@ -3,7 +3,9 @@
 // declare a queue, publish a request with the properties queue mode reads, and
 // take messages off a queue with basic.get. One connection, one thread.
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -33,11 +35,16 @@ class AmqpClient {
                const std::map<std::string, std::string>& headers = {});
   // The next message of `queue` (acked), or nullopt when it is empty.
   std::optional<AmqpMessage> get(const std::string& queue);
+  // Consumes `queue` (acking each) until `n` messages arrived or `timeout`
+  // passed; calls `each` per message. Returns how many arrived.
+  long consume(const std::string& queue, long n, std::chrono::milliseconds timeout,
+               const std::function<void(const AmqpMessage&)>& each = nullptr);
   // How many messages wait in `queue` (-1 if it does not exist).
   long count(const std::string& queue);
 
  private:
   amqp_connection_state_t_* conn_ = nullptr;
+  unsigned probes_ = 0;
 };
 
 }  // namespace tollgate::testing
