@@ -160,19 +160,7 @@ int main(int argc, char** argv) {
   pub.declare("bench.replies");
   for (int i = 0; i < 100 && pub.count("bench.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
   tg_cpu0 = cpu_seconds(tg_pid, false);
-  // The broker runs as the group its script leads (RabbitServer starts it with setpgid).
-  int broker_pgid = -1;
-  for (DIR* d = opendir("/proc"); d;) {
-    dirent* e = readdir(d);
-    if (!e) {
-      closedir(d);
-      break;
-    }
-    std::ifstream f(std::string("/proc/") + e->d_name + "/cmdline");
-    std::string cmd;
-    std::getline(f, cmd, '\0');
-    if (cmd.find("rabbitmq-server") != std::string::npos) broker_pgid = getpgid(std::atoi(e->d_name));
-  }
+  const int broker_pgid = broker.pid();  // RabbitServer starts the broker as a process group of its own
   const double broker_cpu0 = broker_pgid > 0 ? cpu_seconds(broker_pgid, true) : 0;
   t0 = steady_clock::now();
   std::thread publisher([&] {

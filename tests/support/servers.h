@@ -74,6 +74,7 @@ class RabbitServer {
 
   bool ok() const { return pid_ > 0; }
   int port() const { return port_; }
+  int pid() const { return pid_; }  // leads the broker's process group (script, erl, beam)
   std::string url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(port_) + "/%2f"; }
   double last_start_s() const { return last_start_s_; }  // how long the last start took
   const std::string& error() const { return error_; }
