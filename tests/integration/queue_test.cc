@@ -88,13 +88,32 @@ double await_metric(Gateway& gw, const std::string& name, const std::vector<std:
 
 const std::string kRequest = R"({"capability": "sms.send", "params": {"to": "+8613800000000", "template": "T1"}})";
 
+// Declares `<name>.replies` and waits until tollgate has declared `<name>.requests`.
+bool ready(AmqpClient& c, const std::string& name) {
+  if (!c.declare(name + ".replies")) return false;
+  for (int i = 0; i < 50; ++i) {
+    if (c.count(name + ".requests") >= 0) return true;
+    std::this_thread::sleep_for(100ms);
+  }
+  return false;
+}
+
+// Publishes `n` requests to `<name>.requests`: message ids `<name>-<i>`, correlation ids `<i>`.
+bool publish_numbered(AmqpClient& c, const std::string& name, int n) {
+  for (int i = 0; i < n; ++i) {
+    if (!c.publish(name + ".requests", kRequest, name + "-" + std::to_string(i), name + ".replies", std::to_string(i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 TEST_F(QueueMode, ARequestIsAnsweredOnItsReplyQueueLikeTheHttpApi) {
   Sim sim;
   Gateway gw(config("basic.requests", {&sim}));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("basic.replies"));
-  for (int i = 0; i < 50 && client.count("basic.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(ready(client, "basic"));
   ASSERT_TRUE(client.publish("basic.requests", kRequest, "m-1", "basic.replies", "c-1"));
   auto replies = collect(client, "basic.replies", 1, 20s);
   ASSERT_EQ(replies.count("c-1"), 1u) << gw.process().logs();
@@ -115,8 +134,7 @@ TEST_F(QueueMode, ARepeatedMessageIdIsAnsweredAgainWithoutASecondSend) {
   Gateway gw(config("dup.requests", {&sim}));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("dup.replies"));
-  for (int i = 0; i < 50 && client.count("dup.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(ready(client, "dup"));
   ASSERT_TRUE(client.publish("dup.requests", kRequest, "order-7", "dup.replies", "first"));
   auto first = collect(client, "dup.replies", 1, 20s);
   ASSERT_EQ(first.count("first"), 1u);
@@ -138,8 +156,7 @@ TEST_F(QueueMode, PoisonMessagesGetAnErrorReplyAndGoToTheDeadLetterQueue) {
   Gateway gw(config("poison.requests", {&sim}));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("poison.replies"));
-  for (int i = 0; i < 50 && client.count("poison.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(ready(client, "poison"));
   ASSERT_TRUE(client.publish("poison.requests", "{not json", "p-1", "poison.replies", "bad-json"));
   ASSERT_TRUE(client.publish("poison.requests", R"({"capability": "nope.never", "params": {}})", "p-2",
                              "poison.replies", "unknown"));
@@ -169,12 +186,8 @@ TEST_F(QueueMode, WithTheProviderDownRequestsBecomeJobsAndTheirResultsArriveAfte
   Gateway gw(config("down.requests", {&sim}, 32, "    breaker: {consecutive_failures: 3, open: 500ms}\n"));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("down.replies"));
-  for (int i = 0; i < 50 && client.count("down.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(client.publish("down.requests", kRequest, "down-" + std::to_string(i), "down.replies",
-                               "c" + std::to_string(i)));
-  }
+  ASSERT_TRUE(ready(client, "down"));
+  ASSERT_TRUE(publish_numbered(client, "down", 10));
   // Accepted as jobs: acked, no result yet.
   const double accepted =
       await_metric(gw, "tollgate_queue_requests_total", {"queue=\"down.requests\"", "result=\"accepted\""}, 10);
@@ -197,12 +210,8 @@ TEST_F(QueueMode, PrefetchBoundsTheWorkInFlightWhileTheProviderIsSlow) {
   Gateway gw(config("slow.requests", {&sim}, 4));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("slow.replies"));
-  for (int i = 0; i < 50 && client.count("slow.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < 40; ++i) {
-    ASSERT_TRUE(client.publish("slow.requests", kRequest, "s-" + std::to_string(i), "slow.replies",
-                               std::to_string(i)));
-  }
+  ASSERT_TRUE(ready(client, "slow"));
+  ASSERT_TRUE(publish_numbered(client, "slow", 40));
   double most = 0;
   size_t got = 0;
   std::map<std::string, json::value> replies;
@@ -225,12 +234,8 @@ TEST_F(QueueMode, TenThousandRequestsThroughABrokerRestart) {
   Gateway gw(config("bulk.requests", {&sim}, 64));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("bulk.replies"));
-  for (int i = 0; i < 50 && client.count("bulk.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < kN; ++i) {
-    ASSERT_TRUE(client.publish("bulk.requests", kRequest, "bulk-" + std::to_string(i), "bulk.replies",
-                               std::to_string(i)));
-  }
+  ASSERT_TRUE(ready(client, "bulk"));
+  ASSERT_TRUE(publish_numbered(client, "bulk", kN));
   auto replies = collect(client, "bulk.replies", kN / 3, 120s);
   ASSERT_GE(replies.size(), size_t{kN / 3});
   broker_->stop();
@@ -257,12 +262,8 @@ TEST_F(QueueMode, EveryRequestIsAnsweredAfterACrash) {
   Gateway gw(config("crash.requests", {&sim}, 64));
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
-  ASSERT_TRUE(client.declare("crash.replies"));
-  for (int i = 0; i < 50 && client.count("crash.requests") < 0; ++i) std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < kN; ++i) {
-    ASSERT_TRUE(client.publish("crash.requests", kRequest, "crash-" + std::to_string(i), "crash.replies",
-                               std::to_string(i)));
-  }
+  ASSERT_TRUE(ready(client, "crash"));
+  ASSERT_TRUE(publish_numbered(client, "crash", kN));
   auto replies = collect(client, "crash.replies", kN / 4, 120s);
   gw.crash();
   ASSERT_TRUE(gw.restart());
