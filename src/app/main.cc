@@ -359,6 +359,9 @@ int serve(const std::string& path, const std::string& ready_file) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   pool.stop();
+  // The cluster goes while the workers' contexts still exist (stopped): its
+  // Redis commands still in flight complete into them, and are destroyed with them.
+  cluster.reset();
   return 0;
 }
 

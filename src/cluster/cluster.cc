@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
 
 namespace tollgate::cluster {
 
@@ -51,8 +52,15 @@ Cluster::Cluster(ClusterOptions options)
 }
 
 Cluster::~Cluster() {
+  // The clients stop on their own thread, and the context runs that before it
+  // stops: their commands still in flight fail now. Otherwise such a command's
+  // waiting coroutine (held by the client) and the client (held by that
+  // coroutine) keep each other alive past the context (LeakSanitizer saw it).
   commands_->stop();
   subscriber_->stop();
+  std::promise<void> stopped;
+  asio::post(ctx_, [&stopped] { stopped.set_value(); });
+  stopped.get_future().wait_for(std::chrono::seconds(2));
   guard_.reset();
   ctx_.stop();
   if (thread_.joinable()) thread_.join();
