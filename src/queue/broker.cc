@@ -138,6 +138,13 @@ struct Broker::Impl {
   std::map<std::uint64_t, Pending> unconfirmed;
   std::map<std::string, std::int64_t> in_flight;  // per queue
 
+  const config::QueueConsumerConfig* consumer_of(const std::string& queue) const {
+    for (const auto& c : cfg.consumers) {
+      if (c.queue == queue) return &c;
+    }
+    return nullptr;
+  }
+
   void wake() {
     const std::uint64_t one = 1;
     [[maybe_unused]] auto n = write(wake_fd, &one, sizeof one);
@@ -407,10 +414,7 @@ struct Broker::Impl {
     d.timeout_ms = header(p, "timeout_ms");
     d.delivery_tag = tag;
     d.redelivered = redelivered;
-    const config::QueueConsumerConfig* consumer = nullptr;
-    for (const auto& c : cfg.consumers) {
-      if (c.queue == queue) consumer = &c;
-    }
+    const config::QueueConsumerConfig* consumer = consumer_of(queue);
     if (!consumer) {
       amqp_basic_reject(conn, kConsume, d.delivery_tag, 1);
       return;
@@ -456,11 +460,7 @@ struct Broker::Impl {
     while (!retries.empty() && retries.begin()->first <= now) {
       Completion c = std::move(retries.begin()->second);
       retries.erase(retries.begin());
-      const config::QueueConsumerConfig* consumer = nullptr;
-      for (const auto& q : cfg.consumers) {
-        if (q.queue == c.queue) consumer = &q;
-      }
-      if (consumer) start_call(c.queue, *consumer, std::move(c.delivery));
+      if (const auto* consumer = consumer_of(c.queue)) start_call(c.queue, *consumer, std::move(c.delivery));
     }
     return true;
   }
