@@ -12,6 +12,7 @@
 #include <chrono>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/integration/config_builder.h"
@@ -98,14 +99,31 @@ bool ready(AmqpClient& c, const std::string& name) {
   return false;
 }
 
-// Publishes `n` requests to `<name>.requests`: message ids `<name>-<i>`, correlation ids `<i>`.
+// Publishes `n` requests to `<name>.requests`: message ids `<name>-<i>`,
+// correlation ids `<i>`; true once the broker confirmed them all.
 bool publish_numbered(AmqpClient& c, const std::string& name, int n) {
   for (int i = 0; i < n; ++i) {
     if (!c.publish(name + ".requests", kRequest, name + "-" + std::to_string(i), name + ".replies", std::to_string(i))) {
       return false;
     }
   }
-  return true;
+  return c.confirmed(120s);
+}
+
+// What a failing test needs to tell where its messages went: the queues, the
+// gateway's queue metrics and whether it still runs, its log and the broker's.
+std::string where_they_went(AmqpClient& c, Gateway& gw, const std::string& name, RabbitServer& broker) {
+  std::string out = "\n" + name + ".requests holds " + std::to_string(c.count(name + ".requests")) + ", " + name +
+                    ".requests.dead " + std::to_string(c.count(name + ".requests.dead")) + ", " + name + ".replies " +
+                    std::to_string(c.count(name + ".replies")) + "\ntollgate " +
+                    (gw.process().running() ? "runs" : "has exited") + "; its queue metrics:\n";
+  if (gw.process().running()) {
+    std::istringstream lines(metrics_of(gw));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("tollgate_queue_", 0) == 0) out += line + "\n";
+    }
+  }
+  return out + "its log:\n" + gw.process().logs() + "\nthe broker's log:\n" + broker.log_tail();
 }
 
 TEST_F(QueueMode, ARequestIsAnsweredOnItsReplyQueueLikeTheHttpApi) {
@@ -115,8 +133,9 @@ TEST_F(QueueMode, ARequestIsAnsweredOnItsReplyQueueLikeTheHttpApi) {
   AmqpClient client(broker_->port());
   ASSERT_TRUE(ready(client, "basic"));
   ASSERT_TRUE(client.publish("basic.requests", kRequest, "m-1", "basic.replies", "c-1"));
+  ASSERT_TRUE(client.confirmed()) << client.error() << "\n" << broker_->log_tail();
   auto replies = collect(client, "basic.replies", 1, 20s);
-  ASSERT_EQ(replies.count("c-1"), 1u) << gw.process().logs();
+  ASSERT_EQ(replies.count("c-1"), 1u) << where_they_went(client, gw, "basic", *broker_);
   const auto& r = replies["c-1"].as_object();
   EXPECT_EQ(r.at("status"), "succeeded");
   EXPECT_EQ(r.at("provider"), "p0");
@@ -163,8 +182,9 @@ TEST_F(QueueMode, PoisonMessagesGetAnErrorReplyAndGoToTheDeadLetterQueue) {
   ASSERT_TRUE(client.publish("poison.requests", R"({"capability": "sms.send", "params": {"to": "12345"}})", "p-3",
                              "poison.replies", "invalid"));
   ASSERT_TRUE(client.publish("poison.requests", "[]"));  // no reply_to: dead-lettered all the same
+  ASSERT_TRUE(client.confirmed()) << client.error() << "\n" << broker_->log_tail();
   auto replies = collect(client, "poison.replies", 3, 20s);
-  ASSERT_EQ(replies.size(), 3u) << gw.process().logs();
+  ASSERT_EQ(replies.size(), 3u) << where_they_went(client, gw, "poison", *broker_);
   EXPECT_EQ(replies["bad-json"].at("error").at("code"), "invalid_request");
   EXPECT_EQ(replies["unknown"].at("error").at("code"), "not_found");
   EXPECT_EQ(replies["invalid"].at("error").at("code"), "invalid_request");
@@ -187,11 +207,11 @@ TEST_F(QueueMode, WithTheProviderDownRequestsBecomeJobsAndTheirResultsArriveAfte
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
   ASSERT_TRUE(ready(client, "down"));
-  ASSERT_TRUE(publish_numbered(client, "down", 10));
+  ASSERT_TRUE(publish_numbered(client, "down", 10)) << client.error();
   // Accepted as jobs: acked, no result yet.
   const double accepted =
       await_metric(gw, "tollgate_queue_requests_total", {"queue=\"down.requests\"", "result=\"accepted\""}, 10);
-  ASSERT_EQ(accepted, 10) << gw.process().logs();
+  ASSERT_EQ(accepted, 10) << where_they_went(client, gw, "down", *broker_);
   EXPECT_EQ(client.count("down.replies"), 0);
   sim.reset();
   auto replies = collect(client, "down.replies", 10, 60s);
@@ -211,7 +231,7 @@ TEST_F(QueueMode, PrefetchBoundsTheWorkInFlightWhileTheProviderIsSlow) {
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
   ASSERT_TRUE(ready(client, "slow"));
-  ASSERT_TRUE(publish_numbered(client, "slow", 40));
+  ASSERT_TRUE(publish_numbered(client, "slow", 40)) << client.error();
   double most = 0;
   size_t got = 0;
   std::map<std::string, json::value> replies;
@@ -221,7 +241,7 @@ TEST_F(QueueMode, PrefetchBoundsTheWorkInFlightWhileTheProviderIsSlow) {
     replies = collect(client, "slow.replies", 40, 10ms, std::move(replies));
     got = replies.size();
   }
-  EXPECT_EQ(got, 40u);
+  EXPECT_EQ(got, 40u) << where_they_went(client, gw, "slow", *broker_);
   EXPECT_LE(most, 4) << "never more requests in flight than the prefetch";
   EXPECT_GE(most, 2) << "and the prefetch is used";
 }
@@ -235,15 +255,15 @@ TEST_F(QueueMode, TenThousandRequestsThroughABrokerRestart) {
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
   ASSERT_TRUE(ready(client, "bulk"));
-  ASSERT_TRUE(publish_numbered(client, "bulk", kN));
+  ASSERT_TRUE(publish_numbered(client, "bulk", kN)) << client.error() << "\n" << broker_->log_tail();
   auto replies = collect(client, "bulk.replies", kN / 3, 120s);
-  ASSERT_GE(replies.size(), size_t{kN / 3});
+  ASSERT_GE(replies.size(), size_t{kN / 3}) << where_they_went(client, gw, "bulk", *broker_);
   broker_->stop();
   ASSERT_TRUE(broker_->start()) << broker_->error();
   std::cout << "rabbitmq-server restarted in " << broker_->last_start_s() << " s" << std::endl;
   AmqpClient again(broker_->port());
   replies = collect(again, "bulk.replies", kN, 300s, std::move(replies));
-  EXPECT_EQ(replies.size(), size_t{kN}) << gw.process().logs().substr(0, 4000);
+  EXPECT_EQ(replies.size(), size_t{kN}) << where_they_went(again, gw, "bulk", *broker_);
   for (const auto& [cid, doc] : replies) {
     if (!doc.as_object().contains("status") || doc.at("status") != "succeeded") {
       ADD_FAILURE() << cid << ": " << json::serialize(doc);
@@ -263,12 +283,12 @@ TEST_F(QueueMode, EveryRequestIsAnsweredAfterACrash) {
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   AmqpClient client(broker_->port());
   ASSERT_TRUE(ready(client, "crash"));
-  ASSERT_TRUE(publish_numbered(client, "crash", kN));
+  ASSERT_TRUE(publish_numbered(client, "crash", kN)) << client.error();
   auto replies = collect(client, "crash.replies", kN / 4, 120s);
   gw.crash();
   ASSERT_TRUE(gw.restart());
   replies = collect(client, "crash.replies", kN, 300s, std::move(replies));
-  EXPECT_EQ(replies.size(), size_t{kN});
+  EXPECT_EQ(replies.size(), size_t{kN}) << where_they_went(client, gw, "crash", *broker_);
   int unknown = 0;
   for (const auto& [cid, doc] : replies) {
     const auto* err = doc.as_object().if_contains("error");

@@ -198,7 +198,10 @@ RabbitServer::RabbitServer() {
   epmd_port_ = free_loopback_port();
   std::ofstream(dir_ + "/rabbitmq.conf") << "listeners.tcp.default = 127.0.0.1:" << port_
                                          << "\nloopback_users = none\nlog.console = false\n"
-                                         << "log.file.level = warning\n";
+                                         << "log.file.level = warning\n"
+                                         // The test machine's disk fills and empties with builds; the
+                                         // default 50 MB free-disk alarm would block publishers for a while.
+                                         << "disk_free_limit.absolute = 1MB\n";
   std::ofstream(dir_ + "/enabled_plugins") << "[].\n";
   start();
 }
@@ -258,6 +261,19 @@ void RabbitServer::stop() {
   ::kill(-pid_, SIGKILL);  // whatever of the group is left
   waitpid(pid_, nullptr, WNOHANG);
   pid_ = -1;
+}
+
+std::string RabbitServer::log_tail(std::size_t max_bytes) const {
+  std::string out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_ + "/log", ec)) {
+    if (entry.path().extension() != ".log") continue;
+    std::ifstream in(entry.path());
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > max_bytes) text = "..." + text.substr(text.size() - max_bytes);
+    out += "--- " + entry.path().filename().string() + "\n" + text;
+  }
+  return out.empty() ? "(the broker logged nothing)" : out;
 }
 
 std::string RabbitServer::tool(const std::string& command_and_args) const {

@@ -82,6 +82,9 @@ class RabbitServer {
   bool start();  // again, on the same ports and data (durable queues and messages survive)
   // One amqp-tools command (amqp-publish, amqp-get, ...) with -u set; its output.
   std::string tool(const std::string& command_and_args) const;
+  // The end of the broker's log (warnings and worse: alarms, refused
+  // connections), for a failing test's message.
+  std::string log_tail(std::size_t max_bytes = 4000) const;
 
  private:
   std::string dir_;
