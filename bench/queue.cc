@@ -166,6 +166,8 @@ int main(int argc, char** argv) {
   std::thread publisher([&] {
     for (int i = 0; i < n; ++i) pub.publish("bench.requests", R"({"params":)" + body + "}", "b-" + std::to_string(i),
                                             "bench.replies", std::to_string(i));
+    // Nacked requests (a quorum queue just declared) are sent again here.
+    if (!pub.confirmed(seconds(600))) std::cerr << "publishing: " << pub.error() << "\n";
   });
   long replied = 0;
   const long got = sub.consume("bench.replies", n, seconds(600), [&](const AmqpMessage& m) {
