@@ -21,18 +21,21 @@ wait_file() { for _ in $(seq 1 200); do [[ -s "$1" ]] && return; sleep 0.05; don
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
               echo $((20000 + RANDOM % 20000)); }
 
-start_sim() {  # name
+# Not in a $(...) subshell: the sim's pid must reach this shell's cleanup list
+# (it did not, and both sims outlived the bench).
+start_sim() {  # name -> sets sim_port
   "$build/src/sim/tollgate-sim" --listen 127.0.0.1:0 --workers 1 --ready-file "$tmp/$1.ready" >/dev/null 2>&1 &
   pids+=($!)
   wait_file "$tmp/$1.ready"
-  field "$tmp/$1.ready" port
+  sim_port=$(field "$tmp/$1.ready" port)
 }
 
 body_call='{"to":"+8613800000000","template":"LOGIN_CODE","params":{"code":"4321"}}'
 body_sim='{"mobile":"+8613800000000","template_code":"LOGIN_CODE","out_id":"bench"}'
 
 # --- tollgate ---------------------------------------------------------------------
-a=$(start_sim a); b=$(start_sim b)
+start_sim a; a=$sim_port
+start_sim b; b=$sim_port
 sed "s|@SIM_A@|http://127.0.0.1:$a|; s|@SIM_B@|http://127.0.0.1:$b|" bench/failover.yaml >"$tmp/tollgate.yaml"
 "$build/src/app/tollgate" serve --config "$tmp/tollgate.yaml" --ready-file "$tmp/tg.ready" >"$tmp/tg.log" 2>&1 &
 tg=$!; pids+=($tg)

@@ -1,8 +1,14 @@
 #include "app/logging.h"
 
 #include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include "engine/call_log.h"
 
@@ -30,6 +36,55 @@ class JsonMessage final : public spdlog::custom_flag_formatter {
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessage>(); }
 };
 
+// Lines to stdout (fd 1) in batches: spdlog's stdout sink flushes after every
+// line, a write(2) per call on the call path. This one writes when 64 KiB are
+// buffered, on flush() (every second, and at once for warnings and errors), and
+// at exit. Both loggers share it, so their lines never interleave.
+class BufferedStdout final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BufferedStdout() { buffer_.reserve(kLimit + 4096); }
+  ~BufferedStdout() override { write_out(); }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    // The logger's own formatter: each logger has its own pattern.
+    msg_formatter(msg).format(msg, line);
+    buffer_.append(line.data(), line.size());
+    if (buffer_.size() >= kLimit) write_out();
+  }
+  void flush_() override { write_out(); }
+
+ public:
+  // The formatter a logger uses for this sink, by logger name.
+  void set_formatter_for(const std::string& logger, std::unique_ptr<spdlog::formatter> f) {
+    std::lock_guard lock(mutex_);
+    formatters_[logger] = std::move(f);
+  }
+
+ private:
+  static constexpr std::size_t kLimit = 64 * 1024;
+
+  spdlog::formatter& msg_formatter(const spdlog::details::log_msg& msg) {
+    const auto it = formatters_.find(std::string(msg.logger_name.data(), msg.logger_name.size()));
+    return it != formatters_.end() ? *it->second : *formatter_;
+  }
+
+  void write_out() {
+    std::size_t done = 0;
+    while (done < buffer_.size()) {
+      const ssize_t n = ::write(1, buffer_.data() + done, buffer_.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // stdout gone: the lines are dropped, the calls are not affected
+      done += static_cast<std::size_t>(n);
+    }
+    buffer_.clear();
+  }
+
+  std::string buffer_;
+  std::map<std::string, std::unique_ptr<spdlog::formatter>> formatters_;
+};
+
 spdlog::level::level_enum level_of(const std::string& s) {
   if (s == "debug") return spdlog::level::debug;
   if (s == "warn") return spdlog::level::warn;
@@ -40,24 +95,23 @@ spdlog::level::level_enum level_of(const std::string& s) {
 }  // namespace
 
 void setup_logging(const config::LogConfig& cfg) {
-  // One sink each: a formatter belongs to a sink. (stdio locks stdout per write,
-  // so lines of the two never interleave.)
-  auto main = std::make_shared<spdlog::logger>("tollgate", std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  auto calls = std::make_shared<spdlog::logger>("calls", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  auto out = std::make_shared<BufferedStdout>();
+  auto main = std::make_shared<spdlog::logger>("tollgate", out);
+  auto calls = std::make_shared<spdlog::logger>("calls", out);
   if (cfg.json) {
     auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     f->add_flag<JsonMessage>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
-    main->set_formatter(std::move(f));
-    calls->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+    out->set_formatter_for("tollgate", std::move(f));
+    out->set_formatter_for("calls", std::make_unique<spdlog::pattern_formatter>("%v"));
   } else {
-    main->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
-                                                                    spdlog::pattern_time_type::utc));
-    calls->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
-                                                                     spdlog::pattern_time_type::utc));
+    for (const char* name : {"tollgate", "calls"}) {
+      out->set_formatter_for(name, std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                                                                               spdlog::pattern_time_type::utc));
+    }
   }
-  // Lines are written in batches (a flush per line would cost a syscall per call),
-  // at least every second, and at once for warnings and errors.
-  main->flush_on(spdlog::level::warn);
+  // Operational messages are few and written at once (with the call lines
+  // before them); call lines at least every second, at once for warnings and errors.
+  main->flush_on(spdlog::level::trace);
   calls->flush_on(spdlog::level::warn);
   spdlog::flush_every(std::chrono::seconds(1));
   spdlog::register_logger(calls);

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "tests/integration/config_builder.h"
 #include "tests/integration/harness.h"
@@ -29,7 +30,12 @@ std::string config_including(const std::vector<std::string>& files) {
   return y;
 }
 
-std::string all_logs(Gateway& gw) { return gw.process().stdout_text() + gw.process().stderr_text(); }
+// What the gateway logged so far: call lines reach stdout in batches, at the
+// latest a second after the call (app/logging.cc), so this waits that long first.
+std::string all_logs(Gateway& gw) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  return gw.process().stdout_text() + gw.process().stderr_text();
+}
 
 // --- login.exchange_code ---------------------------------------------------------------
 
@@ -68,6 +74,7 @@ TEST(Login, ExchangesACodeOnceAndNeverRepeatsItBlindly) {
   const std::string logs = all_logs(gw);
   EXPECT_EQ(logs.find(kAppSecret), std::string::npos);
   EXPECT_EQ(logs.find("081Kq4Ga1"), std::string::npos);
+  EXPECT_NE(logs.find("\"login\""), std::string::npos) << "the calls were logged";
   // Access tokens are not kept for GET /v1/requests/{id}.
   auto status = http(gw.port(), "GET", "/v1/requests/" + std::string(doc.at("id").as_string()), {},
                      {{"Authorization", std::string("Bearer ") + kTestKey}});
