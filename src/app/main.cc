@@ -1,5 +1,7 @@
 // tollgate: the gateway binary. Subcommands: serve, check-config, hash-key.
 // This is the only place that knows the concrete types and wires them together.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
@@ -21,6 +23,7 @@
 #include "app/queue_wiring.h"
 #include "app/reloader.h"
 #include "app/service_notify.h"
+#include "engine/health_check.h"
 #include "engine/metrics.h"
 #include "events/delivery.h"
 #include "events/inbound.h"
@@ -312,6 +315,10 @@ int serve(const std::string& path, const std::string& ready_file) {
       return boost::json::object{{"connected", door->broker().connected()}, {"in_flight", door->broker().in_flight()}};
     });
   }
+  // Active health checks of providers whose breakers are open, on worker 0.
+  engine::HealthChecker health_checks(SystemClock::instance(), timers, *transports[0], [&holder] { return holder.get(); },
+                                      &registry_metrics);
+  boost::asio::co_spawn(pool.context(0), health_checks.run(), boost::asio::detached);
   runner.start();
   callbacks.start();
   if (delivery) delivery->start();
@@ -351,6 +358,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   if (queue_door) queue_door->stop(std::chrono::seconds(10));
   // Running jobs finish (their deadlines bound them); nothing new is claimed.
   runner.stop(std::chrono::seconds(10));
+  health_checks.stop();
   callbacks.stop();
   recordings.stop();
   recordings.save_now();

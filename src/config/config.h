@@ -334,6 +334,23 @@ struct SignerConfig {
   SourceMark mark;
 };
 
+// An active health check (engine/health_check.h): a cheap request to the
+// provider, sent only while one of its breakers is open or half-open; its
+// passing decides when the breaker lets live probes through.
+struct HealthCheckConfig {
+  bool enabled = false;
+  std::string method = "GET";                  // GET | HEAD | POST
+  std::string path;                            // after the base URL's path; may carry a query
+  std::string body;                            // POST only, sent as application/json
+  std::map<std::string, std::string> headers;  // static (${ENV:...} for tokens): values are secrets
+  std::vector<int> expect_status;              // empty: any 2xx
+  Millis interval{1000};
+  Millis timeout{1000};
+  int healthy_after = 1;                       // passes in a row before the breaker half-opens
+  double ramp_from = 0.5;                      // the slow start's first share after a proven recovery
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
 // Events a provider sends back (delivery receipts, payment notifications): where
 // they arrive, how they are verified, and how they read (docs/events.md).
 struct EventsConfig {
@@ -390,6 +407,7 @@ struct ProviderConfig {
   policy::LatencyModel shadow_latency{policy::LatencyModel::Kind::kLogNormal, 50, 500};
   std::map<std::string, OperationConfig> operations;  // by capability name
   EventsConfig events;
+  HealthCheckConfig health_check;
   SourceMark mark;
 };
 

@@ -161,6 +161,51 @@ TEST(ConfigLoader, ReportsEachProblemWithItsLine) {
   }
 }
 
+// A health check gates the provider's breakers; a bad one is a problem at its line.
+TEST(ConfigLoader, HealthChecks) {
+  std::string s = kValid;
+  const std::string at = "    timeouts: {connect: 200ms, attempt: 1s}\n";
+  const std::string check =
+      "    health_check:\n      path: /status\n      interval: 250ms\n      expect_status: [200, 204]\n"
+      "      headers:\n        X-Key: ${ENV:ALPHA_TOKEN}\n";
+  s.replace(s.find(at), at.size(), at + check);
+  auto ok = load_config_text(s, "t.yaml", fake_env);
+  for (const auto& p : ok.problems) ADD_FAILURE() << format_problem("t.yaml", p);
+  ASSERT_TRUE(ok.ok());
+  const auto& hc = ok.config->provider("alpha")->health_check;
+  EXPECT_TRUE(hc.enabled);
+  EXPECT_EQ(hc.method, "GET");
+  EXPECT_EQ(hc.interval, Millis(250));
+  EXPECT_EQ(hc.timeout, Millis(1000));  // the attempt timeout bounds the default
+  EXPECT_EQ(hc.expect_status, (std::vector<int>{200, 204}));
+  EXPECT_EQ(hc.headers.at("X-Key"), "tok-123");
+  EXPECT_EQ(hc.healthy_after, 1);
+  EXPECT_TRUE(ok.config->provider("alpha")->breaker.gated_by_checks);
+  EXPECT_DOUBLE_EQ(ok.config->provider("alpha")->breaker.ramp_from, 0.5);
+  EXPECT_FALSE(ok.config->provider("beta")->breaker.gated_by_checks);
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"path: /status", "path: status"},
+      {"interval: 250ms", "interval: 10ms"},
+      {"expect_status: [200, 204]", "expect_status: [200, 700]"},
+      {"expect_status: [200, 204]", "method: DELETE"},
+      {"expect_status: [200, 204]", "body: '{}'"},
+      {"expect_status: [200, 204]", "ramp_from: 2"},
+      {"expect_status: [200, 204]", "healthy_after: 0"},
+      {"expect_status: [200, 204]", "every: 1s"},
+  };
+  for (const auto& [find, replace] : bad) {
+    std::string b = s;
+    b.replace(b.find(find), find.size(), replace);
+    auto out = load_config_text(b, "t.yaml", fake_env);
+    EXPECT_FALSE(out.ok()) << replace;
+    const bool at_check = std::any_of(out.problems.begin(), out.problems.end(), [](const Problem& p) {
+      return p.message.find("health_check") != std::string::npos && p.mark.line >= 23 && p.mark.line <= 29;
+    });
+    EXPECT_TRUE(at_check) << replace << ": " << (out.problems.empty() ? "" : out.problems[0].message);
+  }
+}
+
 TEST(ConfigLoader, CollectsSeveralProblemsAtOnce) {
   std::string s = kValid;
   s.replace(s.find("workers: 2"), 10, "workers: -1");

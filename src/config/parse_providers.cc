@@ -260,6 +260,67 @@ void parse_signer(YamlReader& r, const YAML::Node& n, const std::string& what,
   }
 }
 
+void parse_health_check(YamlReader& r, const YAML::Node& n, const std::string& what, ProviderConfig& p) {
+  if (!n || !r.is_map(n, what)) return;
+  r.only_keys(n, what,
+              {"method", "path", "body", "headers", "expect_status", "interval", "timeout", "healthy_after",
+               "ramp_from"});
+  HealthCheckConfig& hc = p.health_check;
+  hc.enabled = true;
+  hc.method = r.string_field(n, "method", what, "GET");
+  if (hc.method != "GET" && hc.method != "HEAD" && hc.method != "POST") {
+    r.error(n["method"], what + ".method must be GET, HEAD or POST");
+  }
+  hc.path = r.string_field(n, "path", what, "");
+  if (!hc.path.starts_with("/") || hc.path.find_first_of(" \r\n#") != std::string::npos) {
+    r.error(n["path"] ? n["path"] : n, what + ".path must start with / (it follows the base URL's path)");
+  }
+  hc.body = r.string_field(n, "body", what, "");
+  if (!hc.body.empty() && hc.method != "POST") r.error(n["body"], what + ".body goes with method POST");
+  if (const YAML::Node& h = n["headers"]; h && r.is_map(h, what + ".headers")) {
+    for (auto it = h.begin(); it != h.end(); ++it) {
+      const std::string key = it->first.as<std::string>("");
+      if (key.empty() || key.find_first_of(" :\r\n") != std::string::npos) {
+        r.error(it->first, what + ".headers has an invalid header name");
+        continue;
+      }
+      auto v = r.text(it->second, what + ".headers." + key, true);
+      if (v && v->find_first_of("\r\n") != std::string::npos) {
+        r.error(it->second, what + ".headers." + key + " must be one line");
+        continue;
+      }
+      hc.headers[key] = v ? *v : "";
+    }
+  }
+  if (const YAML::Node& e = n["expect_status"]; e) {
+    if (!e.IsSequence() || e.size() == 0) {
+      r.error(e, what + ".expect_status must be a list of HTTP statuses");
+    } else {
+      for (const auto& s : e) {
+        const int code = s.as<int>(0);
+        if (code < 100 || code > 599) {
+          r.error(s, what + ".expect_status: '" + s.as<std::string>("") + "' is not an HTTP status");
+        } else {
+          hc.expect_status.push_back(code);
+        }
+      }
+    }
+  }
+  hc.interval = r.duration_field(n, "interval", what, hc.interval, Millis(50));
+  hc.timeout = r.duration_field(n, "timeout", what, std::min(hc.timeout, p.attempt_timeout), Millis(10));
+  hc.healthy_after = static_cast<int>(r.int_field(n, "healthy_after", what, hc.healthy_after, 1, 100));
+  if (auto v = r.number_field(n, "ramp_from", what)) {
+    if (*v < 0.1 || *v > 1) {
+      r.error(n["ramp_from"], what + ".ramp_from must be between 0.1 and 1");
+    } else {
+      hc.ramp_from = *v;
+    }
+  }
+  // The breakers of this provider's operations wait for the checks.
+  p.breaker.gated_by_checks = true;
+  p.breaker.ramp_from = hc.ramp_from;
+}
+
 void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
                     ProviderConfig& p) {
   p.name = name;
@@ -268,7 +329,7 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
   r.only_keys(n, what,
               {"base_url", "timeouts", "max_connections", "tls", "proxy", "credentials", "signer",
                "operations", "weight", "price", "health", "breaker", "limits", "throttle", "forward_trace", "shadow",
-               "events"});
+               "events", "health_check"});
   if (const YAML::Node& sh = n["shadow"]; sh && r.is_map(sh, what + ".shadow")) {
     r.only_keys(sh, what + ".shadow", {"latency"});
     parse_latency_model(r, sh["latency"], what + ".shadow.latency", p.shadow_latency);
@@ -328,6 +389,7 @@ void parse_provider(YamlReader& r, const std::string& name, const YAML::Node& n,
   }
   parse_signer(r, n["signer"], what + ".signer", p.signer);
   parse_events(r, n["events"], what + ".events", p);
+  parse_health_check(r, n["health_check"], what + ".health_check", p);
   const YAML::Node& ops = n["operations"];
   if (!ops) {
     r.error(n, what + ".operations must define at least one operation");

@@ -95,11 +95,23 @@ void Breaker::trip_locked(SteadyTime now, std::string reason) {
   double ms = std::min<double>(static_cast<double>(cfg_.open_max.count()),
                                static_cast<double>(cfg_.open_base.count()) * std::pow(2.0, doublings));
   ms *= 1.0 + cfg_.open_jitter * (2.0 * unit_random_() - 1.0);
-  open_until_ = now + Millis(static_cast<long long>(std::max(1.0, ms)));
+  const Millis scheduled(static_cast<long long>(std::max(1.0, ms)));
+  // Gated: a passing health check half-opens it; open_max bounds the wait for one.
+  open_until_ = now + (cfg_.gated_by_checks ? std::max(scheduled, cfg_.open_max) : scheduled);
   probe_successes_ = probe_failures_ = 0;
   consecutive_failures_ = 0;
   last_reason_ = std::move(reason);
-  opened_event_ = OpenedEvent{std::chrono::duration_cast<Millis>(open_until_ - now), last_reason_};
+  // Other instances hear the usual schedule: their own checks (or timers) judge.
+  opened_event_ = OpenedEvent{scheduled, last_reason_};
+}
+
+bool Breaker::on_health_check(SteadyTime now, bool healthy) {
+  std::lock_guard lock(mu_);
+  refresh_locked(now);
+  if (!healthy || state_ != BreakerState::kOpen) return false;
+  open_until_ = now;
+  refresh_locked(now);
+  return true;
 }
 
 std::optional<Breaker::OpenedEvent> Breaker::take_opened_event() {
@@ -268,7 +280,7 @@ double Breaker::ramp(SteadyTime now) const {
   std::lock_guard lock(mu_);
   if (state_ != BreakerState::kClosed || !ever_tripped_ || cfg_.slow_start.count() <= 0) return 1.0;
   const double r = std::chrono::duration<double>(now - closed_at_) / cfg_.slow_start;
-  return std::clamp(r, 0.1, 1.0);
+  return std::clamp(r, std::clamp(cfg_.ramp_from, 0.1, 1.0), 1.0);
 }
 
 SteadyTime Breaker::next_probe_at(SteadyTime now) const {

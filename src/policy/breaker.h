@@ -12,7 +12,8 @@
 // provider's own baseline p90). Each re-trip doubles the open time (with jitter, up
 // to a cap). Half-open admits a bounded number of concurrent probes and closes on
 // their success ratio. After closing, slow start ramps its share of traffic from
-// 10% to 100% over a configured time.
+// 10% (ramp_from) to 100% over a configured time. With active health checks
+// (gated_by_checks) a passing check, not the open timer, half-opens it.
 //
 // Pure state machine: time and the health snapshot are passed in; the jitter draw
 // is injected. Thread-safe (a short mutex).
@@ -44,6 +45,11 @@ struct BreakerConfig {
   int half_open_probes = 3;            // probes admitted at once while half-open
   double probe_success_ratio = 1.0;    // fraction of probes that must succeed to close
   Millis slow_start{10000};            // ramp-up after closing; 0: none
+  double ramp_from = 0.1;              // the slow start's first share (0.1 .. 1)
+  // Active health checks decide when an open breaker half-opens (a passing check:
+  // at once), not the open timer; open_max is then the longest it stays open
+  // without a passing check (engine/health_check.h).
+  bool gated_by_checks = false;
   // Delivery receipts (docs/events.md): trip when the share of sends a receipt
   // reported delivered falls below this. 0: off. Judged by events::DeliveryMonitor.
   double min_delivery_rate = 0;
@@ -123,6 +129,12 @@ class Breaker {
   // failures that opened the breaker, and another thread's admission between the
   // close and the reset must not trip it again at once.
   void window_reset(std::uint64_t generation);
+
+  // An active health check's verdict (engine/health_check.h). Healthy: an open
+  // breaker half-opens now, so live probes can confirm it. Unhealthy: nothing
+  // changes (a gated breaker stays open until a check passes, at most open_max).
+  // True when it half-opened the breaker.
+  bool on_health_check(SteadyTime now, bool healthy);
 
   // Half-open with no probe in flight and none admitted for a while: the provider
   // gets no traffic to prove itself with (a standby under the priority strategy).

@@ -202,6 +202,46 @@ TEST(Breaker, SlowStartRampsTheShareBackUp) {
   EXPECT_DOUBLE_EQ(r.breaker.ramp(t1 + seconds(20)), 1.0);
 }
 
+// Gated by active health checks: a failing check keeps it open past its usual
+// open time (no live probe into a dead provider), a passing one half-opens it at
+// once, and open_max bounds the wait when no check ever passes.
+TEST(Breaker, HealthChecksDecideWhenAGatedBreakerHalfOpens) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  c.open_jitter = 0;
+  c.half_open_probes = 1;
+  c.gated_by_checks = true;
+  c.ramp_from = 0.5;
+  Route r(c);
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);
+  auto opened = r.breaker.take_opened_event();
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->open_for, Millis(1000)) << "other instances hear the usual schedule";
+  // Past the usual open time, failing checks: still open, nothing admitted.
+  EXPECT_FALSE(r.breaker.on_health_check(t0 + Millis(1500), false));
+  EXPECT_EQ(r.breaker.state(t0 + Millis(1500)), BreakerState::kOpen);
+  EXPECT_FALSE(r.admit(t0 + Millis(1500)));
+  // A passing check half-opens it now, and the live probe closes it.
+  const SteadyTime t1 = t0 + Millis(1600);
+  EXPECT_TRUE(r.breaker.on_health_check(t1, true));
+  EXPECT_EQ(r.breaker.state(t1), BreakerState::kHalfOpen);
+  EXPECT_FALSE(r.breaker.on_health_check(t1, true)) << "only an open breaker is moved";
+  ASSERT_TRUE(r.admit(t1));
+  ASSERT_TRUE(r.last.probe);
+  r.result(t1, Verdict::kSuccess);
+  ASSERT_EQ(r.breaker.state(t1), BreakerState::kClosed);
+  // Proven by checks and a probe: the slow start begins at ramp_from.
+  EXPECT_DOUBLE_EQ(r.breaker.ramp(t1), 0.5);
+  EXPECT_NEAR(r.breaker.ramp(t1 + seconds(7)), 0.7, 1e-9);
+  // Without a passing check it half-opens after open_max, the longest wait.
+  const SteadyTime t2 = t1 + seconds(30);
+  ASSERT_TRUE(r.admit(t2));
+  r.result(t2, Verdict::kFailure);
+  EXPECT_EQ(r.breaker.state(t2 + Millis(7999)), BreakerState::kOpen);
+  EXPECT_EQ(r.breaker.state(t2 + Millis(8000)), BreakerState::kHalfOpen);
+}
+
 TEST(Breaker, ForcedProbeLetsOneCallThroughAnOpenBreaker) {
   auto c = cfg();
   c.consecutive_failures = 1;

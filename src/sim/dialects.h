@@ -40,6 +40,8 @@ class SimState {
   std::string last_json() const;
   // What the sim did with it.
   void outcome(const std::string& outcome);
+  // A health check (GET <anything>/health) arrived: counted apart from requests.
+  void health_check();
   // Records a nonce; false when it was seen before (replay).
   bool fresh_nonce(const std::string& nonce);
   // Provider-side dedupe: the answer first given for `ref`, if any.
@@ -63,6 +65,7 @@ class SimState {
  private:
   mutable std::mutex mu_;
   std::uint64_t requests_ = 0;
+  std::uint64_t health_checks_ = 0;
   std::vector<std::int64_t> arrivals_ms_;  // steady ms of each provider request (capped)
   std::unordered_map<std::string, std::uint64_t> by_dialect_;
   std::unordered_map<std::string, std::uint64_t> outcomes_;

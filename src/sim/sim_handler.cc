@@ -70,8 +70,33 @@ http::ServerResponse SimHandler::control(const HttpRequest& req) {
   return reply(404, error_body("unknown control endpoint"));
 }
 
+asio::awaitable<http::ServerResponse> SimHandler::health() {
+  state_.health_check();
+  const Decision decision = behavior_.decide();
+  if (decision.fault && decision.fault->kind == FaultKind::kHang) co_return http::ServerResponse{{}, http::ResponseMode::kHang};
+  if (decision.delay.count() > 0) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(decision.delay);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (!decision.fault) co_return reply(200, R"({"status":"ok"})");
+  switch (decision.fault->kind) {
+    case FaultKind::kReset:
+      co_return http::ServerResponse{{}, http::ResponseMode::kReset};
+    case FaultKind::kClose:
+      co_return http::ServerResponse{{}, http::ResponseMode::kClose};
+    case FaultKind::kHttp500:
+      co_return reply(500, R"({"status":"error"})");
+    case FaultKind::kHttp429:
+      co_return reply(429, R"({"status":"throttled"})");
+    default:
+      co_return reply(503, R"({"status":"unavailable"})");
+  }
+}
+
 asio::awaitable<http::ServerResponse> SimHandler::handle(HttpRequest req, http::RequestContext ctx) {
   if (req.path.starts_with("/_sim/")) co_return control(req);
+  if (req.path.ends_with("/health") && (req.method == "GET" || req.method == "HEAD")) co_return co_await health();
   const Dialect* dialect = nullptr;
   for (const auto& d : dialects_) {
     if (d->matches(req)) {

@@ -19,6 +19,10 @@ class SimHandler final : public http::Handler {
  public:
   explicit SimHandler(Credentials creds, EventKeys keys = {});
   boost::asio::awaitable<http::ServerResponse> handle(HttpRequest req, http::RequestContext ctx) override;
+  // GET <any path>/health: a vendor's status endpoint for active health checks.
+  // It follows the behaviour (latency and faults) like the API, and is counted
+  // apart (stats: health_checks), never as a request.
+  boost::asio::awaitable<http::ServerResponse> health();
   Behavior& behavior() { return behavior_; }
   EventSender& events() { return *events_; }
 

@@ -50,6 +50,11 @@ void SimState::outcome(const std::string& outcome) {
   ++outcomes_[outcome];
 }
 
+void SimState::health_check() {
+  std::lock_guard lock(mu_);
+  ++health_checks_;
+}
+
 bool SimState::fresh_nonce(const std::string& nonce) {
   std::lock_guard lock(mu_);
   if (nonces_.size() > 1'000'000) nonces_.clear();  // bounded memory in long runs
@@ -83,6 +88,7 @@ std::string SimState::stats_json() const {
   std::lock_guard lock(mu_);
   json::object out;
   out["requests"] = requests_;
+  out["health_checks"] = health_checks_;
   // The most requests that arrived within any one second (a sliding window):
   // what a vendor's rate limit would see.
   std::uint64_t max_in_second = 0;
@@ -124,6 +130,7 @@ std::string SimState::delivered_json() const {
 void SimState::reset() {
   std::lock_guard lock(mu_);
   requests_ = 0;
+  health_checks_ = 0;
   arrivals_ms_.clear();
   by_dialect_.clear();
   outcomes_.clear();

@@ -54,6 +54,17 @@ std::string breaker_state(Gateway& gw, const std::string& provider) {
 
 void run_for(milliseconds d) { std::this_thread::sleep_for(d); }
 
+// A counter's value once it reaches `want` (polled for up to 20 s), or the last one read.
+double await_metric_at_least(Gateway& gw, const std::string& name, const std::vector<std::string>& labels,
+                             double want) {
+  double v = -1;
+  for (int i = 0; i < 400 && v < want; ++i) {
+    v = metric_value(metrics_of(gw), name, labels);
+    if (v < want) std::this_thread::sleep_for(milliseconds(50));
+  }
+  return v;
+}
+
 // 1. Hard down: one provider answers 503 to everything.
 TEST(Gameday, HardDownIsInvisibleToCallers) {
   Sim a, b;
@@ -287,6 +298,49 @@ TEST(Gameday, RecoveredProviderGetsItsTrafficBack) {
   EXPECT_GT(last.by_acme, last.calls * 6 / 10) << "acme served " << last.by_acme << " of " << last.calls;
   EXPECT_EQ(breaker_state(gw, "acme"), "closed");
   EXPECT_EQ(tally(recs).ok, tally(recs).calls);
+}
+
+// 7b. Active health checks: while acme is down, checks fail and keep every live
+// call away from it (no probes, though its open time passes again and again);
+// once it answers them, its breaker half-opens and closes on live probes.
+TEST(Gameday, HealthChecksKeepLiveCallsOffADeadProviderAndBringItBack) {
+  Sim a, b;
+  a.behave(R"({"faults":[{"kind":"http_503"}]})");
+  ProviderSpec acme = fast("acme", a,
+                           "{consecutive_failures: 2, open: 200ms, max_open: 60s, half_open_probes: 2, slow_start: 1s}");
+  acme.extra += "    health_check: {path: /health, interval: 100ms, timeout: 200ms, healthy_after: 2}\n";
+  Gateway gw(config_yaml(two(acme, fast("zeta", b))));
+  ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(gw.call("/v1/sms/send", kSmsBody).status, 200);
+  ASSERT_EQ(breaker_state(gw, "acme"), "open");
+  const double failed = await_metric_at_least(gw, "tollgate_health_checks_total",
+                                              {"provider=\"acme\"", "result=\"fail\""}, 5);
+  ASSERT_GE(failed, 5) << gw.process().logs();
+  const auto live_before = a.requests();
+  for (int i = 0; i < 20; ++i) {
+    auto r = gw.call("/v1/sms/send", kSmsBody);
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.json().at("provider"), "zeta");
+  }
+  EXPECT_EQ(a.requests(), live_before) << "no live call into a provider whose health checks fail";
+  EXPECT_EQ(breaker_state(gw, "acme"), "open");
+  EXPECT_EQ(metric_value(metrics_of(gw), "tollgate_health_checks_total", {"provider=\"zeta\""}), -1)
+      << "a closed provider is not checked";
+  EXPECT_GE(a.stats().at("health_checks").as_int64(), 5) << "the sim counts checks apart from requests";
+
+  a.reset();
+  const double recovered =
+      await_metric_at_least(gw, "tollgate_health_check_recoveries_total", {"provider=\"acme\""}, 1);
+  ASSERT_GE(recovered, 1) << gw.process().logs();
+  int by_acme = 0;
+  for (int i = 0; i < 40 && by_acme < 3; ++i) {
+    auto r = gw.call("/v1/sms/send", kSmsBody);
+    EXPECT_EQ(r.status, 200);
+    by_acme += r.json().at("provider") == "acme";
+  }
+  EXPECT_GE(by_acme, 3) << "acme is back in rotation";
+  EXPECT_EQ(breaker_state(gw, "acme"), "closed");
+  EXPECT_GE(a.stats().at("health_checks").as_int64(), 2) << "healthy_after: 2";
 }
 
 // 8. Everything down: a clear 503 within the deadline.
