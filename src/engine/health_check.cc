@@ -1,6 +1,7 @@
 #include "engine/health_check.h"
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
@@ -38,7 +39,8 @@ bool passes(const config::HealthCheckConfig& hc, int status) {
 
 }  // namespace
 
-struct HealthChecker::Impl {
+struct HealthChecker::Impl : std::enable_shared_from_this<HealthChecker::Impl> {
+  static constexpr int kMaxInFlight = 3;  // per provider
   const Clock& clock;
   Timers& timers;
   Transport& transport;
@@ -52,10 +54,15 @@ struct HealthChecker::Impl {
   CancelToken* wake = nullptr;            // run()'s current wait (its executor only)
   mutable std::mutex mu;        // guards state (status() reads it from any thread)
   struct State {
-    SteadyTime last{};
+    SteadyTime last{};             // the last check sent
+    std::uint64_t sent_seq = 0;    // checks sent, numbered
+    std::uint64_t judged_seq = 0;  // the newest check whose verdict counted
+    int in_flight = 0;
     Status status;
   };
+  std::atomic<int> checks_in_flight{0};
   std::map<std::string, State> state;
+  SteadyTime next_due = SteadyTime::max();  // the earliest next check of a sick provider (run()'s executor)
 
   Impl(const Clock& c, Timers& t, Transport& tr, RuntimeSource rt, metrics::Registry* m)
       : clock(c), timers(t), transport(tr), runtime(std::move(rt)) {
@@ -70,7 +77,10 @@ struct HealthChecker::Impl {
   }
 
   // One check of one provider; records the verdict and acts on the breakers.
-  boost::asio::awaitable<void> check(const ProviderRuntime& p, const std::vector<RouteState*>& routes) {
+  // Checks overlap (a hung one does not hold back the next); a verdict older
+  // than one already counted is dropped.
+  boost::asio::awaitable<void> check(std::shared_ptr<const Runtime> rt, const ProviderRuntime& p,
+                                     std::vector<RouteState*> routes, std::uint64_t seq) {
     const auto& hc = p.config().health_check;
     HttpRequest req;
     req.method = hc.method;
@@ -93,7 +103,9 @@ struct HealthChecker::Impl {
     {
       std::lock_guard lock(mu);
       State& s = state[p.name()];
-      ++s.status.sent;
+      --s.in_flight;
+      if (seq < s.judged_seq) co_return;  // a newer check already spoke
+      s.judged_seq = seq;
       if (ok) {
         ++s.status.passes_in_a_row;
         s.status.failures_in_a_row = 0;
@@ -117,7 +129,9 @@ struct HealthChecker::Impl {
   boost::asio::awaitable<int> check_due() {
     const auto rt = runtime();
     if (!rt) co_return 0;
+    const auto executor_here = co_await boost::asio::this_coro::executor;
     int sent = 0;
+    next_due = SteadyTime::max();
     for (const auto& [name, p] : rt->providers()) {
       const auto& hc = p.config().health_check;
       if (!hc.enabled) continue;
@@ -126,6 +140,7 @@ struct HealthChecker::Impl {
       const bool sick = std::any_of(routes.begin(), routes.end(), [&](RouteState* r) {
         return r->breaker.state(now) != policy::BreakerState::kClosed;
       });
+      std::uint64_t seq = 0;
       {
         std::lock_guard lock(mu);
         State& s = state[name];
@@ -134,12 +149,25 @@ struct HealthChecker::Impl {
           s.status.passes_in_a_row = s.status.failures_in_a_row = 0;
           continue;
         }
-        if (s.last != SteadyTime{} && now - s.last < hc.interval) continue;
+        if (s.last != SteadyTime{} && now - s.last < hc.interval) {
+          next_due = std::min(next_due, s.last + hc.interval);
+          continue;
+        }
+        // Hung checks wait for their timeout; a few may overlap, no more.
+        if (s.in_flight >= kMaxInFlight) continue;
         s.last = now;
+        next_due = std::min(next_due, now + hc.interval);
+        ++s.in_flight;
+        ++s.status.sent;
+        seq = ++s.sent_seq;
       }
-      co_await check(p, routes);
+      checks_in_flight.fetch_add(1);
+      // The runtime snapshot travels with the check: its provider and routes stay
+      // valid. (No co_await in this statement: GCC 12 destroys the temporaries of
+      // a full-expression holding a co_await twice, here the handler's reference.)
+      boost::asio::co_spawn(executor_here, check(rt, p, routes, seq),
+                            [self = shared_from_this()](std::exception_ptr) { self->checks_in_flight.fetch_sub(1); });
       ++sent;
-      if (stopping.load()) break;
     }
     co_return sent;
   }
@@ -172,7 +200,10 @@ boost::asio::awaitable<void> HealthChecker::run() {
     if (self->stopping.load()) break;
     CancelToken token;
     self->wake = &token;
-    co_await self->timers.wait_until(self->clock.now() + self->shortest_interval(), &token);
+    // The next check due, or (no provider sick) the shortest interval: a
+    // breaker that opens meanwhile is checked within one interval.
+    const SteadyTime idle = self->clock.now() + self->shortest_interval();
+    co_await self->timers.wait_until(std::min(self->next_due, idle), &token);
     self->wake = nullptr;
   }
   self->running.store(false);
@@ -180,13 +211,14 @@ boost::asio::awaitable<void> HealthChecker::run() {
 
 void HealthChecker::stop(Millis grace) {
   impl_->stopping.store(true);
-  if (!impl_->running.load()) return;
-  boost::asio::post(impl_->executor, [self = impl_] {
-    if (self->wake) self->wake->cancel();
-  });
+  if (impl_->running.load()) {
+    boost::asio::post(impl_->executor, [self = impl_] {
+      if (self->wake) self->wake->cancel();
+    });
+  }
   // A check in flight ends within its timeout; the transport must outlive it.
   const auto end = std::chrono::steady_clock::now() + grace;
-  while (impl_->running.load() && std::chrono::steady_clock::now() < end) {
+  while ((impl_->running.load() || impl_->checks_in_flight.load() > 0) && std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }

@@ -14,7 +14,9 @@
 // broken). A closed provider is never checked: its traffic is the check.
 //
 // One coroutine on worker 0, through that worker's Transport; each check is
-// bounded by its timeout and at most one per provider is in flight. Checks are
+// bounded by its timeout. Checks of a provider overlap, up to three (a check
+// hung on a hanging provider must not hold back the one that would see it
+// back); a verdict older than one already counted is dropped. Checks are
 // not calls: they are not recorded, not logged per check, not counted in the
 // provider's health window, and take nothing from its limits.
 
@@ -41,9 +43,10 @@ class HealthChecker {
   HealthChecker(const HealthChecker&) = delete;
   HealthChecker& operator=(const HealthChecker&) = delete;
 
-  // Checks every provider whose check is due (it has a breaker open or half-open,
-  // and its interval passed since its last check), one after another, each within
-  // its timeout. Returns how many checks it sent.
+  // Starts a check of every provider whose check is due (it has a breaker open
+  // or half-open, and its interval passed since its last check) on the calling
+  // coroutine's executor; the checks end on their own, each within its timeout.
+  // Returns how many it started.
   boost::asio::awaitable<int> check_due();
   // check_due() until stop(), waking at the shortest configured interval. Run on
   // the executor that owns the transport.

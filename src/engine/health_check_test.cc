@@ -178,6 +178,34 @@ TEST_F(HealthCheck, AHungCheckFailsAtItsTimeout) {
   EXPECT_EQ(breaker("alpha").state(time_.now()), policy::BreakerState::kOpen);
 }
 
+// A check hung on a hanging provider does not hold back the next one, and its
+// late failure does not undo what a newer check found.
+TEST_F(HealthCheck, AHungCheckDoesNotHoldBackTheNextOne) {
+  load(config("    health_check: {path: /status, interval: 100ms, timeout: 300ms}\n"));
+  transport_.script("alpha.test", {Reply::status_code(503)});
+  EXPECT_EQ(call(), "beta");
+  transport_.script("alpha.test", {Reply::hangs()});
+  transport_.set_default("alpha.test", Reply::ok());
+  const SteadyTime t0 = time_.now();
+  auto round = [&](SteadyTime until) {
+    boost::asio::co_spawn(ctx_, checker_.check_due(), [](std::exception_ptr e, int) {
+      if (e) std::rethrow_exception(e);
+    });
+    time_.run(ctx_, until);
+  };
+  round(t0 + milliseconds(50));  // the first check hangs
+  EXPECT_EQ(checks_sent(), 1);
+  time_.advance(milliseconds(100));
+  round(t0 + milliseconds(150));  // the second one answers while the first still hangs
+  EXPECT_EQ(checks_sent(), 2);
+  EXPECT_EQ(breaker("alpha").state(time_.now()), policy::BreakerState::kHalfOpen);
+  time_.run(ctx_);  // the first one times out now
+  EXPECT_EQ(time_.now(), t0 + milliseconds(300));
+  EXPECT_EQ(checker_.status("alpha").failures_in_a_row, 0) << "an older verdict than the newest is dropped";
+  EXPECT_EQ(checker_.status("alpha").passes_in_a_row, 1);
+  EXPECT_EQ(breaker("alpha").state(time_.now()), policy::BreakerState::kHalfOpen);
+}
+
 TEST_F(HealthCheck, WithoutAHealthCheckTheOpenTimerStillDecides) {
   load(config(""));
   transport_.script("alpha.test", {Reply::status_code(503)});

@@ -279,8 +279,10 @@ BreakerState Breaker::state(SteadyTime now) const {
 double Breaker::ramp(SteadyTime now) const {
   std::lock_guard lock(mu_);
   if (state_ != BreakerState::kClosed || !ever_tripped_ || cfg_.slow_start.count() <= 0) return 1.0;
-  const double r = std::chrono::duration<double>(now - closed_at_) / cfg_.slow_start;
-  return std::clamp(r, std::clamp(cfg_.ramp_from, 0.1, 1.0), 1.0);
+  // Linear from ramp_from (10%, or where a proven recovery starts) to 100%.
+  const double r = std::clamp(std::chrono::duration<double>(now - closed_at_) / cfg_.slow_start, 0.0, 1.0);
+  const double from = std::clamp(cfg_.ramp_from, 0.1, 1.0);
+  return from + (1.0 - from) * r;
 }
 
 SteadyTime Breaker::next_probe_at(SteadyTime now) const {

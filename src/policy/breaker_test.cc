@@ -198,7 +198,7 @@ TEST(Breaker, SlowStartRampsTheShareBackUp) {
   r.result(t1, Verdict::kSuccess);
   ASSERT_EQ(r.breaker.state(t1), BreakerState::kClosed);
   EXPECT_DOUBLE_EQ(r.breaker.ramp(t1), 0.1);
-  EXPECT_NEAR(r.breaker.ramp(t1 + seconds(5)), 0.5, 1e-9);
+  EXPECT_NEAR(r.breaker.ramp(t1 + seconds(5)), 0.55, 1e-9);  // linear from 10% to 100% over 10 s
   EXPECT_DOUBLE_EQ(r.breaker.ramp(t1 + seconds(20)), 1.0);
 }
 
@@ -233,7 +233,7 @@ TEST(Breaker, HealthChecksDecideWhenAGatedBreakerHalfOpens) {
   ASSERT_EQ(r.breaker.state(t1), BreakerState::kClosed);
   // Proven by checks and a probe: the slow start begins at ramp_from.
   EXPECT_DOUBLE_EQ(r.breaker.ramp(t1), 0.5);
-  EXPECT_NEAR(r.breaker.ramp(t1 + seconds(7)), 0.7, 1e-9);
+  EXPECT_NEAR(r.breaker.ramp(t1 + seconds(6)), 0.8, 1e-9);  // linear from 50% to 100% over 10 s
   // Without a passing check it half-opens after open_max, the longest wait.
   const SteadyTime t2 = t1 + seconds(30);
   ASSERT_TRUE(r.admit(t2));
