@@ -263,7 +263,10 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
       if (!saved) {
         spdlog::warn("call {}: recording its outcome failed ({}); retrying in the background", rec.id,
                      saved.error().message);
-        asio::co_spawn(co_await asio::this_coro::executor, persist_outcome(std::move(rec)), asio::detached);
+        // The executor first, in a statement of its own: GCC 12 may destroy the
+        // temporaries of a full-expression holding a co_await twice.
+        const auto executor = co_await asio::this_coro::executor;
+        asio::co_spawn(executor, persist_outcome(std::move(rec)), asio::detached);
       }
     } else {
       store_.record(std::move(rec));
