@@ -459,6 +459,16 @@ double metric_value(const std::string& text, const std::string& name, const std:
 
 std::string metrics_of(Gateway& gw) { return http(gw.admin_port(), "GET", "/metrics").body; }
 
+std::string logs_containing(Gateway& gw, const std::string& needle, milliseconds timeout) {
+  const auto end = steady_clock::now() + timeout;
+  std::string logs = gw.process().logs();
+  while (logs.find(needle) == std::string::npos && steady_clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(20));
+    logs = gw.process().logs();
+  }
+  return logs;
+}
+
 std::vector<boost::json::object> call_lines(Gateway& gw, size_t at_least) {
   std::vector<boost::json::object> out;
   for (int i = 0; i < 150; ++i) {

@@ -195,6 +195,10 @@ double metric_value(const std::string& text, const std::string& name, const std:
 std::string metrics_of(Gateway& gw);
 // The JSON call-log lines the gateway wrote, waiting up to 3 s for at least `at_least`.
 std::vector<boost::json::object> call_lines(Gateway& gw, size_t at_least);
+// The gateway's output once it contains `needle` (call lines reach stdout in
+// batches, within a second), or as it is after `timeout`.
+std::string logs_containing(Gateway& gw, const std::string& needle,
+                            std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
 
 std::string tollgate_bin();
 std::string sim_bin();
