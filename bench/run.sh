@@ -19,6 +19,8 @@ build=${1:-build-bench}
 cd "$(dirname "$0")/.."
 out=bench/out
 mkdir -p "$out"
+# Figures of an earlier run would pass for this one's in the summary.
+rm -f "$out"/*.json "$out"/*.txt
 secs=${BENCH_SECONDS:-10}
 conns=${BENCH_CONNECTIONS:-32}
 tmp=$(mktemp -d /tmp/tollgate-bench.XXXXXX)
@@ -66,7 +68,39 @@ backend be
 CFG
 haproxy -f "$tmp/haproxy.cfg" -db >/dev/null 2>&1 &
 hap_pid=$!; pids+=($hap_pid)
+# nginx as a second peer: one worker, keep-alive to the sim, no access log (as HAProxy).
+ngx_port=$(free_port)
+mkdir -p "$tmp/nginx"
+cat >"$tmp/nginx.conf" <<CFG
+worker_processes 1;
+daemon off;
+master_process on;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx/body;
+  proxy_temp_path $tmp/nginx/proxy;
+  fastcgi_temp_path $tmp/nginx/fastcgi;
+  uwsgi_temp_path $tmp/nginx/uwsgi;
+  scgi_temp_path $tmp/nginx/scgi;
+  upstream sim { server 127.0.0.1:$sim_port; keepalive 64; }
+  server {
+    listen 127.0.0.1:$ngx_port;
+    location / {
+      proxy_pass http://sim;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CFG
+nginx -c "$tmp/nginx.conf" -p "$tmp/nginx" >/dev/null 2>&1 &
+ngx_pid=$!; pids+=($ngx_pid)
 sleep 0.3
+# nginx's CPU is its worker's (the master only supervises).
+ngx_worker=$(pgrep -P "$ngx_pid" | head -1)
 
 sim_body='{"mobile":"+8613800000000","template_code":"LOGIN_CODE","template_params":{"code":"4321"},"out_id":"bench"}'
 call_body='{"to":"+8613800000000","template":"LOGIN_CODE","params":{"code":"4321"}}'
@@ -86,6 +120,7 @@ run() {
     local used=$(( $(cpu_ticks "$p") - before[i] ))
     local label=haproxy
     [[ $p == "$sim_pid" ]] && label=sim
+    [[ $p == "${ngx_worker:-}" ]] && label=nginx
     [[ $p == "$tg_pid" || $p == "$tg2_pid" ]] && label=tollgate
     cpu+=$(awk -v t="$used" -v hz="$tick" -v n="$requests" -v l="$label" 'BEGIN{printf ", \"cpu_us_per_req_%s\": %.2f", l, (t/hz)*1e6/n}')
     i=$((i+1))
@@ -97,6 +132,11 @@ run() {
 echo "== tollgate benchmark: ${secs}s per scenario, $conns connections, $(nproc) cores =="
 run direct "http://127.0.0.1:$sim_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$sim_pid"
 run haproxy "http://127.0.0.1:$hap_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$hap_pid" "$sim_pid"
+if [[ -n "${ngx_worker:-}" ]]; then
+  run nginx "http://127.0.0.1:$ngx_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$ngx_worker" "$sim_pid"
+else
+  echo "nginx did not start: $(cat "$tmp/nginx/error.log" 2>/dev/null)" >&2
+fi
 run tollgate "http://127.0.0.1:$tg_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
 run tollgate_hmac "http://127.0.0.1:$tg_port/v1/sms/hmac" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
 run tollgate_norecord "http://127.0.0.1:$tg2_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg2_pid" "$sim_pid"
@@ -112,6 +152,8 @@ awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hm
     -v tn="$(field tollgate_norecord cpu_us_per_req_tollgate)" -v td="$(field tollgate_debug cpu_us_per_req_tollgate)" \
     -v sd="$(field tollgate_debug cpu_us_per_req_sim)" \
     -v hp="$(field haproxy cpu_us_per_req_haproxy)" -v sim="$(field direct cpu_us_per_req_sim)" \
+    -v ng="$( [[ -s $out/nginx.json ]] && field nginx cpu_us_per_req_nginx || echo 0)" \
+    -v rn="$( [[ -s $out/nginx.json ]] && field nginx rps || echo 0)" \
     -v rt="$(field tollgate rps)" -v rh="$(field haproxy rps)" -v rd="$(field direct rps)" 'BEGIN{
   printf "CPU per request: tollgate %.1f us, tollgate+hmac %.1f us, tollgate without recording %.1f us, haproxy %.1f us, sim %.1f us\n", tg, th, tn, hp, sim
   printf "tollgate CPU / haproxy CPU        = %.2f\n", tg / hp
@@ -119,8 +161,13 @@ awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hm
   printf "tollgate+hmac CPU / haproxy CPU   = %.2f\n", th / hp
   printf "debug traffic (never sent): tollgate %.1f us per call = %.2f of a live call without recording; sim %.2f us\n", td, td / tn, sd
   printf "req/s: direct %.0f, haproxy %.0f (%.2f of direct), tollgate %.0f (%.2f of direct)\n", rd, rh, rh/rd, rt, rt/rd
+  if (ng > 0) {
+    printf "nginx: %.1f us per request, %.0f req/s (%.2f of direct); tollgate CPU / nginx CPU = %.2f\n", ng, rn, rn/rd, tg / ng
+  }
 }' | tee "$out/ratios.txt"
 [[ -n "${BENCH_SKIP_ASYNC:-}" ]] || bash bench/async.sh "$build"
 [[ -n "${BENCH_SKIP_FAILOVER:-}" ]] || bash bench/failover.sh "$build"
 [[ -n "${BENCH_SKIP_QUEUE:-}" ]] || "$build/bench/tollgate-queue-bench" "$build" "${BENCH_QUEUE_REQUESTS:-20000}" "$conns"
 [[ -n "${BENCH_SKIP_CLUSTER:-}" ]] || bash bench/cluster.sh "$build"
+# One table at the end: each figure against its peer in this run, and the goal.
+python3 bench/summary.py "$out" | tee "$out/summary.txt" || true
