@@ -10,6 +10,7 @@
 
 #include "config/loader.h"
 #include "tests/mocks/fake_transport.h"
+#include "tests/mocks/test_runtime.h"
 #include "tests/mocks/memory_job_store.h"
 #include "tests/mocks/sim_time.h"
 
@@ -36,11 +37,8 @@ providers:
 // that worker. Here the reload is held open; the same worker keeps answering
 // other requests until it ends, then the reload's own answer arrives.
 TEST(Admin, AReloadInProgressDoesNotStallItsWorker) {
-  auto cfg = config::load_config_text(kConfig, "admin.yaml");
-  ASSERT_TRUE(cfg.ok());
   engine::StateRegistry registry;
-  std::vector<config::Problem> problems;
-  auto rt = engine::Runtime::build(cfg.config, 1, registry, testing::fake_endpoint, problems);
+  auto rt = testing::test_runtime(kConfig, registry, "admin.yaml");
   ASSERT_TRUE(rt);
   engine::RuntimeHolder holder(rt);
   testing::MemoryJobStore store;

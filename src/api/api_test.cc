@@ -9,6 +9,7 @@
 
 #include "config/loader.h"
 #include "tests/mocks/fake_transport.h"
+#include "tests/mocks/test_runtime.h"
 #include "tests/mocks/memory_job_store.h"
 #include "tests/mocks/sim_time.h"
 
@@ -54,11 +55,7 @@ providers:
 class Api : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto cfg = config::load_config_text(kConfig, "test.yaml");
-    for (const auto& p : cfg.problems) ADD_FAILURE() << config::format_problem("test.yaml", p);
-    ASSERT_TRUE(cfg.ok());
-    std::vector<config::Problem> problems;
-    auto rt = engine::Runtime::build(cfg.config, 1, registry_, testing::fake_endpoint, problems);
+    auto rt = testing::test_runtime(kConfig, registry_);
     ASSERT_TRUE(rt);
     holder_ = std::make_unique<RuntimeHolder>(rt);
     api_ = std::make_unique<ApiHandler>(*holder_, time_, time_, std::vector<Transport*>{&transport_}, store_,

@@ -10,6 +10,7 @@
 #include "engine/engine.h"
 #include "tests/mocks/fake_transport.h"
 #include "tests/mocks/sim_time.h"
+#include "tests/mocks/test_runtime.h"
 
 namespace tollgate::engine {
 namespace {
@@ -50,12 +51,7 @@ providers:
 class EngineFlow : public ::testing::Test {
  protected:
   void load(const std::string& yaml) {
-    auto cfg = config::load_config_text(yaml, "test.yaml");
-    for (const auto& p : cfg.problems) ADD_FAILURE() << config::format_problem("test.yaml", p);
-    ASSERT_TRUE(cfg.ok());
-    std::vector<config::Problem> problems;
-    runtime_ = Runtime::build(cfg.config, 1, registry_, testing::fake_endpoint, problems);
-    for (const auto& p : problems) ADD_FAILURE() << p.message;
+    runtime_ = testing::test_runtime(yaml, registry_);
     ASSERT_TRUE(runtime_);
   }
 

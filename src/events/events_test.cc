@@ -28,6 +28,7 @@
 #include "events/normalize.h"
 #include "store/sqlite/sqlite_store.h"
 #include "tests/mocks/fake_transport.h"
+#include "tests/mocks/test_runtime.h"
 #include "tests/mocks/sim_time.h"
 
 namespace tollgate::events {
@@ -158,11 +159,7 @@ class Events : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   void build(int max_held) {
-    auto cfg = config::load_config_text(config_text(max_held), "events.yaml");
-    for (const auto& p : cfg.problems) ADD_FAILURE() << config::format_problem("events.yaml", p);
-    ASSERT_TRUE(cfg.ok());
-    std::vector<config::Problem> problems;
-    runtime_ = engine::Runtime::build(cfg.config, 1, registry_, testing::fake_endpoint, problems);
+    runtime_ = testing::test_runtime(config_text(max_held), registry_, "events.yaml");
     ASSERT_TRUE(runtime_);
     holder_ = std::make_unique<engine::RuntimeHolder>(runtime_);
     dir_ = std::filesystem::temp_directory_path() /
