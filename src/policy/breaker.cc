@@ -108,7 +108,17 @@ void Breaker::trip_locked(SteadyTime now, std::string reason) {
 bool Breaker::on_health_check(SteadyTime now, bool healthy) {
   std::lock_guard lock(mu_);
   refresh_locked(now);
-  if (!healthy || state_ != BreakerState::kOpen) return false;
+  if (!healthy) return false;
+  if (state_ == BreakerState::kHalfOpen && probes_in_flight_ >= cfg_.half_open_probes) {
+    // Every probe slot is held by a probe sent before the provider proved healthy
+    // (into a hang, typically): forget them, so probes sent now can judge it. Their
+    // late results are recognised by their start time and ignored.
+    probes_forgotten_at_ = now;
+    probes_in_flight_ = 0;
+    probe_successes_ = probe_failures_ = 0;
+    return true;
+  }
+  if (state_ != BreakerState::kOpen) return false;
   open_until_ = now;
   refresh_locked(now);
   return true;
@@ -224,6 +234,9 @@ void Breaker::on_result(SteadyTime now, bool probe, Verdict v, Millis latency, c
   if (v == Verdict::kSuccess) consecutive_failures_ = 0;
   if (failed) ++consecutive_failures_;
   if (probe) {
+    if (probes_forgotten_at_ != SteadyTime{} && now - latency < probes_forgotten_at_) {
+      return;  // sent before a health check freed its slot: it no longer counts
+    }
     if (probes_in_flight_ > 0) --probes_in_flight_;
     if (state_ == BreakerState::kOpen) {
       // A forced probe while every breaker is open: success lets more probes in.

@@ -131,9 +131,11 @@ class Breaker {
   void window_reset(std::uint64_t generation);
 
   // An active health check's verdict (engine/health_check.h). Healthy: an open
-  // breaker half-opens now, so live probes can confirm it. Unhealthy: nothing
+  // breaker half-opens now, so live probes can confirm it; a half-open one whose
+  // every probe slot is held (probes sent into a hang) forgets those probes — their
+  // results, when they come, are ignored — so new ones can go. Unhealthy: nothing
   // changes (a gated breaker stays open until a check passes, at most open_max).
-  // True when it half-opened the breaker.
+  // True when it half-opened the breaker or freed its probe slots.
   bool on_health_check(SteadyTime now, bool healthy);
 
   // Half-open with no probe in flight and none admitted for a while: the provider
@@ -164,6 +166,7 @@ class Breaker {
   int probe_failures_ = 0;
   SteadyTime last_forced_probe_{};
   SteadyTime last_probe_{};         // the last probe admitted (half-open or forced)
+  SteadyTime probes_forgotten_at_{};  // probes started before this no longer count (on_health_check)
   bool awaiting_reset_ = false;     // closed, the owner has not reset the window yet
   std::uint64_t min_generation_ = 0;
   std::string last_reason_;

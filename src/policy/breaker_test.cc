@@ -242,6 +242,37 @@ TEST(Breaker, HealthChecksDecideWhenAGatedBreakerHalfOpens) {
   EXPECT_EQ(r.breaker.state(t2 + Millis(8000)), BreakerState::kHalfOpen);
 }
 
+// Probes sent into a hang hold every slot of a half-open breaker until their
+// timeout; a passing health check frees the slots, and the stale probes' late
+// failures do not reopen what the new probes closed.
+TEST(Breaker, APassingCheckFreesProbeSlotsHeldByProbesSentIntoAHang) {
+  auto c = cfg();
+  c.consecutive_failures = 1;
+  c.open_jitter = 0;
+  c.half_open_probes = 1;
+  c.gated_by_checks = true;
+  Route r(c);
+  ASSERT_TRUE(r.admit(t0));
+  r.result(t0, Verdict::kFailure);
+  const SteadyTime t1 = t0 + Millis(100);
+  ASSERT_TRUE(r.breaker.on_health_check(t1, true));
+  Admission stuck = r.breaker.admit(t1, r.health.snapshot(t1));
+  ASSERT_TRUE(stuck.admitted && stuck.probe);  // sent into a hang
+  const SteadyTime t2 = t1 + Millis(500);
+  EXPECT_FALSE(r.breaker.admit(t2, r.health.snapshot(t2)).admitted) << "its slot is held";
+  EXPECT_TRUE(r.breaker.on_health_check(t2, true));
+  Admission fresh = r.breaker.admit(t2, r.health.snapshot(t2));
+  ASSERT_TRUE(fresh.admitted && fresh.probe);
+  r.breaker.on_result(t2 + Millis(10), true, Verdict::kSuccess, Millis(10), r.health.snapshot(t2));
+  ASSERT_EQ(r.breaker.state(t2 + Millis(10)), BreakerState::kClosed);
+  // The stuck probe times out 1.5 s after it was sent: ignored.
+  const SteadyTime t3 = t1 + Millis(1500);
+  r.breaker.on_result(t3, true, Verdict::kTimeout, Millis(1500), r.health.snapshot(t3));
+  EXPECT_EQ(r.breaker.state(t3), BreakerState::kClosed);
+  // Without a check in between, a stale probe would have held the slot to the end.
+  EXPECT_FALSE(r.breaker.on_health_check(t3, true)) << "closed: nothing to do";
+}
+
 TEST(Breaker, ForcedProbeLetsOneCallThroughAnOpenBreaker) {
   auto c = cfg();
   c.consecutive_failures = 1;
