@@ -74,7 +74,8 @@ class HealthCheck : public ::testing::Test {
     c.params = boost::json::object{{"to", "+8613800000000"}};
     c.deadline = Deadline::after(time_.now(), seconds(2));
     std::optional<CallOutcome> out;
-    boost::asio::co_spawn(ctx_, engine_.execute(cap(), c, {}, transport_), [&](std::exception_ptr e, CallOutcome o) {
+    const CallRouting routing{};  // the coroutine keeps a reference: it must outlive the run below
+    boost::asio::co_spawn(ctx_, engine_.execute(cap(), c, routing, transport_), [&](std::exception_ptr e, CallOutcome o) {
       if (e) std::rethrow_exception(e);
       out = std::move(o);
     });
