@@ -55,8 +55,7 @@ struct HealthChecker::Impl : std::enable_shared_from_this<HealthChecker::Impl> {
   mutable std::mutex mu;        // guards state (status() reads it from any thread)
   struct State {
     SteadyTime last{};             // the last check sent
-    std::uint64_t sent_seq = 0;    // checks sent, numbered
-    std::uint64_t judged_seq = 0;  // the newest check whose verdict counted
+    std::uint64_t judged_seq = 0;  // the newest check (by its number) whose verdict counted
     int in_flight = 0;
     Status status;
   };
@@ -158,8 +157,7 @@ struct HealthChecker::Impl : std::enable_shared_from_this<HealthChecker::Impl> {
         s.last = now;
         next_due = std::min(next_due, now + hc.interval);
         ++s.in_flight;
-        ++s.status.sent;
-        seq = ++s.sent_seq;
+        seq = ++s.status.sent;  // checks are numbered in the order they are sent
       }
       checks_in_flight.fetch_add(1);
       // The runtime snapshot travels with the check: its provider and routes stay

@@ -54,17 +54,6 @@ std::string breaker_state(Gateway& gw, const std::string& provider) {
 
 void run_for(milliseconds d) { std::this_thread::sleep_for(d); }
 
-// A counter's value once it reaches `want` (polled for up to 20 s), or the last one read.
-double await_metric_at_least(Gateway& gw, const std::string& name, const std::vector<std::string>& labels,
-                             double want) {
-  double v = -1;
-  for (int i = 0; i < 400 && v < want; ++i) {
-    v = metric_value(metrics_of(gw), name, labels);
-    if (v < want) std::this_thread::sleep_for(milliseconds(50));
-  }
-  return v;
-}
-
 // 1. Hard down: one provider answers 503 to everything.
 TEST(Gameday, HardDownIsInvisibleToCallers) {
   Sim a, b;
@@ -313,8 +302,8 @@ TEST(Gameday, HealthChecksKeepLiveCallsOffADeadProviderAndBringItBack) {
   ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
   for (int i = 0; i < 4; ++i) EXPECT_EQ(gw.call("/v1/sms/send", kSmsBody).status, 200);
   ASSERT_EQ(breaker_state(gw, "acme"), "open");
-  const double failed = await_metric_at_least(gw, "tollgate_health_checks_total",
-                                              {"provider=\"acme\"", "result=\"fail\""}, 5);
+  const double failed = await_metric(gw, "tollgate_health_checks_total", {"provider=\"acme\"", "result=\"fail\""}, 5,
+                                     seconds(20));
   ASSERT_GE(failed, 5) << gw.process().logs();
   const auto live_before = a.requests();
   for (int i = 0; i < 20; ++i) {
@@ -330,7 +319,7 @@ TEST(Gameday, HealthChecksKeepLiveCallsOffADeadProviderAndBringItBack) {
 
   a.reset();
   const double recovered =
-      await_metric_at_least(gw, "tollgate_health_check_recoveries_total", {"provider=\"acme\""}, 1);
+      await_metric(gw, "tollgate_health_check_recoveries_total", {"provider=\"acme\""}, 1, seconds(20));
   ASSERT_GE(recovered, 1) << gw.process().logs();
   int by_acme = 0;
   for (int i = 0; i < 40 && by_acme < 3; ++i) {

@@ -459,6 +459,17 @@ double metric_value(const std::string& text, const std::string& name, const std:
 
 std::string metrics_of(Gateway& gw) { return http(gw.admin_port(), "GET", "/metrics").body; }
 
+double await_metric(Gateway& gw, const std::string& name, const std::vector<std::string>& label_parts, double want,
+                    milliseconds timeout) {
+  const auto end = steady_clock::now() + timeout;
+  double v = metric_value(metrics_of(gw), name, label_parts);
+  while (v < want && steady_clock::now() < end) {
+    std::this_thread::sleep_for(milliseconds(25));
+    v = metric_value(metrics_of(gw), name, label_parts);
+  }
+  return v;
+}
+
 std::string logs_containing(Gateway& gw, const std::string& needle, milliseconds timeout) {
   const auto end = steady_clock::now() + timeout;
   std::string logs = gw.process().logs();

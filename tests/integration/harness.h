@@ -191,6 +191,10 @@ int wait_for_port(const std::string& path, Process& proc, std::chrono::milliseco
 // The value of one Prometheus sample whose line holds every label part, e.g.
 // metric_value(text, "tollgate_calls_total", {"outcome=\"succeeded\""}); -1 if absent.
 double metric_value(const std::string& text, const std::string& name, const std::vector<std::string>& label_parts);
+// A counter of the gateway's /metrics that follows an event: its value once it
+// reaches `want` (polled until `timeout`), or the last one read (-1: absent).
+double await_metric(Gateway& gw, const std::string& name, const std::vector<std::string>& label_parts, double want,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 // The gateway's /metrics text.
 std::string metrics_of(Gateway& gw);
 // The JSON call-log lines the gateway wrote, waiting up to 3 s for at least `at_least`.

@@ -76,17 +76,6 @@ class QueueMode : public ::testing::Test {
 
 RabbitServer* QueueMode::broker_ = nullptr;
 
-// A counter that follows an event the test saw (the broker confirms after the
-// consumer has the reply): its value once it reaches `want`, or the last one read.
-double await_metric(Gateway& gw, const std::string& name, const std::vector<std::string>& labels, double want) {
-  double v = -1;
-  for (int i = 0; i < 200 && v < want; ++i) {
-    v = metric_value(metrics_of(gw), name, labels);
-    if (v < want) std::this_thread::sleep_for(25ms);
-  }
-  return v;
-}
-
 const std::string kRequest = R"({"capability": "sms.send", "params": {"to": "+8613800000000", "template": "T1"}})";
 
 // Declares `<name>.replies` and waits until tollgate has declared `<name>.requests`.
