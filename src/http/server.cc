@@ -14,7 +14,7 @@
 
 #include <netinet/in.h>
 #include <cerrno>
-#include <unordered_set>
+#include <algorithm>
 #include <sys/socket.h>
 
 #include "http/beast_convert.h"
@@ -32,6 +32,49 @@ namespace {
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
+// A connection between requests, linked into its worker's idle list. The link
+// lives in the session's coroutine frame: going idle allocates nothing.
+struct IdleLink {
+  IdleLink* prev = nullptr;
+  IdleLink* next = nullptr;
+  tcp::socket* socket = nullptr;
+  std::chrono::steady_clock::time_point since;
+  bool linked() const { return prev != nullptr; }
+};
+
+// Intrusive, oldest first. Only its worker's thread touches it.
+class IdleList {
+ public:
+  IdleList() { head_.prev = head_.next = &head_; }
+  IdleList(const IdleList&) = delete;
+  IdleList& operator=(const IdleList&) = delete;
+
+  bool empty() const { return head_.next == &head_; }
+  IdleLink* front() const { return head_.next; }
+  void push_back(IdleLink& link) {
+    link.prev = head_.prev;
+    link.next = &head_;
+    head_.prev->next = &link;
+    head_.prev = &link;
+  }
+  static void unlink(IdleLink& link) {
+    if (!link.linked()) return;
+    link.prev->next = link.next;
+    link.next->prev = link.prev;
+    link.prev = link.next = nullptr;
+  }
+  // Closes the oldest connection; its session sees the wait cancelled and ends.
+  void close_front() {
+    IdleLink* link = front();
+    unlink(*link);
+    boost::system::error_code ignored;
+    link->socket->close(ignored);
+  }
+
+ private:
+  IdleLink head_;
+};
+
 }  // namespace
 
 struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
@@ -45,12 +88,34 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> accept_failures{0};
   std::atomic<int> open{0};
-  // Per worker (touched only on that worker's thread): sessions waiting for their
-  // next request, closed at once when draining starts.
-  std::vector<std::unordered_set<beast::tcp_stream*>> idle;
+  // Per worker (touched only on that worker's thread): connections waiting for
+  // their next request, oldest first. Every entry has the same timeout, so the
+  // front is always the next to expire: one sweep timer per worker closes the
+  // expired ones, and a drain closes them all at once.
+  std::vector<IdleList> idle;
+  std::vector<std::unique_ptr<asio::steady_timer>> sweepers;
 
   Impl(Workers& w, ServerOptions o, Handler& h)
       : workers(w), opts(std::move(o)), handler(h), idle(static_cast<size_t>(w.size())) {}
+
+  // How late past its idle timeout a connection may be closed.
+  std::chrono::milliseconds sweep_period() const {
+    return std::clamp<std::chrono::milliseconds>(opts.idle_timeout / 8, std::chrono::milliseconds(5),
+                                                  std::chrono::milliseconds(1000));
+  }
+
+  asio::awaitable<void> sweep_loop(int worker) {
+    auto self = shared_from_this();
+    asio::steady_timer& timer = *sweepers[static_cast<size_t>(worker)];
+    IdleList& list = idle[static_cast<size_t>(worker)];
+    for (;;) {
+      timer.expires_after(sweep_period());
+      auto [ec] = co_await timer.async_wait(nothrow);
+      if (ec) co_return;
+      const auto now = std::chrono::steady_clock::now();
+      while (!list.empty() && now - list.front()->since >= opts.idle_timeout) list.close_front();
+    }
+  }
 
   asio::awaitable<void> accept_loop(int worker) {
     auto self = shared_from_this();
@@ -80,7 +145,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       socket.set_option(tcp::no_delay(true), ignored);
       const auto remote = socket.remote_endpoint(ignored);
       RequestContext ctx{worker, id, ignored ? std::string() : remote.address().to_string()};
-      asio::co_spawn(acceptor.get_executor(), session(std::move(socket), std::move(ctx)), asio::detached);
+      if (tls) {
+        asio::co_spawn(acceptor.get_executor(), session<true>(std::move(socket), std::move(ctx)), asio::detached);
+      } else {
+        asio::co_spawn(acceptor.get_executor(), session<false>(std::move(socket), std::move(ctx)),
+                       asio::detached);
+      }
     }
   }
 
@@ -99,6 +169,14 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     socket.close(ignored);
   }
 
+  // The connection's life: wait for a request, serve it, again. Everything a
+  // request needs (the parser, the handler's call, Beast's stream with its
+  // timers) lives in serve_request's frame, allocated only while a request is
+  // being served. An idle plain connection holds no buffer and no timer: only
+  // its socket, this frame and its place in the worker's idle list (the idle
+  // footprint per caller, see docs/benchmarks.md). TLS connections keep their
+  // stream, whose records may hold bytes already read.
+  template <bool kTls>
   asio::awaitable<void> session(tcp::socket socket, RequestContext ctx) {
     auto self = shared_from_this();
     open.fetch_add(1, std::memory_order_relaxed);
@@ -107,15 +185,42 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       ~Closer() { n.fetch_sub(1, std::memory_order_relaxed); }
     } closer{open};
     try {
-      if (tls) {
+      beast::flat_buffer buffer;
+      if constexpr (kTls) {
         SslStream stream(beast::tcp_stream(std::move(socket)), *tls);
-        beast::get_lowest_layer(stream).expires_after(opts.request_timeout);
-        auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
-        if (ec) co_return;
-        co_await serve(stream, ctx);
+        auto& lowest = beast::get_lowest_layer(stream);
+        lowest.expires_after(opts.request_timeout);
+        auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, nothrow);
+        if (hec) co_return;
+        for (;;) {
+          if (buffer.size() == 0) {
+            if (draining.load(std::memory_order_relaxed)) co_return;
+            lowest.expires_after(opts.idle_timeout);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+            if (ec) co_return;
+            buffer.commit(n);
+          }
+          if (!co_await serve_request(stream, buffer, ctx)) co_return;
+        }
       } else {
-        beast::tcp_stream stream(std::move(socket));
-        co_await serve(stream, ctx);
+        for (;;) {
+          if (buffer.size() == 0) {
+            // Idle keep-alive: wait until the next request's first byte can be
+            // read, holding no buffer. The worker's sweep closes the socket past
+            // idle_timeout, a drain at once; either cancels the wait.
+            if (draining.load(std::memory_order_relaxed)) co_return;
+            buffer.shrink_to_fit();
+            IdleList& list = idle[static_cast<size_t>(ctx.worker)];
+            IdleLink link{.socket = &socket, .since = std::chrono::steady_clock::now()};
+            list.push_back(link);
+            auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, nothrow);
+            IdleList::unlink(link);
+            if (ec || !socket.is_open()) co_return;
+          }
+          beast::tcp_stream stream(std::move(socket));
+          if (!co_await serve_request(stream, buffer, ctx)) co_return;
+          socket = stream.release_socket();
+        }
       }
     } catch (const std::exception&) {
       // A broken connection must never take the worker down.
@@ -182,23 +287,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     }
   }
 
+  // Reads one request from `buffer` and the stream, answers it. False: the
+  // connection is done (closed, broken, or not to be kept alive).
   template <class Stream>
-  asio::awaitable<void> serve(Stream& stream, RequestContext ctx) {
-    beast::flat_buffer buffer;
+  asio::awaitable<bool> serve_request(Stream& stream, beast::flat_buffer& buffer, const RequestContext& ctx) {
     auto& lowest = beast::get_lowest_layer(stream);
-    for (;;) {
-      if (buffer.size() == 0) {
-        // Idle keep-alive: wait for the first byte of the next request. A drain
-        // closes the connection here at once.
-        if (draining.load(std::memory_order_relaxed)) co_return;
-        lowest.expires_after(opts.idle_timeout);
-        auto& idle_set = idle[static_cast<size_t>(ctx.worker)];
-        idle_set.insert(&lowest);
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
-        idle_set.erase(&lowest);
-        if (ec) co_return;
-        buffer.commit(n);
-      }
+    {
       // From here the whole request must arrive within request_timeout.
       lowest.expires_after(opts.request_timeout);
       bhttp::request_parser<bhttp::string_body> parser;
@@ -224,7 +318,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
                    ec != asio::error::connection_reset) {
           co_await send_error(stream, 400, "malformed HTTP request");
         }
-        co_return;
+        co_return false;
       }
       auto req = parser.release();
       const bool keep_alive = req.keep_alive() && !draining.load(std::memory_order_relaxed);
@@ -244,7 +338,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           if (wec || !keep_alive) {
             boost::system::error_code ignored;
             lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
-            co_return;
+            co_return false;
           }
           break;
         }
@@ -253,39 +347,40 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
           char sink[512];
           for (;;) {
             auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
-            if (rec) co_return;
+            if (rec) co_return false;
           }
         }
         case ResponseMode::kReset: {
           boost::system::error_code ignored;
           lowest.socket().set_option(asio::socket_base::linger(true, 0), ignored);
           lowest.socket().close(ignored);
-          co_return;
+          co_return false;
         }
         case ResponseMode::kClose: {
           boost::system::error_code ignored;
           lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          co_return;
+          co_return false;
         }
         case ResponseMode::kSlowBody: {
           const std::string bytes = serialize_head(out.response, keep_alive) + out.response.body;
           const size_t head = bytes.size() - out.response.body.size();
           lowest.expires_after(opts.write_timeout + out.slow_interval * 64);
           auto [e1, n1] = co_await asio::async_write(stream, asio::buffer(bytes.data(), head), nothrow);
-          if (e1) co_return;
+          if (e1) co_return false;
           asio::steady_timer timer(lowest.get_executor());
           for (size_t pos = head; pos < bytes.size(); pos += 8) {
             timer.expires_after(out.slow_interval);
             co_await timer.async_wait(nothrow);
             const size_t len = std::min<size_t>(8, bytes.size() - pos);
             auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(bytes.data() + pos, len), nothrow);
-            if (e2) co_return;
+            if (e2) co_return false;
           }
-          if (!keep_alive) co_return;
+          if (!keep_alive) co_return false;
           break;
         }
       }
     }
+    co_return true;
   }
 };
 
@@ -332,7 +427,11 @@ Result<std::uint16_t> Server::listen(const std::string& host, std::uint16_t port
 
 void Server::start() {
   for (int i = 0; i < static_cast<int>(impl_->acceptors.size()); ++i) {
+    impl_->sweepers.push_back(std::make_unique<asio::steady_timer>(impl_->workers.context(i)));
+  }
+  for (int i = 0; i < static_cast<int>(impl_->acceptors.size()); ++i) {
     asio::co_spawn(impl_->workers.context(i), impl_->accept_loop(i), asio::detached);
+    asio::co_spawn(impl_->workers.context(i), impl_->sweep_loop(i), asio::detached);
   }
 }
 
@@ -344,8 +443,10 @@ void Server::stop_accepting() {
       boost::system::error_code ignored;
       acc->close(ignored);
       // Idle keep-alive connections would otherwise hold the drain for their
-      // idle timeout: close them now (their sessions end on the cancelled read).
-      for (auto* stream : keep->idle[i]) stream->socket().close(ignored);
+      // idle timeout: close them now (their sessions end on the cancelled wait).
+      IdleList& list = keep->idle[i];
+      while (!list.empty()) list.close_front();
+      if (i < keep->sweepers.size()) keep->sweepers[i]->cancel();
     });
   }
 }

@@ -207,6 +207,30 @@ TEST(Hardening, ShutdownClosesIdleConnectionsAtOnceAndFinishesCallsInFlight) {
   EXPECT_EQ(gw.process().wait(seconds(60)), 0);
 }
 
+// An idle keep-alive connection holds no buffer and no timer of its own while it
+// waits (the worker sweeps its idle connections): it is still closed after
+// server.idle_timeout, counted from its last request, and a connection that
+// keeps calling is never cut off between its requests.
+TEST(Hardening, IdleKeepAliveConnectionsAreClosedAfterTheIdleTimeoutBusyOnesAreNot) {
+  Sim sim;
+  ConfigSpec spec{{{"acme", "json", sim.url()}}};
+  spec.server_extra = "  idle_timeout: 1s\n";
+  Gateway gw(config_yaml(spec));
+  ASSERT_TRUE(gw.started());
+  Connection quiet(gw.port());
+  ASSERT_EQ(quiet.request("GET", "/healthz").status, 200);
+  Connection busy(gw.port());
+  // Every 50 ms for 2 s: twice the idle timeout in all, never idle for long.
+  for (int i = 0; i < 40; ++i) {
+    ASSERT_EQ(busy.request("POST", "/v1/sms/send", kSmsBody, {{"Authorization", std::string("Bearer ") + kTestKey}}).status,
+              200)
+        << "call " << i << " on a connection in use";
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(quiet.read_some(seconds(10)), "") << "the idle connection was not closed";
+  EXPECT_EQ(busy.request("GET", "/healthz").status, 200);
+}
+
 // Defect 17: OTP codes ride in a nested object; with the object's fields declared
 // sensitive they never appear in any log line, whatever way the call went.
 TEST(Hardening, SensitiveFieldsAtAnyDepthNeverReachTheLogs) {
