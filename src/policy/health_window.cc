@@ -1,5 +1,8 @@
 #include "policy/health_window.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace tollgate::policy {
 namespace {
 
@@ -24,7 +27,8 @@ HealthWindow::HealthWindow(HealthConfig cfg)
 std::uint64_t HealthWindow::start(SteadyTime now) {
   std::lock_guard lock(mu_);
   const std::uint64_t token = next_token_++;
-  in_flight_.emplace(token, now);
+  last_start_ = std::max(last_start_, now);
+  in_flight_.emplace_hint(in_flight_.end(), token, last_start_);
   return token;
 }
 
@@ -33,6 +37,7 @@ void HealthWindow::finish(std::uint64_t token, SteadyTime now, Verdict v, ErrorC
   auto it = in_flight_.find(token);
   if (it == in_flight_.end()) return;
   const Millis latency = std::chrono::duration_cast<Millis>(now - it->second);
+  if (token < slow_before_) --slow_in_flight_;
   in_flight_.erase(it);
   add_locked(now, v, latency, cls);
 }
@@ -96,10 +101,27 @@ HealthSnapshot HealthWindow::snapshot(SteadyTime now, bool with_latency) const {
     }
   }
   s.in_flight = in_flight_.size();
-  for (const auto& [token, started] : in_flight_) {
-    const Millis age = std::chrono::duration_cast<Millis>(now - started);
-    if (age > cfg_.slow_call) ++s.in_flight_slow;
-    if (age > s.oldest_in_flight) s.oldest_in_flight = age;
+  if (!in_flight_.empty()) {
+    const auto is_slow = [&](SteadyTime started) {
+      return std::chrono::duration_cast<Millis>(now - started) > cfg_.slow_call;
+    };
+    // Move the boundary of the slow prefix to this `now`: forward over calls
+    // that have become slow, back over ones that are not slow at an earlier now.
+    auto it = in_flight_.lower_bound(slow_before_);
+    while (it != in_flight_.end() && is_slow(it->second)) {
+      ++slow_in_flight_;
+      slow_before_ = it->first + 1;
+      ++it;
+    }
+    while (it != in_flight_.begin()) {
+      auto prev = std::prev(it);
+      if (is_slow(prev->second)) break;
+      --slow_in_flight_;
+      slow_before_ = prev->first;
+      it = prev;
+    }
+    s.in_flight_slow = slow_in_flight_;
+    s.oldest_in_flight = std::max(Millis{0}, std::chrono::duration_cast<Millis>(now - in_flight_.begin()->second));
   }
   s.ewma_ms = ewma_ms_;
   return s;

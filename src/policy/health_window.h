@@ -14,8 +14,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 #include "core/clock.h"
@@ -111,7 +111,17 @@ class HealthWindow {
   mutable std::mutex mu_;
   std::vector<Bucket> recent_;
   std::vector<BaselineBucket> baseline_;
-  std::unordered_map<std::uint64_t, SteadyTime> in_flight_;
+  // Calls in flight by token. Tokens are handed out in start order and start
+  // times never go back (a start stamped earlier than the one before it, from
+  // another thread's clock read, takes the later time), so the map is in start
+  // order too: the oldest is its first entry, and the calls past slow_call are a
+  // prefix of it. The prefix is counted incrementally (tokens below
+  // slow_before_ are counted in slow_in_flight_), so a snapshot costs O(log n)
+  // however many calls are waiting, never a walk over all of them.
+  std::map<std::uint64_t, SteadyTime> in_flight_;
+  SteadyTime last_start_{};
+  mutable std::uint64_t slow_before_ = 1;
+  mutable std::uint64_t slow_in_flight_ = 0;
   std::uint64_t next_token_ = 1;
   double ewma_ms_ = 0;
   bool ewma_set_ = false;
