@@ -162,38 +162,44 @@ struct Client::Impl {
   }
 
   // A connection for `ep`: an idle pooled one, a new one while under the cap, or
-  // the next one to come back, waited for until the deadline.
+  // the next one handed back (first come, first served), waited for until the
+  // deadline.
   asio::awaitable<Result<std::unique_ptr<Connection>>> acquire(const std::shared_ptr<const Endpoint>& ep,
                                                                SteadyTime deadline, CancelToken* cancel) {
     const auto& o = ep->options();
     pools.maintain(steady_now());
-    for (;;) {
-      Pool& pool = pools.get(ep);
-      const auto now = steady_now();
-      while (!pool.idle.empty()) {
-        auto conn = std::move(pool.idle.back());
-        pool.idle.pop_back();
-        const auto idle = now - conn->idle_since;
-        // A connection used a moment ago is alive; one that sat idle may have been
-        // closed by the provider, so it costs one peek to find out.
-        if (idle < o.idle_timeout && (idle < kPeekAfterIdle || conn->alive())) {
-          conn->reused = true;
-          co_return conn;
-        }
-        conn->close();
-        --pool.open;
-      }
-      if (pool.open < std::max(1, o.max_connections)) {
-        ++pool.open;
-        auto conn = co_await connect(*ep, deadline, cancel);
-        if (!conn) pools.release(ep, nullptr, steady_now());
+    Pool& pool = pools.get(ep);
+    const auto now = steady_now();
+    while (!pool.idle.empty()) {
+      auto conn = std::move(pool.idle.back());
+      pool.idle.pop_back();
+      const auto idle = now - conn->idle_since;
+      // A connection used a moment ago is alive; one that sat idle may have been
+      // closed by the provider, so it costs one peek to find out.
+      if (idle < o.idle_timeout && (idle < kPeekAfterIdle || conn->alive())) {
+        conn->reused = true;
         co_return conn;
       }
-      if (now >= deadline) break;
-      // At the cap: wait for a connection to come back, until the deadline.
-      const PoolWait woke = co_await pool.wait(ctx, deadline, cancel);
-      if (woke == PoolWait::kCancelled) co_return cancelled_error();
-      if (woke == PoolWait::kTimedOut) break;
+      conn->close();
+      --pool.open;
+    }
+    bool may_open = pool.open < std::max(1, o.max_connections);
+    if (may_open) ++pool.open;
+    if (!may_open && now < deadline) {
+      // At the cap: wait for a connection to be handed over, until the deadline.
+      PoolGrant grant = co_await pool.wait(ctx, deadline, cancel);
+      if (grant.result == PoolWait::kCancelled) co_return cancelled_error();
+      if (grant.conn) {  // in use a moment ago: alive
+        grant.conn->reused = true;
+        co_return std::move(grant.conn);
+      }
+      // Woken without a connection: the slot of one that closed, counted for us.
+      may_open = grant.result == PoolWait::kWoken;
+    }
+    if (may_open) {
+      auto conn = co_await connect(*ep, deadline, cancel);
+      if (!conn) pools.release(ep, nullptr, steady_now());
+      co_return conn;
     }
     co_return transport_error(ErrorClass::kUnavailable, false, "connection_limit",
                               "all " + std::to_string(o.max_connections) + " connections to the provider are busy");

@@ -30,15 +30,28 @@ void Connection::close() {
   lowest().socket().close(ignored);
 }
 
-void Pool::wake_one() {
-  if (waiters.empty()) return;
-  PoolWaiter* w = waiters.front();
-  waiters.pop_front();
-  w->woken = true;
-  w->timer->cancel();
+void Pool::hand_over(std::unique_ptr<Connection> conn, SteadyTime now) {
+  if (conn) {
+    conn->idle_since = now;
+    conn->buffer.clear();
+  }
+  if (!waiters.empty()) {
+    PoolWaiter* w = waiters.front();
+    waiters.pop_front();
+    w->conn = std::move(conn);  // null: the slot passes on, `open` stays as it is
+    w->woken = true;
+    w->timer->cancel();
+    return;
+  }
+  if (conn) {
+    idle.push_back(std::move(conn));
+  } else {
+    --open;
+  }
 }
 
-boost::asio::awaitable<PoolWait> Pool::wait(boost::asio::io_context& ctx, SteadyTime deadline, CancelToken* cancel) {
+boost::asio::awaitable<PoolGrant> Pool::wait(boost::asio::io_context& ctx, SteadyTime deadline,
+                                             CancelToken* cancel) {
   boost::asio::steady_timer timer(ctx);
   timer.expires_at(deadline);
   PoolWaiter waiter{&timer};
@@ -48,10 +61,11 @@ boost::asio::awaitable<PoolWait> Pool::wait(boost::asio::io_context& ctx, Steady
   if (cancel) cancel->clear_hook();
   if (!waiter.woken) waiters.erase(pos);
   if (cancel && cancel->cancelled()) {
-    if (waiter.woken) wake_one();  // pass the wake-up on
-    co_return PoolWait::kCancelled;
+    if (waiter.woken) hand_over(std::move(waiter.conn), std::chrono::steady_clock::now());  // pass it on
+    co_return PoolGrant{PoolWait::kCancelled, nullptr};
   }
-  co_return waiter.woken ? PoolWait::kWoken : PoolWait::kTimedOut;
+  if (!waiter.woken) co_return PoolGrant{PoolWait::kTimedOut, nullptr};
+  co_return PoolGrant{PoolWait::kWoken, std::move(waiter.conn)};
 }
 
 void Pool::sweep(SteadyTime now) {
@@ -72,15 +86,7 @@ Pool& Pools::get(const std::shared_ptr<const Endpoint>& ep) {
 }
 
 void Pools::release(const std::shared_ptr<const Endpoint>& ep, std::unique_ptr<Connection> conn, SteadyTime now) {
-  Pool& pool = get(ep);
-  if (conn) {
-    conn->idle_since = now;
-    conn->buffer.clear();
-    pool.idle.push_back(std::move(conn));
-  } else {
-    --pool.open;
-  }
-  pool.wake_one();
+  get(ep).hand_over(std::move(conn), now);
 }
 
 void Pools::maintain(SteadyTime now) {

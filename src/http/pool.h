@@ -39,15 +39,26 @@ struct Connection {
   void close();
 };
 
-// An attempt waiting for a connection. Woken by whoever frees one; `woken` is
-// set before the timer is cancelled, so a wake-up is never lost even when the
-// timer had already expired and its completion was queued.
+// An attempt waiting for a connection. Whoever frees one hands it (or, when the
+// connection was closed, its slot under the cap) straight to the first waiter:
+// `woken` and `conn` are set before the timer is cancelled, so a hand-over is
+// never lost even when the timer had already expired and its completion was
+// queued, and an attempt arriving meanwhile cannot take what was handed over
+// (otherwise, under load, newcomers keep taking freed connections while the
+// woken waiter goes to the back of the queue, and some calls wait for ever).
 struct PoolWaiter {
   boost::asio::steady_timer* timer = nullptr;
   bool woken = false;
+  std::unique_ptr<Connection> conn;  // null when woken: a slot to open a new one
 };
 
 enum class PoolWait { kWoken, kTimedOut, kCancelled };
+
+struct PoolGrant {
+  PoolWait result = PoolWait::kTimedOut;
+  // kWoken: the connection handed over, or null: open one (its slot is counted).
+  std::unique_ptr<Connection> conn;
+};
 
 struct Pool {
   std::shared_ptr<const Endpoint> endpoint;       // the newest endpoint that used it
@@ -55,13 +66,14 @@ struct Pool {
   int open = 0;                                   // idle + in use + being opened
   std::list<PoolWaiter*> waiters;
 
-  // A connection came back or a slot freed: the first waiter looks again.
-  void wake_one();
-  // Waits (on `ctx`) until woken by wake_one(), `deadline`, or `cancel`. A wake-up
-  // is never lost: a waiter whose timer had already expired when it was woken
-  // still reports kWoken, and one cancelled after being woken passes the wake-up
-  // on to the next waiter. The pool must outlive the wait.
-  boost::asio::awaitable<PoolWait> wait(boost::asio::io_context& ctx, SteadyTime deadline, CancelToken* cancel);
+  // A connection came back (or, null, one closed and its slot is free): to the
+  // first waiter if there is one, else to the idle list (or the slot is given up).
+  void hand_over(std::unique_ptr<Connection> conn, SteadyTime now);
+  // Waits (on `ctx`) for a hand-over, `deadline`, or `cancel`. A hand-over is
+  // never lost: a waiter whose timer had already expired when it was handed one
+  // still reports kWoken, and one cancelled after it passes it on to the next
+  // waiter. The pool must outlive the wait.
+  boost::asio::awaitable<PoolGrant> wait(boost::asio::io_context& ctx, SteadyTime deadline, CancelToken* cancel);
   // Closes idle connections older than the endpoint's idle timeout.
   void sweep(SteadyTime now);
 };
