@@ -33,6 +33,14 @@ struct Credentials {
 // Counters and memory shared by all workers.
 class SimState {
  public:
+  // Distinct dedupe refs (and nonces) remembered: the tables are sized for this
+  // many at the start, so they never rehash during a run (a rehash of a table of
+  // hundreds of thousands stalls every worker for tens of milliseconds, which a
+  // benchmark would blame on the gateway in front). Past it, new refs are
+  // counted in `requests` but neither counted per ref nor deduplicated.
+  static constexpr std::size_t kRemembered = 1 << 20;
+  SimState();
+
   // A provider request arrived (counted at once, before any latency or fault).
   void received(const std::string& dialect, const std::string& ref);
   // Keeps the last provider request (method, path, headers) for GET /_sim/last.

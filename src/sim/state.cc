@@ -8,16 +8,34 @@
 
 namespace tollgate::sim {
 
+namespace {
+constexpr std::size_t kArrivals = 1'000'000;  // arrival times kept for /_sim/stats
+}  // namespace
+
+SimState::SimState() {
+  arrivals_ms_.reserve(kArrivals);
+  refs_.reserve(kRemembered);
+  answers_.reserve(kRemembered);
+  nonces_.reserve(kRemembered);
+}
+
 void SimState::received(const std::string& dialect, const std::string& ref) {
   std::lock_guard lock(mu_);
   ++requests_;
-  if (arrivals_ms_.size() < 1'000'000) {
+  if (arrivals_ms_.size() < kArrivals) {
     arrivals_ms_.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
                                std::chrono::steady_clock::now().time_since_epoch())
                                .count());
   }
   ++by_dialect_[dialect];
-  if (!ref.empty()) ++refs_[ref];
+  if (!ref.empty()) {
+    auto it = refs_.find(ref);
+    if (it != refs_.end()) {
+      ++it->second;
+    } else if (refs_.size() < kRemembered) {
+      refs_.emplace(ref, 1);
+    }
+  }
 }
 
 void SimState::remember_last(const HttpRequest& req) {
@@ -57,8 +75,9 @@ void SimState::health_check() {
 
 bool SimState::fresh_nonce(const std::string& nonce) {
   std::lock_guard lock(mu_);
-  if (nonces_.size() > 1'000'000) nonces_.clear();  // bounded memory in long runs
-  return nonces_.insert(nonce).second;
+  if (nonces_.contains(nonce)) return false;
+  if (nonces_.size() < kRemembered) nonces_.insert(nonce);  // bounded, never rehashed
+  return true;
 }
 
 std::string SimState::remembered(const std::string& ref) {
@@ -69,7 +88,7 @@ std::string SimState::remembered(const std::string& ref) {
 
 void SimState::remember(const std::string& ref, const std::string& id) {
   std::lock_guard lock(mu_);
-  answers_.emplace(ref, id);
+  if (answers_.size() < kRemembered) answers_.emplace(ref, id);
 }
 
 std::uint32_t SimState::ref_count(const std::string& ref) const {
