@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace tollgate::policy {
 namespace {
 
@@ -52,6 +54,50 @@ TEST(HealthWindow, CallsInFlightPastTheSlowThresholdCountAsSlowAlready) {
   EXPECT_EQ(s.in_flight, 0u);
   EXPECT_EQ(s.slow, 1u);  // a finished slow
   EXPECT_EQ(s.successes, 2u);
+}
+
+// The slow calls in flight are counted as the calls start and finish, not by a
+// walk over all of them per snapshot (thousands wait when a provider's
+// connections are all busy). Checked against a plain count over a random mix of
+// starts, finishes (slow and not, oldest first or not) and snapshots at times
+// that mostly move forward and sometimes step back.
+TEST(HealthWindow, SlowCallsInFlightAreCountedExactlyWhateverTheOrder) {
+  HealthWindow w(HealthConfig{Millis(1000), 10, Millis(500)});
+  std::map<std::uint64_t, SteadyTime> open;  // the reference: token -> start
+  std::uint64_t seed = 42;
+  auto next = [&](std::uint64_t n) { seed = seed * 6364136223846793005ULL + 1442695040888963407ULL; return (seed >> 33) % n; };
+  SteadyTime now = t0;
+  for (int step = 0; step < 20000; ++step) {
+    switch (next(6)) {
+      case 0: case 1:
+        now += Millis(next(40));
+        open.emplace(w.start(now), now);
+        break;
+      case 2: case 3:
+        if (!open.empty()) {
+          auto it = open.begin();
+          std::advance(it, static_cast<long>(next(open.size())));
+          w.finish(it->first, now, Verdict::kSuccess);
+          open.erase(it);
+        }
+        break;
+      default: {
+        // Mostly the present; one snapshot in five up to 300 ms in the past.
+        const SteadyTime at = next(5) == 0 ? now - Millis(next(300)) : now;
+        std::uint64_t slow = 0;
+        Millis oldest{0};
+        for (const auto& [token, started] : open) {
+          const auto age = duration_cast<Millis>(at - started);
+          if (age > Millis(500)) ++slow;
+          oldest = std::max(oldest, age);
+        }
+        const auto s = w.snapshot(at);
+        ASSERT_EQ(s.in_flight, open.size()) << "step " << step;
+        ASSERT_EQ(s.in_flight_slow, slow) << "step " << step;
+        ASSERT_EQ(s.oldest_in_flight, oldest) << "step " << step;
+      }
+    }
+  }
 }
 
 TEST(HealthWindow, BaselineOutlivesTheRecentWindowAndResetKeepsIt) {
