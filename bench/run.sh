@@ -11,7 +11,9 @@
 # process, and the ratios. Figures go to bench/out/<scenario>.json.
 #
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
-# BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1, BENCH_SKIP_CLUSTER=1, BENCH_SKIP_QUEUE=1 (skip those parts),
+# BENCH_CALLERS (the largest load row and the idle callers, default 9900),
+# BENCH_LOAD_SECONDS (per load row, default 5),
+# BENCH_SKIP_LOAD=1, BENCH_SKIP_IDLE=1, BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1, BENCH_SKIP_CLUSTER=1, BENCH_SKIP_QUEUE=1 (skip those parts),
 # BENCH_QUEUE_REQUESTS (queue bench, default 20000),
 # BENCH_PHASE (failover phase, default 6 s), BENCH_CLUSTER_SECONDS (default 5).
 set -euo pipefail
@@ -77,7 +79,8 @@ daemon off;
 master_process on;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/error.log warn;
-events { worker_connections 4096; }
+worker_rlimit_nofile 40000;
+events { worker_connections 20000; }
 http {
   access_log off;
   client_body_temp_path $tmp/nginx/body;
@@ -106,14 +109,15 @@ sim_body='{"mobile":"+8613800000000","template_code":"LOGIN_CODE","template_para
 call_body='{"to":"+8613800000000","template":"LOGIN_CODE","params":{"code":"4321"}}'
 
 # run NAME URL BODY AUTH PID... : one wrk run; CPU of each listed process.
+# RUN_CONNS and RUN_SECONDS override the connections and the duration.
 run() {
   local name=$1 url=$2 body=$3 auth=$4; shift 4
-  local before=() p
+  local before=() p c=${RUN_CONNS:-$conns} d=${RUN_SECONDS:-$secs}
   # warm up connections and pools
-  BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$conns" -d1s -s bench/post.lua "$url" >/dev/null 2>&1
+  BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$c" -d1s -s bench/post.lua "$url" >/dev/null 2>&1
   for p in "$@"; do before+=("$(cpu_ticks "$p")"); done
   local result
-  result=$(BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$conns" -d"${secs}s" -s bench/post.lua "$url" | grep '^BENCH_JSON' | cut -d' ' -f2-)
+  result=$(BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$c" -d"${d}s" -s bench/post.lua "$url" | grep '^BENCH_JSON' | cut -d' ' -f2-)
   local requests i=0 cpu=""
   requests=$(echo "$result" | sed 's/.*"requests": \([0-9]*\).*/\1/')
   for p in "$@"; do
@@ -125,7 +129,7 @@ run() {
     cpu+=$(awk -v t="$used" -v hz="$tick" -v n="$requests" -v l="$label" 'BEGIN{printf ", \"cpu_us_per_req_%s\": %.2f", l, (t/hz)*1e6/n}')
     i=$((i+1))
   done
-  echo "{\"scenario\": \"$name\", \"connections\": $conns, ${result#\{}" | sed "s/}\$/$cpu}/" >"$out/$name.json"
+  echo "{\"scenario\": \"$name\", \"connections\": $c, ${result#\{}" | sed "s/}\$/$cpu}/" >"$out/$name.json"
   cat "$out/$name.json"
 }
 
@@ -165,6 +169,38 @@ awk -v tg="$(field tollgate cpu_us_per_req_tollgate)" -v th="$(field tollgate_hm
     printf "nginx: %.1f us per request, %.0f req/s (%.2f of direct); tollgate CPU / nginx CPU = %.2f\n", ng, rn, rn/rd, tg / ng
   }
 }' | tee "$out/ratios.txt"
+
+# Idle footprint: $callers keep-alive callers, each after one call, then silent.
+# Before the load rows, whose thousands of connections would leave freed memory
+# behind for the idle callers to reuse unseen.
+callers=${BENCH_CALLERS:-9900}  # HAProxy's own connection limit here is just under 10,000 (ulimit -n 20,000)
+if [[ -z "${BENCH_SKIP_IDLE:-}" ]]; then
+  echo
+  echo "== memory per idle keep-alive caller ($callers callers) =="
+  python3 bench/idle.py haproxy "$hap_port" /json/v1/sms/send "$sim_body" "Bearer sim-token" "$hap_pid" "$callers" "$out/idle_haproxy.json"
+  if [[ -n "${ngx_worker:-}" ]]; then
+    python3 bench/idle.py nginx "$ngx_port" /json/v1/sms/send "$sim_body" "Bearer sim-token" "$ngx_pid" "$callers" "$out/idle_nginx.json"
+  fi
+  python3 bench/idle.py tollgate "$tg_port" /v1/sms/send "$call_body" "Bearer bench-key" "$tg_pid" "$callers" "$out/idle_tollgate.json"
+fi
+
+# Latency and CPU per call against load: the same call at 1 to $callers
+# connections, each connection a caller with a request always in flight.
+if [[ -z "${BENCH_SKIP_LOAD:-}" ]]; then
+  echo
+  echo "== latency and CPU per call against load (${BENCH_LOAD_SECONDS:-5}s per row) =="
+  for c in 1 8 32 128 1024 "$callers"; do
+    echo "-- $c connections"
+    export RUN_CONNS=$c RUN_SECONDS=${BENCH_LOAD_SECONDS:-5}
+    run "load_haproxy_$c" "http://127.0.0.1:$hap_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$hap_pid" "$sim_pid"
+    if [[ -n "${ngx_worker:-}" ]]; then
+      run "load_nginx_$c" "http://127.0.0.1:$ngx_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$ngx_worker" "$sim_pid"
+    fi
+    run "load_tollgate_$c" "http://127.0.0.1:$tg_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
+    unset RUN_CONNS RUN_SECONDS
+  done
+fi
+
 [[ -n "${BENCH_SKIP_ASYNC:-}" ]] || bash bench/async.sh "$build"
 [[ -n "${BENCH_SKIP_FAILOVER:-}" ]] || bash bench/failover.sh "$build"
 [[ -n "${BENCH_SKIP_QUEUE:-}" ]] || "$build/bench/tollgate-queue-bench" "$build" "${BENCH_QUEUE_REQUESTS:-20000}" "$conns"

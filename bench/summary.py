@@ -47,10 +47,65 @@ if ft and fh:
         a, b = ft[phase].get("recover_ms"), fh[phase].get("recover_ms")
         if a is not None and b is not None and a >= 0 and b > 0:
             add("recovery ms, " + phase.replace("_", " "), a, "haproxy", b, 1.0, "{:.0f}")
+idle_tg, idle_hp = load("idle_tollgate"), load("idle_haproxy")
+if idle_tg and idle_hp:
+    # Goals in absolute terms (issue 14): 2 KiB per idle caller, 64 MiB for 10,000.
+    per = idle_tg["kib_per_caller"]
+    rows.append(("KiB per idle caller ({} callers)".format(idle_tg["callers"]), "{:.2f}".format(per), "haproxy",
+                 "{:.2f}".format(idle_hp["kib_per_caller"]), "{:.2f}".format(per / idle_hp["kib_per_caller"]),
+                 "≤ 2 KiB", "yes" if per <= 2.0 else "no"))
+    total = idle_tg["rss_after_kib"] / 1024.0
+    rows.append(("MiB in all with {} idle callers".format(idle_tg["callers"]), "{:.1f}".format(total), "haproxy",
+                 "{:.1f}".format(idle_hp["rss_after_kib"] / 1024.0),
+                 "{:.2f}".format(idle_tg["rss_after_kib"] / idle_hp["rss_after_kib"]), "≤ 64 MiB",
+                 "yes" if total <= 64 else "no"))
+load_rows = sorted({int(n.split("_")[-1][:-5]) for n in os.listdir(out) if n.startswith("load_tollgate_")})
+if load_rows:
+    hp32, tg32 = load("load_haproxy_32"), load("load_tollgate_32")
+    most = load("load_tollgate_{}".format(load_rows[-1]))
+    if tg32 and most and load_rows[-1] > 32:
+        # Flat: no per-call work that grows with the number of callers.
+        add("CPU µs per call at {} vs 32 connections".format(load_rows[-1]), most["cpu_us_per_req_tollgate"],
+            "tollgate at 32", tg32["cpu_us_per_req_tollgate"], 1.25)
 q = load("queue")
 if q:
     add("queue mode req/s", q["queue"]["rps"], "HTTP path", q["http"]["rps"], 0.5, "{:.0f}", True)
 
+
+def load_table():
+    """Latency and CPU per call against connections, every peer of the run."""
+    peers = [p for p in ("haproxy", "nginx", "tollgate") if load("load_{}_{}".format(p, load_rows[0]))]
+    head = ["connections"]
+    for p in peers:
+        head += [p + " p50 µs", "p99 µs", "max µs", "CPU µs/call"]
+    head += ["p99 tollgate/haproxy", "CPU tollgate/haproxy"]
+    table = [head]
+    for c in load_rows:
+        row = [str(c)]
+        figures = {}
+        for p in peers:
+            r = load("load_{}_{}".format(p, c))
+            if not r:
+                row += ["-"] * 4
+                continue
+            cpu = r["cpu_us_per_req_" + p]
+            figures[p] = (r["p99_us"], cpu)
+            row += [str(r["p50_us"]), str(r["p99_us"]), str(r["max_us"]), "{:.1f}".format(cpu)]
+        if "tollgate" in figures and "haproxy" in figures and figures["haproxy"][0] > 0:
+            row += ["{:.2f}".format(figures["tollgate"][0] / figures["haproxy"][0]),
+                    "{:.2f}".format(figures["tollgate"][1] / figures["haproxy"][1])]
+        else:
+            row += ["-", "-"]
+        table.append(row)
+    widths = [max(len(r[i]) for r in table) for i in range(len(head))]
+    print("== latency and CPU per call against load, this run ==")
+    for r in table:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+    print()
+
+
+if load_rows:
+    load_table()
 if not rows:
     sys.exit(0)
 head = ("figure", "tollgate", "against", "value", "ratio", "goal", "met")
