@@ -155,14 +155,17 @@ Result<std::unique_ptr<SqliteStore::Db>> SqliteStore::Db::open(const SqliteOptio
                                   "lease_until_ms=0 WHERE id=?1 AND state=4") &&
             prep(db->replay_all_, "UPDATE calls SET state=0, not_before_ms=?1, updated_ms=?1, runs=0, lease_owner='', "
                                   "lease_until_ms=0 WHERE async=1 AND state=4") &&
-            prep(db->count_, "SELECT COUNT(*) FROM calls WHERE async=1 AND state=?1");
+            prep(db->count_, "SELECT COUNT(*) FROM calls WHERE async=1 AND state=?1") &&
+            prep(db->savepoint_, "SAVEPOINT op") && prep(db->release_, "RELEASE op") &&
+            prep(db->rollback_to_, "ROLLBACK TO op");
   if (!ok) return db->error("cannot prepare store statements");
   return db;
 }
 
 SqliteStore::Db::~Db() {
   for (auto* s : {&insert_, &upsert_, &update_, &get_, &by_key_, &due_, &expired_, &lease_, &due_callbacks_,
-                  &lease_callback_, &list_, &replay_one_, &replay_all_, &count_}) {
+                  &lease_callback_, &list_, &replay_one_, &replay_all_, &count_, &savepoint_, &release_,
+                  &rollback_to_}) {
     s->reset();
   }
   sqlite3_close(db_);

@@ -45,6 +45,14 @@ class SqliteStore::Db {
   sqlite3* handle() { return db_; }
   Error error(std::string_view what) const;
   bool exec(const char* sql);
+  // One operation of a group commit: SAVEPOINT op, then RELEASE op, or ROLLBACK
+  // TO op and RELEASE op when it failed (prepared once: sqlite3_exec would parse
+  // them again for every operation).
+  bool begin_op() { return run(*savepoint_); }
+  void end_op(bool ok) {
+    if (!ok) run(*rollback_to_);
+    run(*release_);
+  }
 
   Result<InsertResult> insert(const CallRecord& r);
   Result<void> upsert(const CallRecord& r, bool must_exist);
@@ -75,13 +83,18 @@ class SqliteStore::Db {
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
+  static bool run(Stmt& s) {
+    const int rc = s.step();
+    s.reset();
+    return rc == SQLITE_DONE || rc == SQLITE_ROW;
+  }
   void bind_record(Stmt& s, const CallRecord& r);
   static CallRecord read_record(Stmt& s);
   Result<std::vector<CallRecord>> select_many(Stmt& s);
 
   sqlite3* db_;
   std::unique_ptr<Stmt> insert_, upsert_, update_, get_, by_key_, due_, expired_, lease_, due_callbacks_,
-      lease_callback_, list_, replay_one_, replay_all_, count_;
+      lease_callback_, list_, replay_one_, replay_all_, count_, savepoint_, release_, rollback_to_;
 };
 
 }  // namespace tollgate::store

@@ -137,9 +137,8 @@ void SqliteStore::run() {
     if (!db_->exec("BEGIN IMMEDIATE")) failed = db_->error("begin failed");
     if (!failed) {
       for (auto& op : batch) {
-        db_->exec("SAVEPOINT op");
-        if (!op->execute(*db_)) db_->exec("ROLLBACK TO op");
-        db_->exec("RELEASE op");
+        db_->begin_op();
+        db_->end_op(op->execute(*db_));
       }
       if (!db_->exec("COMMIT")) {
         failed = db_->error("commit failed");

@@ -167,6 +167,30 @@ TEST_F(SqliteStoreTest, ConcurrentInsertsShareCommits) {
   EXPECT_EQ(run(store_->counts())->queued, 2000);
 }
 
+// Operations share a transaction (group commit); one that fails is rolled back
+// to its own savepoint and reports its error, and the rest of its batch commits.
+TEST_F(SqliteStoreTest, AFailedOperationIsUndoneAloneAndItsBatchStillCommits) {
+  int inserted = 0, update_failed = 0;
+  run_blocking_all([&](asio::io_context& ctx) {
+    for (int i = 0; i < 600; ++i) {
+      if (i % 10 == 5) {  // no such record: this update fails inside the batch
+        asio::co_spawn(ctx, store_->update(job("missing" + std::to_string(i))),
+                       [&](std::exception_ptr, Result<void> r) { update_failed += r ? 0 : 1; });
+      } else {
+        asio::co_spawn(ctx, store_->insert(job("j" + std::to_string(i))),
+                       [&](std::exception_ptr, Result<InsertResult> r) { inserted += r && r->inserted ? 1 : 0; });
+      }
+    }
+  });
+  EXPECT_EQ(update_failed, 60);
+  EXPECT_EQ(inserted, 540);
+  EXPECT_LT(store_->stats().transactions, 600u) << "the failures must have shared batches with the inserts";
+  EXPECT_EQ(run(store_->counts())->queued, 540);
+  EXPECT_FALSE(run(store_->get("missing5")).value().has_value());
+  reopen();  // committed, not just visible
+  EXPECT_EQ(run(store_->counts())->queued, 540);
+}
+
 TEST_F(SqliteStoreTest, OrphanedSyncCallsAreMarkedFailed) {
   auto r = job("s");
   r.async = false;
