@@ -292,92 +292,90 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   template <class Stream>
   asio::awaitable<bool> serve_request(Stream& stream, beast::flat_buffer& buffer, const RequestContext& ctx) {
     auto& lowest = beast::get_lowest_layer(stream);
-    {
-      // From here the whole request must arrive within request_timeout.
-      lowest.expires_after(opts.request_timeout);
-      bhttp::request_parser<bhttp::string_body> parser;
-      parser.body_limit(opts.max_body_bytes);
-      const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
-      if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(stream, asio::buffer(kContinue), nothrow);
+    // From here the whole request must arrive within request_timeout.
+    lowest.expires_after(opts.request_timeout);
+    bhttp::request_parser<bhttp::string_body> parser;
+    parser.body_limit(opts.max_body_bytes);
+    const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
+    if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await asio::async_write(stream, asio::buffer(kContinue), nothrow);
+    }
+    boost::system::error_code ec = hec;
+    if (!ec && !parser.is_done()) {
+      auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
+      ec = bec;
+    }
+    if (ec) {
+      if (ec == bhttp::error::body_limit) {
+        co_await send_error(stream, 413, "request body is larger than the server's limit");
+      } else if (ec == bhttp::error::header_limit) {
+        co_await send_error(stream, 431, "request header is larger than the server's limit");
+      } else if (ec == beast::error::timeout) {
+        // Too slow: tcp_stream has already closed the socket. Nothing to say.
+      } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
+                 ec != asio::error::connection_reset) {
+        co_await send_error(stream, 400, "malformed HTTP request");
       }
-      boost::system::error_code ec = hec;
-      if (!ec && !parser.is_done()) {
-        auto [bec, bn] = co_await bhttp::async_read(stream, buffer, parser, nothrow);
-        ec = bec;
-      }
-      if (ec) {
-        if (ec == bhttp::error::body_limit) {
-          co_await send_error(stream, 413, "request body is larger than the server's limit");
-        } else if (ec == bhttp::error::header_limit) {
-          co_await send_error(stream, 431, "request header is larger than the server's limit");
-        } else if (ec == beast::error::timeout) {
-          // Too slow: tcp_stream has already closed the socket. Nothing to say.
-        } else if (ec != bhttp::error::end_of_stream && ec != asio::error::eof &&
-                   ec != asio::error::connection_reset) {
-          co_await send_error(stream, 400, "malformed HTTP request");
+      co_return false;
+    }
+    auto req = parser.release();
+    const bool keep_alive = req.keep_alive() && !draining.load(std::memory_order_relaxed);
+    lowest.expires_never();  // the handler bounds its own work by the call's deadline
+    ServerResponse out;
+    try {
+      out = co_await handler.handle(from_beast(std::move(req)), ctx);
+    } catch (const std::exception&) {
+      out.response = HttpResponse{500, {{"Content-Type", "application/json"}},
+                                  R"({"error":{"code":"internal","message":"internal error","retryable":true}})"};
+    }
+    switch (out.mode) {
+      case ResponseMode::kNormal: {
+        const std::string wire = serialize_response(out.response, keep_alive);
+        lowest.expires_after(opts.write_timeout);
+        auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(wire), nothrow);
+        if (wec || !keep_alive) {
+          boost::system::error_code ignored;
+          lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+          co_return false;
         }
+        break;
+      }
+      case ResponseMode::kHang: {
+        lowest.expires_never();
+        char sink[512];
+        for (;;) {
+          auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
+          if (rec) co_return false;
+        }
+      }
+      case ResponseMode::kReset: {
+        boost::system::error_code ignored;
+        lowest.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+        lowest.socket().close(ignored);
         co_return false;
       }
-      auto req = parser.release();
-      const bool keep_alive = req.keep_alive() && !draining.load(std::memory_order_relaxed);
-      lowest.expires_never();  // the handler bounds its own work by the call's deadline
-      ServerResponse out;
-      try {
-        out = co_await handler.handle(from_beast(std::move(req)), ctx);
-      } catch (const std::exception&) {
-        out.response = HttpResponse{500, {{"Content-Type", "application/json"}},
-                                    R"({"error":{"code":"internal","message":"internal error","retryable":true}})"};
+      case ResponseMode::kClose: {
+        boost::system::error_code ignored;
+        lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        co_return false;
       }
-      switch (out.mode) {
-        case ResponseMode::kNormal: {
-          const std::string wire = serialize_response(out.response, keep_alive);
-          lowest.expires_after(opts.write_timeout);
-          auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(wire), nothrow);
-          if (wec || !keep_alive) {
-            boost::system::error_code ignored;
-            lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
-            co_return false;
-          }
-          break;
+      case ResponseMode::kSlowBody: {
+        const std::string bytes = serialize_head(out.response, keep_alive) + out.response.body;
+        const size_t head = bytes.size() - out.response.body.size();
+        lowest.expires_after(opts.write_timeout + out.slow_interval * 64);
+        auto [e1, n1] = co_await asio::async_write(stream, asio::buffer(bytes.data(), head), nothrow);
+        if (e1) co_return false;
+        asio::steady_timer timer(lowest.get_executor());
+        for (size_t pos = head; pos < bytes.size(); pos += 8) {
+          timer.expires_after(out.slow_interval);
+          co_await timer.async_wait(nothrow);
+          const size_t len = std::min<size_t>(8, bytes.size() - pos);
+          auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(bytes.data() + pos, len), nothrow);
+          if (e2) co_return false;
         }
-        case ResponseMode::kHang: {
-          lowest.expires_never();
-          char sink[512];
-          for (;;) {
-            auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
-            if (rec) co_return false;
-          }
-        }
-        case ResponseMode::kReset: {
-          boost::system::error_code ignored;
-          lowest.socket().set_option(asio::socket_base::linger(true, 0), ignored);
-          lowest.socket().close(ignored);
-          co_return false;
-        }
-        case ResponseMode::kClose: {
-          boost::system::error_code ignored;
-          lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
-          co_return false;
-        }
-        case ResponseMode::kSlowBody: {
-          const std::string bytes = serialize_head(out.response, keep_alive) + out.response.body;
-          const size_t head = bytes.size() - out.response.body.size();
-          lowest.expires_after(opts.write_timeout + out.slow_interval * 64);
-          auto [e1, n1] = co_await asio::async_write(stream, asio::buffer(bytes.data(), head), nothrow);
-          if (e1) co_return false;
-          asio::steady_timer timer(lowest.get_executor());
-          for (size_t pos = head; pos < bytes.size(); pos += 8) {
-            timer.expires_after(out.slow_interval);
-            co_await timer.async_wait(nothrow);
-            const size_t len = std::min<size_t>(8, bytes.size() - pos);
-            auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(bytes.data() + pos, len), nothrow);
-            if (e2) co_return false;
-          }
-          if (!keep_alive) co_return false;
-          break;
-        }
+        if (!keep_alive) co_return false;
+        break;
       }
     }
     co_return true;
