@@ -13,7 +13,7 @@ phase=${BENCH_PHASE:-6}
 conns=${BENCH_FAILOVER_CONNECTIONS:-8}
 tmp=$(mktemp -d /tmp/tollgate-failover.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; [[ -n "${BENCH_KEEP_LOG:-}" ]] && cp "$tmp/tg.log" "$BENCH_KEEP_LOG"; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 field() { sed "s/.*\"$2\": *\([0-9]*\).*/\1/" "$1"; }

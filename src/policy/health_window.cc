@@ -37,8 +37,9 @@ void HealthWindow::finish(std::uint64_t token, SteadyTime now, Verdict v, ErrorC
   auto it = in_flight_.find(token);
   if (it == in_flight_.end()) return;
   const Millis latency = std::chrono::duration_cast<Millis>(now - it->second);
-  if (token < slow_before_) --slow_in_flight_;
+  if (token < slow_before_ && token >= reset_before_) --slow_in_flight_;
   in_flight_.erase(it);
+  if (token < reset_before_) return;  // started before the last reset: no evidence now
   add_locked(now, v, latency, cls);
 }
 
@@ -115,7 +116,7 @@ HealthSnapshot HealthWindow::snapshot(SteadyTime now, bool with_latency) const {
     }
     while (it != in_flight_.begin()) {
       auto prev = std::prev(it);
-      if (is_slow(prev->second)) break;
+      if (prev->first < reset_before_ || is_slow(prev->second)) break;
       --slow_in_flight_;
       slow_before_ = prev->first;
       it = prev;
@@ -130,6 +131,9 @@ HealthSnapshot HealthWindow::snapshot(SteadyTime now, bool with_latency) const {
 std::uint64_t HealthWindow::reset_recent() {
   std::lock_guard lock(mu_);
   for (auto& b : recent_) b = Bucket{};
+  reset_before_ = next_token_;
+  slow_before_ = next_token_;
+  slow_in_flight_ = 0;
   return ++generation_;
 }
 

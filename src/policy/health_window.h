@@ -87,9 +87,13 @@ class HealthWindow {
   // Counts, in-flight ages and EWMA; with_latency also merges the histograms
   // (recent and baseline), which costs more — for drift checks and reports.
   HealthSnapshot snapshot(SteadyTime now, bool with_latency = false) const;
-  // Forgets the recent window (not the baseline, not the calls in flight): after a
-  // breaker closes, old failures must not trip it again. Returns the new
-  // generation; snapshots taken before the reset carry an older one.
+  // Forgets the recent window (not the baseline): after a breaker closes, old
+  // failures must not trip it again. Calls in flight at the reset stay counted in
+  // `in_flight` but are no longer evidence: they never count as slow, and when
+  // they end their verdict is not recorded (sent into an outage that has since
+  // been proven over, e.g. probes stuck in a hang, they would trip the breaker
+  // again as soon as it closed). Returns the new generation; snapshots taken
+  // before the reset carry an older one.
   std::uint64_t reset_recent();
   const HealthConfig& config() const { return cfg_; }
 
@@ -121,6 +125,7 @@ class HealthWindow {
   std::map<std::uint64_t, SteadyTime> in_flight_;
   SteadyTime last_start_{};
   mutable std::uint64_t slow_before_ = 1;
+  std::uint64_t reset_before_ = 0;  // calls with lower tokens started before the last reset
   mutable std::uint64_t slow_in_flight_ = 0;
   std::uint64_t next_token_ = 1;
   double ewma_ms_ = 0;

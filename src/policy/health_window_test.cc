@@ -100,6 +100,31 @@ TEST(HealthWindow, SlowCallsInFlightAreCountedExactlyWhateverTheOrder) {
   }
 }
 
+// After a reset (a breaker closing once recovery was proven), calls that were
+// already in flight (probes stuck in a hang) are no evidence: not slow while they
+// hang on, not recorded when they time out. Calls started after it are.
+TEST(HealthWindow, CallsInFlightAtAResetAreNoLongerEvidence) {
+  HealthWindow w(HealthConfig{Millis(1000), 10, Millis(500)});
+  const auto stuck1 = w.start(t0);
+  const auto stuck2 = w.start(t0 + Millis(100));
+  EXPECT_EQ(w.snapshot(t0 + Millis(700)).in_flight_slow, 2u);
+  w.reset_recent();
+  const auto fresh = w.start(t0 + Millis(800));
+  auto s = w.snapshot(t0 + Millis(1400));
+  EXPECT_EQ(s.in_flight, 3u);       // still in flight, and shown as such
+  EXPECT_EQ(s.in_flight_slow, 1u);  // only the call started after the reset
+  w.finish(stuck1, t0 + Millis(1500), Verdict::kTimeout, ErrorClass::kTimeout);
+  w.finish(stuck2, t0 + Millis(1600), Verdict::kTimeout, ErrorClass::kTimeout);
+  s = w.snapshot(t0 + Millis(1600));
+  EXPECT_EQ(s.timeouts, 0u) << "timeouts of calls sent before the reset reached the new window";
+  EXPECT_EQ(s.in_flight, 1u);
+  EXPECT_EQ(s.in_flight_slow, 1u);
+  w.finish(fresh, t0 + Millis(1700), Verdict::kTimeout, ErrorClass::kTimeout);
+  s = w.snapshot(t0 + Millis(1700));
+  EXPECT_EQ(s.timeouts, 1u);
+  EXPECT_EQ(s.in_flight_slow, 0u);
+}
+
 TEST(HealthWindow, BaselineOutlivesTheRecentWindowAndResetKeepsIt) {
   HealthWindow w;
   for (int i = 0; i < 100; ++i) w.record(t0, Verdict::kSuccess, Millis(50));
