@@ -43,10 +43,11 @@ try {
   const r = await fetch(`${simControl}/_sim/behavior`, { method: "POST", body: '{"faults":[{"kind":"http_503"}]}' });
   if (!r.ok) throw new Error(`cannot break the simulator: ${r.status}`);
   const body = JSON.stringify({ to: "+8613800000000", template: "T1" });
+  const send = () => fetch(`${apiUrl}/v1/sms/send`, {
+    method: "POST", body, headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" } });
   let shown = null;
   for (let i = 0; i < 100 && shown !== "open"; i++) {
-    const call = await fetch(`${apiUrl}/v1/sms/send`, {
-      method: "POST", body, headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" } });
+    const call = await send();
     if (call.status !== 200) throw new Error(`a call failed with ${call.status}: the failover should have served it`);
     await page.waitForTimeout(100);
     shown = await state("acme").getAttribute("data-state");
@@ -57,8 +58,7 @@ try {
   // window to chance: each call before the trip counts once for acme's failure and
   // once for zeta's success, so zeta only passes half with calls after the trip.)
   for (let i = 0; i < 10; i++) {
-    const call = await fetch(`${apiUrl}/v1/sms/send`, {
-      method: "POST", body, headers: { Authorization: `Bearer ${callerKey}`, "Content-Type": "application/json" } });
+    const call = await send();
     if (call.status !== 200) throw new Error(`a call failed with ${call.status} while acme was out`);
   }
   const errors = await page.locator('tr[data-provider="acme"] td').nth(4).innerText();

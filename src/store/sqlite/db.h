@@ -48,10 +48,10 @@ class SqliteStore::Db {
   // One operation of a group commit: SAVEPOINT op, then RELEASE op, or ROLLBACK
   // TO op and RELEASE op when it failed (prepared once: sqlite3_exec would parse
   // them again for every operation).
-  bool begin_op() { return run(*savepoint_); }
+  bool begin_op() { return exec_prepared(*savepoint_); }
   void end_op(bool ok) {
-    if (!ok) run(*rollback_to_);
-    run(*release_);
+    if (!ok) exec_prepared(*rollback_to_);
+    exec_prepared(*release_);
   }
 
   Result<InsertResult> insert(const CallRecord& r);
@@ -83,7 +83,7 @@ class SqliteStore::Db {
 
  private:
   explicit Db(sqlite3* db) : db_(db) {}
-  static bool run(Stmt& s) {
+  static bool exec_prepared(Stmt& s) {
     const int rc = s.step();
     s.reset();
     return rc == SQLITE_DONE || rc == SQLITE_ROW;
