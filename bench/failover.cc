@@ -49,11 +49,12 @@ struct Sample {
   long a_requests;
 };
 
-long sim_requests(int port) {
+long sim_stat(int port, const char* field) {
   auto r = http(port, "GET", "/_sim/stats", {}, {}, milliseconds(1000));
   if (r.status != 200) return -1;
-  return static_cast<long>(r.json().at("requests").as_int64());
+  return static_cast<long>(r.json().at(field).as_int64());
 }
+long sim_requests(int port) { return sim_stat(port, "requests"); }
 
 void sim_behave(int port, const std::string& json) { http(port, "POST", "/_sim/behavior", json); }
 void sim_reset(int port) { http(port, "POST", "/_sim/reset"); }
@@ -189,18 +190,23 @@ int main(int argc, char** argv) {
   // healthy | A hard down | recovered | A hangs | recovered (2 phases long)
   const double p = a.phase_s;
   double at[6] = {0, 0, 0, 0, 0, 0};
+  long a_checks = 0;  // a reset zeroes the simulator's counters: A's checks are summed across them
+  auto recover_a = [&] {
+    a_checks += std::max(0L, sim_stat(a.sim_a, "health_checks"));
+    sim_reset(a.sim_a);
+  };
   sleep_until_s(p);
   at[1] = now_s();
   sim_behave(a.sim_a, R"({"faults":[{"kind":"http_503"}]})");
   sleep_until_s(2 * p);
   at[2] = now_s();
-  sim_reset(a.sim_a);
+  recover_a();
   sleep_until_s(3 * p);
   at[3] = now_s();
   sim_behave(a.sim_a, R"({"faults":[{"kind":"hang"}]})");
   sleep_until_s(4 * p);
   at[4] = now_s();
-  sim_reset(a.sim_a);
+  recover_a();
   sleep_until_s(6 * p);  // the last phase is twice as long: recovery after a hang takes longer
   at[5] = now_s();
   stop = true;
@@ -234,6 +240,9 @@ int main(int argc, char** argv) {
   out["after_down"] = recovery(at[2], at[3]);
   out["hang"] = outage(at[3], at[4]);
   out["after_hang"] = recovery(at[4], at[5]);
+  // Health checks each provider received over the whole run (both gateways check
+  // the same GET /health): what recovering faster cost the providers.
+  out["health_checks"] = {{"a", a_checks + sim_stat(a.sim_a, "health_checks")}, {"b", sim_stat(a.sim_b, "health_checks")}};
   for (const char* ph : {"healthy", "hard_down", "after_down", "hang", "after_hang"}) {
     const auto& o = out[ph].as_object();
     std::printf("%-9s %-11s success %6.2f%%  p50 %6.2f ms  p99 %7.2f ms  max %7.1f ms", a.label.c_str(), ph,
@@ -247,6 +256,9 @@ int main(int argc, char** argv) {
     if (o.contains("recover_ms")) std::printf("  recover %5.0f ms", o.at("recover_ms").as_double());
     std::printf("\n");
   }
+  std::printf("%-9s health checks received over %.0f s: A %lld, B %lld\n", a.label.c_str(), at[5],
+              static_cast<long long>(out["health_checks"].at("a").as_int64()),
+              static_cast<long long>(out["health_checks"].at("b").as_int64()));
   const std::string text = boost::json::serialize(out);
   if (!a.out.empty()) std::ofstream(a.out) << text << "\n";
   return 0;

@@ -47,6 +47,10 @@ if ft and fh:
         a, b = ft[phase].get("recover_ms"), fh[phase].get("recover_ms")
         if a is not None and b is not None and a >= 0 and b > 0:
             add("recovery ms, " + phase.replace("_", " "), a, "haproxy", b, 1.0, "{:.0f}")
+    # What the faster recovery cost the providers: checks both received, same GET /health.
+    ca, cb = ft.get("health_checks"), fh.get("health_checks")
+    if ca and cb:
+        add("health checks the providers received", ca["a"] + ca["b"], "haproxy", cb["a"] + cb["b"], 1.0, "{:.0f}")
 idle_tg, idle_hp = load("idle_tollgate"), load("idle_haproxy")
 if idle_tg and idle_hp:
     # Goals in absolute terms (issue 14): 2 KiB per idle caller, 64 MiB for 10,000.
