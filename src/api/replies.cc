@@ -3,6 +3,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/json_text.h"
+
 namespace tollgate::api {
 
 namespace json = boost::json;
@@ -21,10 +23,20 @@ json::value parse_or_null(const std::string& text) {
 
 }  // namespace
 
-http::ServerResponse json_reply(int status, const json::object& body, const std::string& id) {
-  HttpResponse r{status, {{"Content-Type", "application/json"}}, json::serialize(body)};
+namespace {
+
+http::ServerResponse json_text_reply(int status, std::string body, const std::string& id) {
+  HttpResponse r{status, {}, std::move(body)};
+  r.headers.reserve(2);
+  r.headers.emplace_back("Content-Type", "application/json");
   if (!id.empty()) r.headers.emplace_back("X-Request-Id", id);
   return http::ServerResponse{std::move(r)};
+}
+
+}  // namespace
+
+http::ServerResponse json_reply(int status, const json::object& body, const std::string& id) {
+  return json_text_reply(status, json::serialize(body), id);
 }
 
 http::ServerResponse error_reply(const Error& e, const std::string& id, const std::vector<engine::AttemptRecord>* attempts,
@@ -41,13 +53,17 @@ http::ServerResponse error_reply(const Error& e, const std::string& id, const st
 }
 
 http::ServerResponse success_reply(const std::string& id, const engine::CallOutcome& outcome, Traffic traffic) {
-  json::object body{{"id", id},
-                    {"status", "succeeded"},
-                    {"provider", outcome.provider},
-                    {"result", outcome.result},
-                    {"attempts", attempts_json(outcome.attempts)}};
-  if (traffic != Traffic::kLive) body["traffic"] = to_string(traffic);
-  return json_reply(200, body, id);
+  // Written as text: every successful call answers with it.
+  std::string body;
+  body.reserve(256);
+  {
+    JsonObjectWriter w(body);
+    w.string("id", id).string("status", "succeeded").string("provider", outcome.provider);
+    w.value("result", outcome.result);
+    engine::append_attempts_json(w.member("attempts"), outcome.attempts);
+    if (traffic != Traffic::kLive) w.string("traffic", to_string(traffic));
+  }
+  return json_text_reply(200, std::move(body), id);
 }
 
 namespace {

@@ -6,6 +6,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <memory>
+
 #include "core/encoding.h"
 
 namespace tollgate {
@@ -21,14 +23,36 @@ std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
 
 }  // namespace
 
-std::string sha256(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
+namespace {
+
+// SHA-256 into `out` (32 bytes). Every caller's key is hashed on every call:
+// the digest is fetched once (not looked up by name per call, as EVP_sha256()
+// is in OpenSSL 3) and each thread reuses one context.
+void sha256_into(std::string_view data, unsigned char* out) {
+  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local const std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   unsigned int len = 0;
+  if (md && ctx && EVP_DigestInit_ex2(ctx.get(), md, nullptr) == 1 &&
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 && EVP_DigestFinal_ex(ctx.get(), out, &len) == 1 &&
+      len == 32) {
+    return;
+  }
   EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(out), len);
 }
 
-std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+}  // namespace
+
+std::string sha256(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  sha256_into(data, out);
+  return std::string(reinterpret_cast<char*>(out), 32);
+}
+
+std::string sha256_hex(std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  sha256_into(data, out);
+  return to_hex(std::string_view(reinterpret_cast<char*>(out), 32));
+}
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
   return hmac(EVP_sha256(), key, data);

@@ -1,12 +1,12 @@
 #include "engine/call_log.h"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <spdlog/spdlog.h>
 
+#include "core/json_text.h"
 #include "core/time_format.h"
 #include "engine/metrics.h"
 
@@ -45,37 +45,64 @@ void mask_path(json::value& v, std::string_view path) {
 
 }  // namespace
 
-std::string masked_params(const json::object& params, const config::CapabilityConfig& cap) {
-  json::object out;
+void append_masked_params(std::string& out, const json::object& params, const config::CapabilityConfig& cap) {
+  JsonObjectWriter w(out);
   for (const auto& kv : params) {
     const auto* spec = cap.param(kv.key());
     if (spec && spec->sensitive) {
-      out[kv.key()] = masked(kv.value());
+      w.string(kv.key(), kv.value().is_string() ? mask_value(kv.value().get_string()) : "****");
     } else if (spec && !spec->sensitive_fields.empty()) {
       json::value copy = kv.value();
       for (const auto& path : spec->sensitive_fields) mask_path(copy, path);
-      out[kv.key()] = std::move(copy);
+      w.value(kv.key(), copy);
     } else {
-      out[kv.key()] = kv.value();
+      w.value(kv.key(), kv.value());
     }
   }
-  return json::serialize(out);
 }
 
 namespace {
 std::atomic<bool> g_json{true};
 
-std::string as_text(const json::object& line) {
-  std::string out;
-  for (const auto& kv : line) {
-    if (kv.key() == "time" || kv.key() == "level") continue;
-    if (!out.empty()) out.push_back(' ');
-    out += kv.key();
-    out.push_back('=');
-    out += kv.value().is_string() ? std::string(kv.value().get_string()) : json::serialize(kv.value());
+// One line of the call log, written field by field as a JSON object or as
+// key=value text (strings bare, other values as JSON; no time or level, which
+// the text pattern prints).
+class Line {
+ public:
+  Line(std::string& out, bool json) : out_(out), json_(json) {
+    if (json_) w_.emplace(out_);
   }
-  return out;
-}
+  void string(std::string_view key, std::string_view v) {
+    if (json_) {
+      w_->string(key, v);
+    } else if (key != "time" && key != "level") {
+      start(key) += v;
+    }
+  }
+  void number(std::string_view key, std::int64_t v) {
+    if (json_) {
+      w_->number(key, v);
+    } else {
+      start(key) += std::to_string(v);
+    }
+  }
+  // The caller appends the value's JSON text to the string returned.
+  std::string& json_member(std::string_view key) { return json_ ? w_->member(key) : start(key); }
+  void close() {
+    if (w_) w_->close();
+  }
+
+ private:
+  std::string& start(std::string_view key) {
+    if (!out_.empty()) out_.push_back(' ');
+    out_ += key;
+    out_.push_back('=');
+    return out_;
+  }
+  std::string& out_;
+  bool json_;
+  std::optional<JsonObjectWriter> w_;
+};
 }  // namespace
 
 void set_call_log_json(bool json) { g_json.store(json); }
@@ -87,40 +114,50 @@ void log_call(const CallLogEntry& e) {
   if (!logger->should_log(level)) return;
   const Call& c = *e.call;
   const auto [capability, operation] = split_capability(c.capability);
-  json::array providers;
-  std::string codes;
-  if (e.attempts) {
-    for (const auto& a : *e.attempts) {
-      if (std::find(providers.begin(), providers.end(), json::value(a.provider)) == providers.end()) {
-        providers.push_back(json::value(a.provider));
+  std::string text;
+  text.reserve(512);
+  Line line(text, g_json.load());
+  line.string("time", format_iso8601_ms(std::chrono::system_clock::now()));
+  line.string("level", level == spdlog::level::warn ? "warn" : "info");
+  line.string("msg", e.msg);
+  line.string("id", c.id);
+  line.string("caller", c.caller);
+  line.string("capability", capability);
+  line.string("operation", operation);
+  line.string("traffic", to_string(c.traffic));
+  line.string("outcome", e.outcome);
+  line.number("status", e.status);
+  {
+    // Each provider tried, once, in the order first tried.
+    std::string& out = line.json_member("providers");
+    out.push_back('[');
+    if (e.attempts) {
+      const auto& attempts = *e.attempts;
+      for (size_t i = 0; i < attempts.size(); ++i) {
+        const std::string& name = attempts[i].provider;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; ++j) seen = attempts[j].provider == name;
+        if (seen) continue;
+        if (out.back() != '[') out.push_back(',');
+        out.push_back('"');
+        json_escape_to(out, name);
+        out.push_back('"');
       }
     }
+    out.push_back(']');
   }
-  json::object line{{"time", format_iso8601_ms(std::chrono::system_clock::now())},
-                    {"level", level == spdlog::level::warn ? "warn" : "info"},
-                    {"msg", e.msg},
-                    {"id", c.id},
-                    {"caller", c.caller},
-                    {"capability", capability},
-                    {"operation", operation},
-                    {"traffic", to_string(c.traffic)},
-                    {"outcome", e.outcome},
-                    {"status", e.status},
-                    {"providers", std::move(providers)},
-                    {"attempts", e.attempts ? e.attempts->size() : 0},
-                    {"duration_ms", e.duration.count()},
-                    {"trace_id", c.trace.trace_id}};
-  if (e.run > 0) line["run"] = e.run;
+  line.number("attempts", e.attempts ? static_cast<std::int64_t>(e.attempts->size()) : 0);
+  line.number("duration_ms", e.duration.count());
+  line.string("trace_id", c.trace.trace_id);
+  if (e.run > 0) line.number("run", e.run);
   if (e.error) {
-    line["error_class"] = to_string(e.error->cls);
-    if (!e.error->provider_code.empty()) line["provider_code"] = e.error->provider_code;
-    if (!e.error->detail.empty()) line["detail"] = e.error->detail;
+    line.string("error_class", to_string(e.error->cls));
+    if (!e.error->provider_code.empty()) line.string("provider_code", e.error->provider_code);
+    if (!e.error->detail.empty()) line.string("detail", e.error->detail);
   }
-  if (e.capability) {
-    boost::system::error_code ec;
-    line["params"] = json::parse(masked_params(c.params, *e.capability), ec);
-  }
-  logger->log(level, "{}", g_json.load() ? json::serialize(line) : as_text(line));
+  if (e.capability) append_masked_params(line.json_member("params"), c.params, *e.capability);
+  line.close();
+  logger->log(level, "{}", text);
 }
 
 }  // namespace tollgate::engine

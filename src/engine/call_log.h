@@ -39,7 +39,7 @@ void set_call_log_json(bool json);
 // "+8613812340000" -> "+86138****0000"; short values are fully masked.
 std::string mask_value(std::string_view v);
 
-// The params as JSON text with sensitive ones masked.
-std::string masked_params(const boost::json::object& params, const config::CapabilityConfig& cap);
+// Appends the params as a JSON object with sensitive ones masked.
+void append_masked_params(std::string& out, const boost::json::object& params, const config::CapabilityConfig& cap);
 
 }  // namespace tollgate::engine

@@ -1,8 +1,10 @@
 #include "engine/outcome_json.h"
 
+
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "core/json_text.h"
 #include "core/time_format.h"
 
 namespace tollgate::engine {
@@ -33,6 +35,19 @@ json::array attempts_json(const std::vector<AttemptRecord>& attempts) {
     out.push_back(std::move(o));
   }
   return out;
+}
+
+void append_attempts_json(std::string& out, const std::vector<AttemptRecord>& attempts) {
+  out.push_back('[');
+  for (const auto& a : attempts) {
+    if (out.back() != '[') out.push_back(',');
+    JsonObjectWriter o(out);
+    o.string("provider", a.provider).string("outcome", a.outcome).number("duration_ms", a.duration.count());
+    if (!a.provider_code.empty()) o.string("provider_code", a.provider_code);
+    if (a.probe) o.boolean("probe", true);
+    if (a.hedge) o.boolean("hedge", true);
+  }
+  out.push_back(']');
 }
 
 json::object error_json(const Error& e) {

@@ -19,6 +19,8 @@
 namespace tollgate::engine {
 
 boost::json::array attempts_json(const std::vector<AttemptRecord>& attempts);
+// The same array, appended as JSON text (the answer to every call carries it).
+void append_attempts_json(std::string& out, const std::vector<AttemptRecord>& attempts);
 // {code, message, retryable[, provider, provider_code]}. `retryable` is true only
 // for classes a repeat can fix; outcome_unknown never is.
 boost::json::object error_json(const Error& e);

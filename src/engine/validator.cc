@@ -38,19 +38,25 @@ double as_double(const boost::json::value& v) {
 
 }  // namespace
 
-bool has_non_finite(const boost::json::value& root) {
-  std::vector<const boost::json::value*> todo{&root};
-  while (!todo.empty()) {
-    const auto* v = todo.back();
-    todo.pop_back();
-    if (v->is_double() && !std::isfinite(v->get_double())) return true;
-    if (v->is_object()) {
-      for (const auto& kv : v->get_object()) todo.push_back(&kv.value());
-    } else if (v->is_array()) {
-      for (const auto& item : v->get_array()) todo.push_back(&item);
-    }
+bool has_non_finite(const boost::json::value& v) {
+  // Recursion is bounded: every JSON value here was parsed with Boost.JSON's
+  // depth limit (32).
+  switch (v.kind()) {
+    case boost::json::kind::double_:
+      return !std::isfinite(v.get_double());
+    case boost::json::kind::object:
+      for (const auto& kv : v.get_object()) {
+        if (has_non_finite(kv.value())) return true;
+      }
+      return false;
+    case boost::json::kind::array:
+      for (const auto& item : v.get_array()) {
+        if (has_non_finite(item)) return true;
+      }
+      return false;
+    default:
+      return false;
   }
-  return false;
 }
 
 Result<boost::json::object> parse_params(std::string_view body) {

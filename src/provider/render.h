@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "config/template_syntax.h"
+#include "core/json_text.h"
 #include "core/result.h"
 
 namespace tollgate::provider {
@@ -47,9 +48,6 @@ struct Resolved {
 };
 
 Resolved resolve(const config::Placeholder& ph, const RenderContext& ctx);
-
-// Appends `s` escaped for the inside of a JSON string literal.
-void json_escape_to(std::string& out, std::string_view s);
 
 // Appends the text form of a resolved value: strings as their characters, other
 // JSON values in compact JSON, absent values as nothing.

@@ -169,7 +169,8 @@ Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) co
     // request, so the failure is ambiguous.
     return unusable("the provider answered with a malformed body", "malformed_response", true);
   }
-  const boost::json::value body = parsed ? *parsed : boost::json::value();
+  static const boost::json::value kNoBody;  // null: every pointer misses
+  const boost::json::value& body = parsed ? *parsed : kNoBody;
   const boost::json::value* json = parsed ? &body : nullptr;
   if (!success_field_.empty()) {
     const auto* v = at_pointer(body, success_field_);

@@ -96,6 +96,10 @@ Stmt& Stmt::bind(int i, std::string_view v) {
   sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   return *this;
 }
+Stmt& Stmt::bind_view(int i, std::string_view v) {
+  sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  return *this;
+}
 Stmt& Stmt::bind(int i, std::int64_t v) {
   sqlite3_bind_int64(s_, i, v);
   return *this;
@@ -179,18 +183,19 @@ Error SqliteStore::Db::error(std::string_view what) const {
 bool SqliteStore::Db::exec(const char* q) { return sqlite3_exec(db_, q, nullptr, nullptr, nullptr) == SQLITE_OK; }
 
 void SqliteStore::Db::bind_record(Stmt& s, const CallRecord& r) {
-  s.bind(1, r.id).bind(2, r.caller).bind(3, r.capability).bind(4, static_cast<std::int64_t>(r.state));
-  s.bind(5, static_cast<std::int64_t>(r.async)).bind(6, r.params_json).bind(7, r.body_hash);
+  // `r` outlives the statement's step and reset: its text is bound, not copied.
+  s.bind_view(1, r.id).bind_view(2, r.caller).bind_view(3, r.capability).bind(4, static_cast<std::int64_t>(r.state));
+  s.bind(5, static_cast<std::int64_t>(r.async)).bind_view(6, r.params_json).bind_view(7, r.body_hash);
   if (r.idempotency_key.empty()) {
     s.bind_null(8);
   } else {
-    s.bind(8, r.idempotency_key);
+    s.bind_view(8, r.idempotency_key);
   }
-  s.bind(9, r.routing_json).bind(10, r.callback_url).bind(11, r.trace_id).bind(12, r.created_ms);
+  s.bind_view(9, r.routing_json).bind_view(10, r.callback_url).bind_view(11, r.trace_id).bind(12, r.created_ms);
   s.bind(13, r.updated_ms).bind(14, r.not_before_ms).bind(15, static_cast<std::int64_t>(r.runs));
-  s.bind(16, r.provider).bind(17, r.result_json).bind(18, r.error_json).bind(19, r.attempts_json);
-  s.bind(20, r.lease_owner).bind(21, r.lease_until_ms).bind(22, static_cast<std::int64_t>(r.callback_state));
-  s.bind(23, static_cast<std::int64_t>(r.callback_tries)).bind(24, r.callback_next_ms).bind(25, r.callback_log_json);
+  s.bind_view(16, r.provider).bind_view(17, r.result_json).bind_view(18, r.error_json).bind_view(19, r.attempts_json);
+  s.bind_view(20, r.lease_owner).bind(21, r.lease_until_ms).bind(22, static_cast<std::int64_t>(r.callback_state));
+  s.bind(23, static_cast<std::int64_t>(r.callback_tries)).bind(24, r.callback_next_ms).bind_view(25, r.callback_log_json);
 }
 
 CallRecord SqliteStore::Db::read_record(Stmt& s) {

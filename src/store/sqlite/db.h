@@ -23,7 +23,10 @@ class Stmt {
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  Stmt& bind(int i, std::string_view v);
+  Stmt& bind(int i, std::string_view v);  // copies the bytes
+  // Binds the bytes without copying them: they must stay alive and unchanged
+  // until reset() (which clears every binding).
+  Stmt& bind_view(int i, std::string_view v);
   Stmt& bind(int i, std::int64_t v);
   Stmt& bind_null(int i);
   // SQLITE_ROW, SQLITE_DONE or an error code.

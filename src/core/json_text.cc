@@ -1,0 +1,111 @@
+#include "core/json_text.h"
+
+#include <boost/json/serializer.hpp>
+
+#include <charconv>
+
+namespace tollgate {
+
+void json_escape_to(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 15]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+}
+
+void append_json(std::string& out, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::string:  // the common case, without a serializer
+      out.push_back('"');
+      json_escape_to(out, v.get_string());
+      out.push_back('"');
+      return;
+    case boost::json::kind::int64: {
+      char buf[24];
+      const auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
+      out.append(buf, r.ptr);
+      return;
+    }
+    default: {
+      boost::json::serializer sr;
+      sr.reset(&v);
+      char buf[1024];
+      while (!sr.done()) out += sr.read(buf, sizeof buf);
+    }
+  }
+}
+
+void append_json(std::string& out, const boost::json::object& v) {
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char buf[1024];
+  while (!sr.done()) out += sr.read(buf, sizeof buf);
+}
+
+JsonObjectWriter& JsonObjectWriter::string(std::string_view key, std::string_view v) {
+  member(key).push_back('"');
+  json_escape_to(out_, v);
+  out_.push_back('"');
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::number(std::string_view key, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  member(key).append(buf, r.ptr);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::boolean(std::string_view key, bool v) {
+  member(key) += v ? "true" : "false";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::value(std::string_view key, const boost::json::value& v) {
+  append_json(member(key), v);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::value(std::string_view key, const boost::json::object& v) {
+  append_json(member(key), v);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::raw(std::string_view key, std::string_view json) {
+  member(key) += json;
+  return *this;
+}
+
+std::string& JsonObjectWriter::member(std::string_view key) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_.push_back('"');
+  json_escape_to(out_, key);
+  out_ += "\":";
+  return out_;
+}
+
+void JsonObjectWriter::close() {
+  if (closed_) return;
+  closed_ = true;
+  out_.push_back('}');
+}
+
+}  // namespace tollgate
