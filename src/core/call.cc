@@ -18,12 +18,14 @@ bool all_zero(std::string_view s) {
 }
 
 std::string random_hex(size_t digits) {
-  std::string out;
-  while (out.size() < digits) {
-    const std::uint64_t v = random_u64();
-    out += to_hex(std::string_view(reinterpret_cast<const char*>(&v), sizeof v));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(digits, '0');
+  std::uint64_t v = 0;
+  for (size_t i = 0; i < digits; ++i) {
+    if (i % 16 == 0) v = random_u64();
+    out[i] = kHex[v & 15];
+    v >>= 4;
   }
-  out.resize(digits);
   return out;
 }
 
@@ -39,7 +41,15 @@ std::string_view to_string(Traffic t) {
 }
 
 std::string TraceContext::header(std::string_view span) const {
-  return "00-" + trace_id + "-" + std::string(span) + "-" + flags;
+  std::string out;
+  out.reserve(5 + trace_id.size() + span.size() + flags.size());
+  out += "00-";
+  out += trace_id;
+  out.push_back('-');
+  out += span;
+  out.push_back('-');
+  out += flags;
+  return out;
 }
 
 std::optional<TraceContext> parse_traceparent(std::string_view h) {

@@ -62,12 +62,15 @@ json::object error_json(const Error& e) {
 
 std::string stored_answer(int status, std::string_view body) {
   // The answer is already JSON: wrap it without parsing it again.
-  std::string out = "{\"status\":" + std::to_string(status) + ",\"body\":";
+  std::string out;
+  out.reserve(24 + body.size());
+  out += "{\"status\":";
+  out += std::to_string(status);
+  out += ",\"body\":";
   out += body.empty() ? std::string_view("{}") : body;
   out += '}';
   return out;
 }
-
 
 json::object status_json(const store::CallRecord& rec) {
   json::object o{{"id", rec.id},

@@ -92,7 +92,7 @@ bool RequestEncoder::render_json(std::string& out, const JsonNode& node, const R
         const Resolved r = resolve(parsed.segments[0].placeholder, ctx);
         if (!r.present) return false;
         if (r.json) {
-          out += boost::json::serialize(*r.json);  // keeps numbers, objects, ...
+          append_json(out, *r.json);  // keeps numbers, objects, ...
         } else {
           out.push_back('"');
           json_escape_to(out, r.text);
@@ -188,6 +188,7 @@ Result<HttpRequest> RequestEncoder::encode(const RenderContext& ctx) const {
     case BodyKind::kNone:
       break;
     case BodyKind::kJson:
+      req.body.reserve(256);
       render_json(req.body, json_body_, ctx);
       if (!has_content_type_) req.headers.emplace_back("Content-Type", "application/json");
       break;
