@@ -1,10 +1,10 @@
 #include "engine/call_log.h"
 
+#include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <atomic>
 #include <optional>
-#include <spdlog/spdlog.h>
+#include <string>
 
 #include "core/json_text.h"
 #include "core/time_format.h"
