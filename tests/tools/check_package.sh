@@ -65,6 +65,20 @@ grep -Eq '^TOLLGATE_CALLER_KEY_SHA256=[0-9a-f]{64}$' "$env_file" || fail "no cal
 grep -Eq '^TOLLGATE_ADMIN_TOKEN=.{16,}$' "$env_file" || fail "no admin token in the env file"
 again=$("$root/usr/lib/tollgate/make-secrets" "$env_file" "$root/usr/bin/tollgate")
 [[ -z $again ]] || fail "make-secrets replaced secrets already made: $again"
+# A random key starts with "-" once in 64 (base64url): it must be hashed as a key, not
+# read as an option (make-secrets once left the hash empty that way). The CLI takes
+# "--" before such a key; and a run of fresh env files, each of which must get a hash.
+dash=$("$root/usr/bin/tollgate" hash-key -- "-$key") || fail "hash-key -- -KEY failed"
+[[ $dash == "$(printf %s "-$key" | sha256sum | cut -d' ' -f1)" ]] || fail "hash-key -- -KEY printed $dash"
+for i in $(seq 1 128); do
+  grep -v '^TOLLGATE_CALLER_KEY_SHA256=' "$root/etc/tollgate/tollgate.env" >"$tmp/scratch.env"
+  echo 'TOLLGATE_CALLER_KEY_SHA256=' >>"$tmp/scratch.env"
+  out=$("$root/usr/lib/tollgate/make-secrets" "$tmp/scratch.env" "$root/usr/bin/tollgate" 2>&1) ||
+    fail "make-secrets failed: $out"
+  grep -Eq '^TOLLGATE_CALLER_KEY_SHA256=[0-9a-f]{64}$' "$tmp/scratch.env" ||
+    fail "make-secrets left no caller key hash ($(grep -o 'has the key [^ ]*' <<<"$out")): $out"
+done
+rm -f "$tmp/scratch.env"
 run_installed() {  # the environment systemd would give: the env file, nothing else
   env -i PATH=/usr/bin:/bin STATE_DIRECTORY="$tmp/state" bash -c 'set -a; . "$1"; set +a; shift; exec "$@"' \
     _ "$env_file" "$@"
