@@ -21,10 +21,6 @@ std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) 
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-}  // namespace
-
-namespace {
-
 // SHA-256 into `out` (32 bytes). Every caller's key is hashed on every call:
 // the digest is fetched once (not looked up by name per call, as EVP_sha256()
 // is in OpenSSL 3) and each thread reuses one context.

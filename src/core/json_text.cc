@@ -30,6 +30,24 @@ void json_escape_to(std::string& out, std::string_view s) {
   }
 }
 
+namespace {
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+template <class T>  // boost::json::value or object
+void append_serialized(std::string& out, const T& v) {
+  boost::json::serializer sr;
+  sr.reset(&v);
+  char buf[1024];
+  while (!sr.done()) out += sr.read(buf, sizeof buf);
+}
+
+}  // namespace
+
 void append_json(std::string& out, const boost::json::value& v) {
   switch (v.kind()) {
     case boost::json::kind::string:  // the common case, without a serializer
@@ -37,27 +55,15 @@ void append_json(std::string& out, const boost::json::value& v) {
       json_escape_to(out, v.get_string());
       out.push_back('"');
       return;
-    case boost::json::kind::int64: {
-      char buf[24];
-      const auto r = std::to_chars(buf, buf + sizeof buf, v.get_int64());
-      out.append(buf, r.ptr);
+    case boost::json::kind::int64:
+      append_int(out, v.get_int64());
       return;
-    }
-    default: {
-      boost::json::serializer sr;
-      sr.reset(&v);
-      char buf[1024];
-      while (!sr.done()) out += sr.read(buf, sizeof buf);
-    }
+    default:
+      append_serialized(out, v);
   }
 }
 
-void append_json(std::string& out, const boost::json::object& v) {
-  boost::json::serializer sr;
-  sr.reset(&v);
-  char buf[1024];
-  while (!sr.done()) out += sr.read(buf, sizeof buf);
-}
+void append_json(std::string& out, const boost::json::object& v) { append_serialized(out, v); }
 
 JsonObjectWriter& JsonObjectWriter::string(std::string_view key, std::string_view v) {
   member(key).push_back('"');
@@ -67,9 +73,7 @@ JsonObjectWriter& JsonObjectWriter::string(std::string_view key, std::string_vie
 }
 
 JsonObjectWriter& JsonObjectWriter::number(std::string_view key, std::int64_t v) {
-  char buf[24];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  member(key).append(buf, r.ptr);
+  append_int(member(key), v);
   return *this;
 }
 
@@ -85,11 +89,6 @@ JsonObjectWriter& JsonObjectWriter::value(std::string_view key, const boost::jso
 
 JsonObjectWriter& JsonObjectWriter::value(std::string_view key, const boost::json::object& v) {
   append_json(member(key), v);
-  return *this;
-}
-
-JsonObjectWriter& JsonObjectWriter::raw(std::string_view key, std::string_view json) {
-  member(key) += json;
   return *this;
 }
 

@@ -33,11 +33,8 @@ class JsonObjectWriter {
   JsonObjectWriter& boolean(std::string_view key, bool v);
   JsonObjectWriter& value(std::string_view key, const boost::json::value& v);
   JsonObjectWriter& value(std::string_view key, const boost::json::object& v);
-  // `json` must already be JSON text (e.g. an object written by another writer).
-  JsonObjectWriter& raw(std::string_view key, std::string_view json);
-  // Starts a member whose value the caller appends to out() itself.
+  // Starts a member and returns the string its value is to be appended to.
   std::string& member(std::string_view key);
-  std::string& out() { return out_; }
   void close();
 
  private:

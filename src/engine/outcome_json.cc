@@ -1,6 +1,5 @@
 #include "engine/outcome_json.h"
 
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
