@@ -112,6 +112,17 @@ Engine::Choice Engine::choose(const CapabilityRuntime& cap, const Progress& p, i
   return out;
 }
 
+std::optional<Millis> Engine::outage(const CapabilityRuntime& cap) const {
+  if (cap.candidates.empty()) return std::nullopt;
+  const SteadyTime now = clock_.now();
+  Millis spacing = Millis::max();
+  for (const auto& c : cap.candidates) {
+    if (c.route->breaker.state(now) != policy::BreakerState::kOpen) return std::nullopt;
+    spacing = std::min(spacing, c.route->breaker.forced_probe_spacing());
+  }
+  return spacing;
+}
+
 asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const Call& call,
                                              const CallRouting& routing, Transport& transport,
                                              const BeforeSend* before_send) const {

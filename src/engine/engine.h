@@ -21,6 +21,7 @@
 #include <boost/json/object.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,12 @@ class Engine {
   boost::asio::awaitable<CallOutcome> execute(const CapabilityRuntime& cap, const Call& call,
                                               const CallRouting& routing, Transport& transport,
                                               const BeforeSend* before_send = nullptr) const;
+
+  // Every provider of the capability is out: each one's breaker is open (not yet
+  // half-open), so a call now could only go as a forced probe of the least bad
+  // one. Returns how far apart such probes may go; nullopt while any provider
+  // admits calls (or the capability has none).
+  std::optional<Millis> outage(const CapabilityRuntime& cap) const;
 
  private:
   // The attempt loop's memory of one call.

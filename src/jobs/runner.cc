@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -73,6 +74,17 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_worker{0};
   SteadyTime next_purge{};
+  // Capabilities whose every provider is out (Engine::outage). Their queued jobs
+  // are not claimed: each would only find no provider and go back to the queue,
+  // a store write and a log line apiece at up to drain_rps, taking the store
+  // from the calls being accepted. One at a time, a forced-probe spacing apart,
+  // goes as the probe that notices a provider's return (without a health check).
+  // Worker 0 only.
+  struct Hold {
+    SteadyTime next_probe{};
+  };
+  std::map<std::string, Hold> holds;
+  std::set<std::string> probing;  // under running_mu: held capabilities with a probe job running
 
   void poke() {
     asio::post(workers.context(0), [self = shared_from_this()] {
@@ -99,37 +111,30 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
         co_await heartbeat(jc);
         next_heartbeat = now + jc.lease / 3;
       }
+      update_holds(*rt, now);
+      co_await probe_holds(jc, now);
       int want = 0;
       const int capacity = jc.concurrency - running.load();
-      while (want < capacity && drain->try_acquire(now).count() == 0) ++want;
+      // While some are held: every other configured capability's jobs (a job of
+      // a capability no longer configured waits for the holds to end).
+      store::ClaimFilter filter;
+      if (!holds.empty()) {
+        for (const auto& [name, cap] : rt->capabilities()) {
+          if (!holds.contains(name)) filter.among.push_back(name);
+        }
+      }
+      if (holds.empty() || !filter.among.empty()) {
+        while (want < capacity && drain->try_acquire(now).count() == 0) ++want;
+      }
       bool more = false;
       if (want > 0) {
         const auto now_ms = unix_millis(clock.wall());
-        auto claimed = co_await store.claim(now_ms, want, instance, now_ms + jc.lease.count());
+        auto claimed = co_await store.claim(now_ms, want, instance, now_ms + jc.lease.count(), std::move(filter));
         const int got = claimed ? static_cast<int>(claimed->size()) : 0;
         for (int i = got; i < want; ++i) drain->refund();
         if (!claimed) spdlog::error("jobs: claim failed: {}", claimed.error().message);
         if (claimed) {
-          for (auto& job : *claimed) {
-            if (job.resumed) log_takeover(job);
-            running.fetch_add(1);
-            {
-              std::lock_guard lock(running_mu);
-              running_ids.insert(job.id);
-            }
-            const int w = static_cast<int>(next_worker.fetch_add(1) % static_cast<std::uint64_t>(workers.size()));
-            std::string id = job.id;
-            asio::co_spawn(workers.context(w), run_job(std::move(job), w),
-                           [self, id = std::move(id)](std::exception_ptr e) {
-                             if (e) spdlog::error("jobs: a job run failed unexpectedly");
-                             {
-                               std::lock_guard lock(self->running_mu);
-                               self->running_ids.erase(id);
-                             }
-                             self->running.fetch_sub(1);
-                             self->poke();
-                           });
-          }
+          for (auto& job : *claimed) launch(std::move(job), false);
         }
         more = got == want && got > 0;
       }
@@ -139,6 +144,97 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
         co_await timers.wait_until(clock.now() + jc.poll_interval, &token);
         wake = nullptr;
       }
+    }
+  }
+
+  // Runs a claimed job on the next worker. A probe job (of a held capability)
+  // marks its capability as probing until it ends.
+  void launch(store::CallRecord job, bool probe) {
+    auto self = shared_from_this();
+    if (job.resumed) log_takeover(job);
+    running.fetch_add(1);
+    {
+      std::lock_guard lock(running_mu);
+      running_ids.insert(job.id);
+      if (probe) probing.insert(job.capability);
+    }
+    const int w = static_cast<int>(next_worker.fetch_add(1) % static_cast<std::uint64_t>(workers.size()));
+    std::string id = job.id;
+    std::string probed = probe ? job.capability : std::string();
+    asio::co_spawn(workers.context(w), run_job(std::move(job), w),
+                   [self, id = std::move(id), probed = std::move(probed)](std::exception_ptr e) {
+                     if (e) spdlog::error("jobs: a job run failed unexpectedly");
+                     {
+                       std::lock_guard lock(self->running_mu);
+                       self->running_ids.erase(id);
+                       if (!probed.empty()) self->probing.erase(probed);
+                     }
+                     self->running.fetch_sub(1);
+                     self->poke();
+                   });
+  }
+
+  // Starts and ends holds from the breakers' state now.
+  void update_holds(const engine::Runtime& rt, SteadyTime now) {
+    for (auto it = holds.begin(); it != holds.end();) {
+      if (rt.capability(it->first)) {
+        ++it;
+        continue;
+      }
+      set_held_gauge(it->first, false);  // no longer configured
+      it = holds.erase(it);
+    }
+    for (const auto& [name, cap] : rt.capabilities()) {
+      // A capability without async calls has no jobs to hold.
+      const bool has_jobs = cap.config->async.allow || cap.config->async.fallback;
+      const auto spacing = has_jobs ? engine.outage(cap) : std::nullopt;
+      const auto it = holds.find(name);
+      if (spacing && it == holds.end()) {
+        holds.emplace(name, Hold{now + *spacing + *spacing / 8});
+        set_held_gauge(name, true);
+        if (metrics) {
+          const auto [c, op] = engine::split_capability(name);
+          metrics->holds.with({c, op}).inc();
+        }
+        spdlog::warn("jobs: every provider of {} is out; its queued jobs wait, one at a time going as a probe", name);
+      } else if (!spacing && it != holds.end()) {
+        holds.erase(it);
+        set_held_gauge(name, false);
+        spdlog::info("jobs: a provider of {} admits calls again; its queued jobs are claimed again", name);
+      }
+    }
+  }
+
+  void set_held_gauge(const std::string& capability, bool held) {
+    if (!metrics) return;
+    const auto [c, op] = engine::split_capability(capability);
+    metrics->held.with({c, op}).set(held ? 1 : 0);
+  }
+
+  // One probe job per held capability at a time, a forced-probe spacing apart
+  // (the engine forces the probe through the least bad provider's breaker).
+  asio::awaitable<void> probe_holds(const config::JobsConfig& jc, SteadyTime now) {
+    const auto rt = runtime.get();
+    for (auto& [name, hold] : holds) {
+      if (now < hold.next_probe || running.load() >= jc.concurrency) continue;
+      {
+        std::lock_guard lock(running_mu);
+        if (probing.contains(name)) continue;
+      }
+      const auto spacing = rt->capability(name) ? engine.outage(*rt->capability(name)) : std::nullopt;
+      if (!spacing) continue;  // ends at the next update_holds
+      hold.next_probe = now + *spacing + *spacing / 8;
+      const auto now_ms = unix_millis(clock.wall());
+      // A named filter: GCC 12 miscompiles a braced temporary in a co_await's
+      // arguments (its strings were freed from the wrong address).
+      store::ClaimFilter only;
+      only.among.push_back(name);
+      auto claimed = co_await store.claim(now_ms, 1, instance, now_ms + jc.lease.count(), std::move(only));
+      if (!claimed) {
+        spdlog::error("jobs: claim failed: {}", claimed.error().message);
+        continue;
+      }
+      for (auto& job : *claimed) launch(std::move(job), true);
     }
   }
 

@@ -211,13 +211,17 @@ Admission Breaker::force_probe(SteadyTime now) {
   std::lock_guard lock(mu_);
   refresh_locked(now);
   if (state_ == BreakerState::kClosed) return {true, false};
-  const Millis spacing = std::max(Millis(50), cfg_.open_base / 4);
-  if (probes_in_flight_ > 0 || (last_forced_probe_ != SteadyTime{} && now - last_forced_probe_ < spacing)) return {};
+  if (probes_in_flight_ > 0 ||
+      (last_forced_probe_ != SteadyTime{} && now - last_forced_probe_ < forced_probe_spacing())) {
+    return {};
+  }
   last_forced_probe_ = now;
   last_probe_ = now;
   ++probes_in_flight_;
   return {true, true};
 }
+
+Millis Breaker::forced_probe_spacing() const { return std::max(Millis(50), cfg_.open_base / 4); }
 
 void Breaker::release_probe() {
   std::lock_guard lock(mu_);

@@ -101,6 +101,8 @@ class Breaker {
   // breaker is open): one at a time, and at most one per quarter of the base open
   // period (at least 50 ms apart) — a probe-sized share, not a stream.
   Admission force_probe(SteadyTime now);
+  // How far apart forced probes go: a quarter of the base open period, >= 50 ms.
+  Millis forced_probe_spacing() const;
   // Why admit() says no, for messages: "circuit open" or, half-open with every
   // probe slot taken, "circuit half-open (probes in flight)".
   std::string refusal(SteadyTime now) const;

@@ -1,5 +1,6 @@
 #include "store/job_store.h"
 
+#include <algorithm>
 #include <array>
 
 namespace tollgate::store {
@@ -22,5 +23,9 @@ bool is_terminal(CallState s) {
 }
 
 std::string_view to_string(CallbackState s) { return kCallbackStates[static_cast<size_t>(s)]; }
+
+bool ClaimFilter::allows(const std::string& capability) const {
+  return among.empty() || std::find(among.begin(), among.end(), capability) != among.end();
+}
 
 }  // namespace tollgate::store

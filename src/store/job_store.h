@@ -73,6 +73,16 @@ struct StateCounts {
   std::int64_t callbacks_pending = 0;
 };
 
+// Which capabilities' jobs a claim may take: any (`among` empty), or only those
+// named. While every provider of a capability is out, the runner claims the
+// other capabilities' jobs, and one of its own at a time as a probe
+// (docs/async.md). With names, each one's due jobs are read through an index of
+// their own, so a held backlog is never read past.
+struct ClaimFilter {
+  std::vector<std::string> among;
+  bool allows(const std::string& capability) const;
+};
+
 class JobStore {
  public:
   virtual ~JobStore() = default;
@@ -94,11 +104,13 @@ class JobStore {
   // Claims up to `limit` due jobs: running with an expired lease (its process
   // died) first — a job cut off by a crash is taken over within a poll of its
   // lease lapsing, whatever the backlog — then queued ones with not_before <= now,
-  // oldest due first. Claimed jobs become running, leased to `owner` until
-  // `lease_until_ms`, their run count incremented.
+  // oldest due first; only jobs of the capabilities `filter` lets through.
+  // Claimed jobs become running, leased to `owner` until `lease_until_ms`, their
+  // run count incremented.
   virtual boost::asio::awaitable<Result<std::vector<CallRecord>>> claim(std::int64_t now_ms, int limit,
                                                                          std::string owner,
-                                                                         std::int64_t lease_until_ms) = 0;
+                                                                         std::int64_t lease_until_ms,
+                                                                         ClaimFilter filter) = 0;
   // Heartbeat: extends the leases of jobs `owner` is still running. Returns how
   // many it still holds (fewer than asked: another process took some over).
   virtual boost::asio::awaitable<Result<int>> renew_leases(std::vector<std::string> ids, std::string owner,

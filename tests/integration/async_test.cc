@@ -140,6 +140,58 @@ TEST(Async, PreferRespondAsyncIsAcceptedAtOnce) {
   EXPECT_EQ(sim.ref_count(id), 1);
 }
 
+// Every provider out (its breaker open): the runner holds the capability's queued
+// jobs back instead of claiming each only to find no provider — a store write and
+// a log line apiece at up to drain_rps. One at a time goes as a probe; the probe
+// notices the provider's return, and then every held job runs, once.
+TEST(Async, QueuedJobsWaitWhileEveryProviderIsOutAndOneProbesForItsReturn) {
+  Sim sim;
+  sim.behave(R"({"faults":[{"kind":"http_503"}]})");
+  ProviderSpec p{"acme", "json", sim.url()};
+  p.extra = "    breaker: {consecutive_failures: 2, min_calls: 1000, open: 4s}\n";  // forced probes 1 s apart
+  Gateway gw(async_config({p}));
+  ASSERT_TRUE(gw.started()) << gw.process().stderr_text();
+  const std::vector<std::string> held = {"capability=\"sms\"", "operation=\"send\""};
+  auto first = gw.call("/v1/sms/send", kSmsBody);
+  ASSERT_EQ(first.status, 202) << first.body;  // failed over to the queue; the breaker opened
+  ASSERT_EQ(await_metric(gw, "tollgate_jobs_held", held, 1), 1) << metrics_of(gw);
+  EXPECT_EQ(metric_value(metrics_of(gw), "tollgate_job_holds_total", held), 1);
+
+  auto requeued = [&] {
+    const double v = metric_value(metrics_of(gw), "tollgate_job_runs_total",
+                                  {"capability=\"sms\"", "result=\"requeued\""});
+    return v < 0 ? 0 : v;
+  };
+  const double before = requeued();
+  std::vector<std::string> ids = {std::string(first.json().at("id").as_string())};
+  for (int i = 0; i < 40; ++i) {
+    auto r = gw.call("/v1/sms/send", kSmsBody, {{"Prefer", "respond-async"}});
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.emplace_back(r.json().at("id").as_string());
+  }
+  // Two probes later (each a job run that found the provider still failing),
+  // the other jobs have not been claimed: without the hold each of the 41 would
+  // have run and gone back by now, every poll.
+  ASSERT_GE(await_metric(gw, "tollgate_job_runs_total", {"capability=\"sms\"", "result=\"requeued\""},
+                         before + 2, milliseconds(10000)),
+            before + 2)
+      << metrics_of(gw);
+  EXPECT_LE(requeued() - before, 3) << "held jobs were claimed";
+  int queued = 0;
+  for (const auto& id : ids) queued += status_of(gw, id).at("state").as_string() == "queued" ? 1 : 0;
+  EXPECT_EQ(queued, 41);
+
+  sim.reset();  // the provider returns: the next probe succeeds, the hold ends
+  for (const auto& id : ids) {
+    const auto done = wait_state(gw, id);
+    EXPECT_EQ(done.at("state").as_string(), "succeeded") << done;
+    EXPECT_EQ(sim.ref_count(id), 1) << id;
+  }
+  EXPECT_EQ(metric_value(metrics_of(gw), "tollgate_jobs_held", held), 0);
+  EXPECT_NE(logs_containing(gw, "its queued jobs are claimed again").find("its queued jobs are claimed again"),
+            std::string::npos);
+}
+
 TEST(Async, NonRetryableFailureIsNeverQueued) {
   Sim sim;
   Gateway gw(async_config({{"acme", "json", sim.url()}}));

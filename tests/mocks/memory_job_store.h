@@ -50,11 +50,12 @@ class MemoryJobStore final : public store::JobStore {
   }
   boost::asio::awaitable<Result<std::vector<store::CallRecord>>> claim(std::int64_t now_ms, int limit,
                                                                         std::string owner,
-                                                                        std::int64_t lease_until_ms) override {
+                                                                        std::int64_t lease_until_ms,
+                                                                        store::ClaimFilter filter) override {
     std::vector<store::CallRecord> out;
     for (const bool expired_pass : {true, false}) {
       for (auto& [id, r] : records_) {
-        if (static_cast<int>(out.size()) >= limit || !r.async) continue;
+        if (static_cast<int>(out.size()) >= limit || !r.async || !filter.allows(r.capability)) continue;
         const bool expired = r.state == store::CallState::kRunning && r.lease_until_ms < now_ms;
         const bool due = r.state == store::CallState::kQueued && r.not_before_ms <= now_ms;
         if (expired_pass ? !expired : !due) continue;

@@ -47,6 +47,22 @@ std::string prefixed(std::string_view all, const char* prefix) {
 
 std::string cols(const char* prefix = "") { return prefixed(pg::kColumns, prefix); }
 
+// A PostgreSQL text[] literal: each element quoted, with " and \ escaped.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const auto& item : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (const char c : item) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 std::string placeholders(int n) {
   std::string out;
   for (int i = 1; i <= n; ++i) out += (i > 1 ? ", $" : "$") + std::to_string(i);
@@ -515,13 +531,17 @@ asio::awaitable<Result<std::optional<CallRecord>>> PgStore::get(std::string id) 
 }
 
 asio::awaitable<Result<std::vector<CallRecord>>> PgStore::claim(std::int64_t now_ms, int limit, std::string owner,
-                                                                 std::int64_t lease_until_ms) {
+                                                                 std::int64_t lease_until_ms, ClaimFilter filter) {
   // Lapsed leases first (their process died), then due jobs; rows another
-  // instance is claiming right now are skipped, never waited for.
+  // instance is claiming right now are skipped, never waited for. With a filter,
+  // $5 names the capabilities; their due jobs are read through
+  // calls_due_capability (migration 3), never past another capability's backlog.
+  const bool any = filter.among.empty();
+  const std::string of = any ? "" : "AND capability = ANY($5::text[]) ";
   const std::string sql =
       "WITH expired AS (SELECT id, lease_owner AS old_owner FROM calls WHERE async AND state = 1 "
-      "AND lease_until_ms < $1 ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED), "
-      "due AS (SELECT id, ''::text AS old_owner FROM calls WHERE async AND state = 0 AND not_before_ms <= $1 "
+      "AND lease_until_ms < $1 " + of + "ORDER BY lease_until_ms LIMIT $2 FOR UPDATE SKIP LOCKED), "
+      "due AS (SELECT id, ''::text AS old_owner FROM calls WHERE async AND state = 0 AND not_before_ms <= $1 " + of +
       "ORDER BY not_before_ms LIMIT $2 FOR UPDATE SKIP LOCKED), "
       "picked AS (SELECT id, old_owner, true AS resumed FROM expired UNION ALL "
       "(SELECT id, old_owner, false FROM due LIMIT greatest(0, $2 - (SELECT count(*) FROM expired)))) "
@@ -529,7 +549,13 @@ asio::awaitable<Result<std::vector<CallRecord>>> PgStore::claim(std::int64_t now
       "FROM picked WHERE c.id = picked.id RETURNING " +
       cols("c.") + ", picked.resumed, picked.old_owner";
   return submit<std::vector<CallRecord>>(
-      with({stmt(sql, Params().add(now_ms).add(static_cast<std::int64_t>(limit)).add(owner).add(lease_until_ms))},
+      with({stmt(sql, any ? Params().add(now_ms).add(static_cast<std::int64_t>(limit)).add(owner).add(lease_until_ms)
+                          : Params()
+                                .add(now_ms)
+                                .add(static_cast<std::int64_t>(limit))
+                                .add(owner)
+                                .add(lease_until_ms)
+                                .add(text_array(filter.among)))},
            [](std::vector<PgResult>& r, Connection&) -> Result<std::vector<CallRecord>> {
              std::vector<CallRecord> out;
              const int n = PQntuples(r[0].get());
@@ -547,12 +573,9 @@ asio::awaitable<Result<std::vector<CallRecord>>> PgStore::claim(std::int64_t now
 
 asio::awaitable<Result<int>> PgStore::renew_leases(std::vector<std::string> ids, std::string owner,
                                                    std::int64_t lease_until_ms) {
-  std::string array = "{";
-  for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::string("\"") + ids[i] + "\"";
-  array += "}";
   return submit<int>(with({stmt("UPDATE calls SET lease_until_ms = $3 WHERE id = ANY($1::text[]) AND "
                                 "lease_owner = $2 AND state = 1",
-                                Params().add(array).add(owner).add(lease_until_ms))},
+                                Params().add(text_array(ids)).add(owner).add(lease_until_ms))},
                           [](std::vector<PgResult>& r, Connection&) -> Result<int> {
                             return static_cast<int>(affected(r[0]));
                           }));

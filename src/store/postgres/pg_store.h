@@ -44,7 +44,7 @@ struct PgOptions {
 };
 
 // The schema version this binary reads and writes.
-inline constexpr int kPgSchemaVersion = 2;
+inline constexpr int kPgSchemaVersion = 3;
 
 class PgStore final : public JobStore, public EventStore {
  public:
@@ -64,7 +64,7 @@ class PgStore final : public JobStore, public EventStore {
   void record(CallRecord rec) override;
   boost::asio::awaitable<Result<std::optional<CallRecord>>> get(std::string id) override;
   boost::asio::awaitable<Result<std::vector<CallRecord>>> claim(std::int64_t now_ms, int limit, std::string owner,
-                                                                 std::int64_t lease_until_ms) override;
+                                                                 std::int64_t lease_until_ms, ClaimFilter filter) override;
   boost::asio::awaitable<Result<int>> renew_leases(std::vector<std::string> ids, std::string owner,
                                                    std::int64_t lease_until_ms) override;
   boost::asio::awaitable<Result<void>> update_leased(CallRecord rec, std::string owner) override;

@@ -18,6 +18,7 @@
 #include "core/blocking.h"
 #include "core/random.h"
 #include "store/event_store_contract.h"
+#include "store/job_store_contract.h"
 #include "tests/support/servers.h"
 
 namespace tollgate::store {
@@ -111,7 +112,7 @@ TEST_F(PgStoreTest, ConcurrentClaimsNeverHandAJobToTwoInstances) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (;;) {
-        auto got = run((t % 2 ? other : store_)->claim(2000, 7, "i" + std::to_string(t), 60000));
+        auto got = run((t % 2 ? other : store_)->claim(2000, 7, "i" + std::to_string(t), 60000, {}));
         ASSERT_TRUE(got) << got.error().message;
         if (got->empty()) return;
         std::lock_guard lock(mu);
@@ -127,12 +128,12 @@ TEST_F(PgStoreTest, ConcurrentClaimsNeverHandAJobToTwoInstances) {
 TEST_F(PgStoreTest, ALapsedLeaseIsTakenOverFirstAndTheOldOwnerCannotWriteIt) {
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(run(store_->insert(job("q" + std::to_string(i), 100))));
   ASSERT_TRUE(run(store_->insert(job("orphan", 50))));
-  auto first = run(store_->claim(200, 1, "dead", 1500));
+  auto first = run(store_->claim(200, 1, "dead", 1500, {}));
   ASSERT_TRUE(first);
   ASSERT_EQ(first->size(), 1u);
   ASSERT_EQ((*first)[0].id, "orphan");
   // "dead" never renews; its lease lapses at 1500.
-  auto taken = run(store_->claim(2000, 3, "alive", 60000));
+  auto taken = run(store_->claim(2000, 3, "alive", 60000, {}));
   ASSERT_TRUE(taken);
   ASSERT_EQ(taken->size(), 3u);
   EXPECT_EQ((*taken)[0].id, "orphan");
@@ -149,11 +150,13 @@ TEST_F(PgStoreTest, ALapsedLeaseIsTakenOverFirstAndTheOldOwnerCannotWriteIt) {
   EXPECT_TRUE(run(store_->update_leased(mine, "alive")));
 }
 
+TEST_F(PgStoreTest, ClaimsTakeOnlyTheCapabilitiesNamed) { expect_claims_follow_the_filter(*store_); }
+
 TEST_F(PgStoreTest, HeartbeatsKeepALeaseAlive) {
   ASSERT_TRUE(run(store_->insert(job("hb", 50))));
-  ASSERT_EQ(run(store_->claim(100, 1, "me", 1000))->size(), 1u);
+  ASSERT_EQ(run(store_->claim(100, 1, "me", 1000, {}))->size(), 1u);
   EXPECT_EQ(*run(store_->renew_leases({"hb", "nope"}, "me", 5000)), 1);
-  EXPECT_TRUE(run(store_->claim(2000, 5, "other", 60000))->empty()) << "a renewed lease was taken over";
+  EXPECT_TRUE(run(store_->claim(2000, 5, "other", 60000, {}))->empty()) << "a renewed lease was taken over";
   EXPECT_EQ(*run(store_->renew_leases({"hb"}, "someone-else", 9000)), 0);
 }
 

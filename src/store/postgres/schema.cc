@@ -92,6 +92,10 @@ BEGIN
 END
 $fn$;
 )sql",
+    // 3: each capability's due jobs in order, for claims that hold some back.
+    R"sql(
+CREATE INDEX calls_due_capability ON calls (capability, not_before_ms) WHERE async AND state = 0;
+)sql",
 };
 
 constexpr int kLatest = static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

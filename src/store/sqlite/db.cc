@@ -1,5 +1,6 @@
 #include "store/sqlite/db.h"
 
+#include "core/json_text.h"
 #include "core/random.h"
 
 namespace tollgate::store {
@@ -36,6 +37,7 @@ CREATE TABLE IF NOT EXISTS calls (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS calls_idem ON calls(caller, idem_key) WHERE idem_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS calls_jobs ON calls(state, not_before_ms) WHERE async = 1;
+CREATE INDEX IF NOT EXISTS calls_due_by_capability ON calls(capability, not_before_ms) WHERE async = 1 AND state = 0;
 CREATE INDEX IF NOT EXISTS calls_callbacks ON calls(callback_next_ms) WHERE callback_state = 1;
 CREATE TABLE IF NOT EXISTS recordings (key TEXT PRIMARY KEY, data TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sends (
@@ -145,7 +147,11 @@ Result<std::unique_ptr<SqliteStore::Db>> SqliteStore::Db::open(const SqliteOptio
             prep(db->by_key_, "SELECT " + cols + " FROM calls WHERE caller=?1 AND idem_key=?2") &&
             prep(db->due_, "SELECT " + cols + " FROM calls WHERE async=1 AND state=0 AND not_before_ms<=?1 "
                                               "ORDER BY not_before_ms LIMIT ?2") &&
+            prep(db->due_of_, "SELECT " + cols + " FROM calls WHERE async=1 AND state=0 AND capability=?3 "
+                                                 "AND not_before_ms<=?1 ORDER BY not_before_ms LIMIT ?2") &&
+            // ?3: NULL (any capability) or a JSON array of the capabilities to take.
             prep(db->expired_, "SELECT " + cols + " FROM calls WHERE async=1 AND state=1 AND lease_until_ms<?1 "
+                                                  "AND (?3 IS NULL OR capability IN (SELECT value FROM json_each(?3))) "
                                                   "LIMIT ?2") &&
             prep(db->lease_, "UPDATE calls SET state=1, lease_owner=?2, lease_until_ms=?3, runs=runs+1, updated_ms=?4 "
                              "WHERE id=?1") &&
@@ -167,7 +173,7 @@ Result<std::unique_ptr<SqliteStore::Db>> SqliteStore::Db::open(const SqliteOptio
 }
 
 SqliteStore::Db::~Db() {
-  for (auto* s : {&insert_, &upsert_, &update_, &get_, &by_key_, &due_, &expired_, &lease_, &due_callbacks_,
+  for (auto* s : {&insert_, &upsert_, &update_, &get_, &by_key_, &due_, &due_of_, &expired_, &lease_, &due_callbacks_,
                   &lease_callback_, &list_, &replay_one_, &replay_all_, &count_, &savepoint_, &release_,
                   &rollback_to_}) {
     s->reset();
@@ -272,20 +278,48 @@ Result<std::optional<CallRecord>> SqliteStore::Db::get(const std::string& id) {
 }
 
 Result<std::vector<CallRecord>> SqliteStore::Db::claim(std::int64_t now, int limit, const std::string& owner,
-                                                       std::int64_t until) {
+                                                       std::int64_t until, const ClaimFilter& filter) {
+  std::string among = "[";
+  for (const auto& c : filter.among) {
+    if (among.size() > 1) among += ',';
+    among += '"';
+    json_escape_to(among, c);
+    among += '"';
+  }
+  among += ']';
   // Lapsed leases first: those jobs were cut off by a crash and have waited long enough.
   expired_->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  if (filter.among.empty()) {
+    expired_->bind_null(3);
+  } else {
+    expired_->bind_view(3, among);
+  }
   auto jobs = select_many(*expired_);
   if (!jobs) return jobs;
   for (auto& j : *jobs) {
     j.resumed = true;
     j.resumed_from = j.lease_owner;
   }
-  if (static_cast<int>(jobs->size()) < limit) {
-    due_->bind(1, now).bind(2, static_cast<std::int64_t>(limit - static_cast<int>(jobs->size())));
+  const auto left = static_cast<std::int64_t>(limit - static_cast<int>(jobs->size()));
+  if (left > 0 && filter.among.empty()) {
+    due_->bind(1, now).bind(2, left);
     auto due = select_many(*due_);
     if (!due) return due;
     for (auto& j : *due) jobs->push_back(std::move(j));
+  } else if (left > 0) {
+    // Each capability's oldest due jobs, through its own index range; then the
+    // oldest of them all.
+    std::vector<CallRecord> due;
+    for (const auto& c : filter.among) {
+      due_of_->bind(1, now).bind(2, left).bind_view(3, c);
+      auto some = select_many(*due_of_);
+      if (!some) return some;
+      for (auto& j : *some) due.push_back(std::move(j));
+    }
+    std::stable_sort(due.begin(), due.end(),
+                     [](const CallRecord& a, const CallRecord& b) { return a.not_before_ms < b.not_before_ms; });
+    if (static_cast<std::int64_t>(due.size()) > left) due.resize(static_cast<size_t>(left));
+    for (auto& j : due) jobs->push_back(std::move(j));
   }
   for (auto& j : *jobs) {
     lease_->bind(1, j.id).bind(2, owner).bind(3, until).bind(4, now);

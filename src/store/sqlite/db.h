@@ -60,7 +60,8 @@ class SqliteStore::Db {
   Result<InsertResult> insert(const CallRecord& r);
   Result<void> upsert(const CallRecord& r, bool must_exist);
   Result<std::optional<CallRecord>> get(const std::string& id);
-  Result<std::vector<CallRecord>> claim(std::int64_t now, int limit, const std::string& owner, std::int64_t until);
+  Result<std::vector<CallRecord>> claim(std::int64_t now, int limit, const std::string& owner, std::int64_t until,
+                                        const ClaimFilter& filter);
   Result<std::vector<CallRecord>> claim_callbacks(std::int64_t now, int limit, const std::string& owner,
                                                   std::int64_t until);
   Result<int> renew_leases(const std::vector<std::string>& ids, const std::string& owner, std::int64_t until);
@@ -96,7 +97,7 @@ class SqliteStore::Db {
   Result<std::vector<CallRecord>> select_many(Stmt& s);
 
   sqlite3* db_;
-  std::unique_ptr<Stmt> insert_, upsert_, update_, get_, by_key_, due_, expired_, lease_, due_callbacks_,
+  std::unique_ptr<Stmt> insert_, upsert_, update_, get_, by_key_, due_, due_of_, expired_, lease_, due_callbacks_,
       lease_callback_, list_, replay_one_, replay_all_, count_, savepoint_, release_, rollback_to_;
 };
 

@@ -205,9 +205,9 @@ asio::awaitable<Result<std::optional<CallRecord>>> SqliteStore::get(std::string 
 }
 
 asio::awaitable<Result<std::vector<CallRecord>>> SqliteStore::claim(std::int64_t now_ms, int limit, std::string owner,
-                                                                    std::int64_t lease_until_ms) {
-  return submit<std::vector<CallRecord>>([=, owner = std::move(owner)](Db& db) {
-    return db.claim(now_ms, limit, owner, lease_until_ms);
+                                                                    std::int64_t lease_until_ms, ClaimFilter filter) {
+  return submit<std::vector<CallRecord>>([=, owner = std::move(owner), filter = std::move(filter)](Db& db) {
+    return db.claim(now_ms, limit, owner, lease_until_ms, filter);
   });
 }
 

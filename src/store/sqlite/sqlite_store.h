@@ -42,7 +42,7 @@ class SqliteStore final : public JobStore, public EventStore {
   void record(CallRecord rec) override;
   boost::asio::awaitable<Result<std::optional<CallRecord>>> get(std::string id) override;
   boost::asio::awaitable<Result<std::vector<CallRecord>>> claim(std::int64_t now_ms, int limit, std::string owner,
-                                                                 std::int64_t lease_until_ms) override;
+                                                                 std::int64_t lease_until_ms, ClaimFilter filter) override;
   boost::asio::awaitable<Result<std::vector<CallRecord>>> claim_callbacks(std::int64_t now_ms, int limit,
                                                                            std::string owner,
                                                                            std::int64_t lease_until_ms) override;

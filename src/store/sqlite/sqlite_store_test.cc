@@ -11,6 +11,7 @@
 #include "core/blocking.h"
 #include "core/random.h"
 #include "store/event_store_contract.h"
+#include "store/job_store_contract.h"
 
 namespace tollgate::store {
 namespace {
@@ -93,16 +94,16 @@ TEST_F(SqliteStoreTest, IdempotencyKeyReturnsTheFirstRecord) {
 TEST_F(SqliteStoreTest, ClaimTakesDueJobsWithALease) {
   ASSERT_TRUE(run(store_->insert(job("due", 1000))));
   ASSERT_TRUE(run(store_->insert(job("later", 5000))));
-  auto claimed = run(store_->claim(2000, 10, "node-1", 32000));
+  auto claimed = run(store_->claim(2000, 10, "node-1", 32000, {}));
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ(claimed->front().id, "due");
   EXPECT_EQ(claimed->front().state, CallState::kRunning);
   EXPECT_EQ(claimed->front().runs, 1);
   // Leased: nobody else gets it while the lease holds...
-  EXPECT_TRUE(run(store_->claim(3000, 10, "node-2", 33000))->empty());
+  EXPECT_TRUE(run(store_->claim(3000, 10, "node-2", 33000, {}))->empty());
   // ...but after it expires (the process died), it is taken up again.
-  auto again = run(store_->claim(40000, 10, "node-2", 70000));
+  auto again = run(store_->claim(40000, 10, "node-2", 70000, {}));
   ASSERT_EQ(again->size(), 2u);  // "later" is due now too
   for (const auto& j : *again) {
     EXPECT_EQ(j.lease_owner, "node-2");
@@ -115,6 +116,8 @@ TEST_F(SqliteStoreTest, ClaimTakesDueJobsWithALease) {
   }
 }
 
+TEST_F(SqliteStoreTest, ClaimsTakeOnlyTheCapabilitiesNamed) { expect_claims_follow_the_filter(*store_); }
+
 // Defect 22: a job cut off by a crash is claimable within a poll of its lease
 // lapsing, however many queued jobs are due before it.
 TEST_F(SqliteStoreTest, ALapsedLeaseIsClaimedBeforeTheBacklog) {
@@ -124,7 +127,7 @@ TEST_F(SqliteStoreTest, ALapsedLeaseIsClaimedBeforeTheBacklog) {
   orphan.lease_owner = "host/1/dead";
   orphan.lease_until_ms = 1500;
   ASSERT_TRUE(run(store_->insert(orphan)));
-  auto claimed = run(store_->claim(2000, 4, "host/2/alive", 32000));
+  auto claimed = run(store_->claim(2000, 4, "host/2/alive", 32000, {}));
   ASSERT_TRUE(claimed);
   ASSERT_EQ(claimed->size(), 4u);
   EXPECT_EQ((*claimed)[0].id, "orphan");
