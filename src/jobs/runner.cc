@@ -83,6 +83,9 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   struct Hold {
     SteadyTime next_probe{};
   };
+  // A little past the breaker's own spacing, so the probe is not refused for
+  // coming a moment early.
+  static SteadyTime next_probe_after(SteadyTime now, Millis spacing) { return now + spacing + spacing / 8; }
   std::map<std::string, Hold> holds;
   std::set<std::string> probing;  // under running_mu: held capabilities with a probe job running
 
@@ -190,7 +193,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       const auto spacing = has_jobs ? engine.outage(cap) : std::nullopt;
       const auto it = holds.find(name);
       if (spacing && it == holds.end()) {
-        holds.emplace(name, Hold{now + *spacing + *spacing / 8});
+        holds.emplace(name, Hold{next_probe_after(now, *spacing)});
         set_held_gauge(name, true);
         if (metrics) {
           const auto [c, op] = engine::split_capability(name);
@@ -221,12 +224,13 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
         std::lock_guard lock(running_mu);
         if (probing.contains(name)) continue;
       }
-      const auto spacing = rt->capability(name) ? engine.outage(*rt->capability(name)) : std::nullopt;
+      const auto* cap = rt->capability(name);
+      const auto spacing = cap ? engine.outage(*cap) : std::nullopt;
       if (!spacing) continue;  // ends at the next update_holds
-      hold.next_probe = now + *spacing + *spacing / 8;
+      hold.next_probe = next_probe_after(now, *spacing);
       const auto now_ms = unix_millis(clock.wall());
-      // A named filter: GCC 12 miscompiles a braced temporary in a co_await's
-      // arguments (its strings were freed from the wrong address).
+      // A named filter: with a braced temporary in this co_await's arguments, the
+      // GCC 12 build freed the filter's string from a wrong address (abort).
       store::ClaimFilter only;
       only.among.push_back(name);
       auto claimed = co_await store.claim(now_ms, 1, instance, now_ms + jc.lease.count(), std::move(only));
