@@ -227,6 +227,31 @@ TEST_F(EngineFlow, AHalfOpenProviderWithItsProbeSlotsTakenSaysSo) {
   EXPECT_EQ(transport_.sent().size(), 0u);
 }
 
+// The async runner holds a capability's jobs back while every provider of it is
+// out: only while every breaker is open, and no longer once one half-opens.
+TEST_F(EngineFlow, AnOutageIsEveryProvidersBreakerOpenWithTheirForcedProbeSpacing) {
+  // Open for 2 s ± 20% (1.6–2.4 s).
+  load(config(false, true, "", "    breaker: {min_calls: 5, consecutive_failures: 3, open: 2s}\n"));
+  auto trip = [&](const std::string& name) {
+    auto& r = route(name);
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_TRUE(r.breaker.admit(time_.now(), r.health.snapshot(time_.now())).admitted);
+      r.breaker.on_result(time_.now(), false, policy::Verdict::kFailure, Millis(5), r.health.snapshot(time_.now()));
+    }
+    ASSERT_EQ(r.breaker.state(time_.now()), policy::BreakerState::kOpen);
+  };
+  EXPECT_FALSE(engine_.outage(cap()).has_value());
+  trip("alpha");
+  EXPECT_FALSE(engine_.outage(cap()).has_value()) << "beta still serves";
+  time_.advance(milliseconds(1500));
+  trip("beta");  // alpha half-opens 0.1–0.9 s from now, beta 1.6–2.4 s from now
+  ASSERT_TRUE(engine_.outage(cap()).has_value());
+  EXPECT_EQ(*engine_.outage(cap()), Millis(500));  // a quarter of the base open period
+  time_.advance(milliseconds(1000));
+  ASSERT_EQ(route("beta").breaker.state(time_.now()), policy::BreakerState::kOpen);
+  EXPECT_FALSE(engine_.outage(cap()).has_value()) << "alpha is half-open: its probes may go";
+}
+
 TEST_F(EngineFlow, RefusedConnectionsFailOverAndRetryWithinTheBudget) {
   load(config(false, false));
   transport_.set_default("alpha.test", Reply::fails("connect_failed"));
