@@ -22,6 +22,34 @@ TEST(Crypto, HmacSha256Rfc4231) {
             "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
+// The HMAC context is kept per thread and digest: each call's key is its own —
+// an empty key after a long one, a long one after an empty one, the two digests
+// interleaved, from several threads.
+TEST(Crypto, HmacKeysNeverCarryOverBetweenCalls) {
+  const std::string empty_sha256 = "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad";
+  const std::string jefe_sha256 = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  const std::string jefe_sha1 = "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79";
+  const std::string long_key_sha256 = "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54";
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i) {
+        if (to_hex(hmac_sha256("Jefe", "what do ya want for nothing?")) != jefe_sha256) ++wrong;
+        if (to_hex(hmac_sha256(std::string_view(), "")) != empty_sha256) ++wrong;  // a null key, after Jefe
+        if (to_hex(hmac_sha256("", "")) != empty_sha256) ++wrong;
+        if (to_hex(hmac_sha1("Jefe", "what do ya want for nothing?")) != jefe_sha1) ++wrong;
+        if (to_hex(hmac_sha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")) !=
+            long_key_sha256) {
+          ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
 // RFC 2202, test case 2 (HMAC-SHA1).
 TEST(Crypto, HmacSha1Rfc2202) {
   EXPECT_EQ(to_hex(hmac_sha1("Jefe", "what do ya want for nothing?")),
