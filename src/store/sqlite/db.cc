@@ -178,7 +178,17 @@ SqliteStore::Db::~Db() {
                   &rollback_to_}) {
     s->reset();
   }
+  cache_.clear();
   sqlite3_close(db_);
+}
+
+Stmt& SqliteStore::Db::prepared(std::string_view sql) {
+  auto it = cache_.find(std::string(sql));
+  if (it == cache_.end()) {
+    const std::string key(sql);
+    it = cache_.emplace(key, std::make_unique<Stmt>(db_, key.c_str())).first;
+  }
+  return *it->second;
 }
 
 Error SqliteStore::Db::error(std::string_view what) const {
@@ -354,7 +364,7 @@ Result<std::vector<CallRecord>> SqliteStore::Db::claim_callbacks(std::int64_t no
 
 Result<int> SqliteStore::Db::renew_leases(const std::vector<std::string>& ids, const std::string& owner,
                                           std::int64_t until) {
-  Stmt s(db_, "UPDATE calls SET lease_until_ms=?3 WHERE id=?1 AND lease_owner=?2 AND state=1");
+  Use s(*this, "UPDATE calls SET lease_until_ms=?3 WHERE id=?1 AND lease_owner=?2 AND state=1");
   int held = 0;
   for (const auto& id : ids) {
     s.bind(1, id).bind(2, owner).bind(3, until);
@@ -367,7 +377,7 @@ Result<int> SqliteStore::Db::renew_leases(const std::vector<std::string>& ids, c
 }
 
 Result<void> SqliteStore::Db::update_leased(const CallRecord& r, const std::string& owner) {
-  Stmt check(db_, "SELECT 1 FROM calls WHERE id=?1 AND lease_owner=?2 AND state=1");
+  Use check(*this, "SELECT 1 FROM calls WHERE id=?1 AND lease_owner=?2 AND state=1");
   check.bind(1, r.id).bind(2, owner);
   const int rc = check.step();
   if (rc != SQLITE_ROW) {
@@ -412,14 +422,14 @@ Result<StateCounts> SqliteStore::Db::counts() {
     if (!n) return n.error();
     *slot = *n;
   }
-  Stmt pending(db_, "SELECT COUNT(*) FROM calls WHERE callback_state=1");
+  Use pending(*this, "SELECT COUNT(*) FROM calls WHERE callback_state=1");
   if (pending.step() == SQLITE_ROW) c.callbacks_pending = pending.integer(0);
   return c;
 }
 
 Result<int> SqliteStore::Db::fail_orphans(const std::string& owner, std::int64_t now) {
   // As the PostgreSQL store: the provider may have acted, so outcome_unknown.
-  Stmt s(db_, "UPDATE calls SET state=3, updated_ms=?2, error='{\"code\":\"outcome_unknown\",\"message\":\"tollgate "
+  Use s(*this, "UPDATE calls SET state=3, updated_ms=?2, error='{\"code\":\"outcome_unknown\",\"message\":\"tollgate "
               "stopped while the call was in progress; its outcome is unknown\",\"retryable\":false}' "
               "WHERE async=0 AND state=1 AND lease_owner!=?1");
   s.bind(1, owner).bind(2, now);
@@ -428,7 +438,7 @@ Result<int> SqliteStore::Db::fail_orphans(const std::string& owner, std::int64_t
 }
 
 Result<void> SqliteStore::Db::save_recordings(const std::vector<std::pair<std::string, std::string>>& items) {
-  Stmt s(db_, "INSERT OR REPLACE INTO recordings (key, data) VALUES (?1, ?2)");
+  Use s(*this, "INSERT OR REPLACE INTO recordings (key, data) VALUES (?1, ?2)");
   for (const auto& [key, data] : items) {
     s.bind(1, key).bind(2, data);
     const int rc = s.step();
@@ -439,7 +449,7 @@ Result<void> SqliteStore::Db::save_recordings(const std::vector<std::pair<std::s
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::Db::load_recordings() {
-  Stmt s(db_, "SELECT key, data FROM recordings");
+  Use s(*this, "SELECT key, data FROM recordings");
   std::vector<std::pair<std::string, std::string>> out;
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) out.emplace_back(s.text(0), s.text(1));
@@ -448,18 +458,18 @@ Result<std::vector<std::pair<std::string, std::string>>> SqliteStore::Db::load_r
 }
 
 Result<void> SqliteStore::Db::purge(std::int64_t keys_before, std::int64_t records_before) {
-  Stmt keys(db_, "UPDATE calls SET idem_key=NULL WHERE idem_key IS NOT NULL AND created_ms<?1");
+  Use keys(*this, "UPDATE calls SET idem_key=NULL WHERE idem_key IS NOT NULL AND created_ms<?1");
   keys.bind(1, keys_before);
   if (keys.step() != SQLITE_DONE) return error("purge failed");
   // Ids begin with their creation time (ULID-like, sortable), so the primary key
   // finds old records without an index of its own.
-  Stmt old(db_, "DELETE FROM calls WHERE id<?1 AND state IN (2,3) AND callback_state!=1");
+  Use old(*this, "DELETE FROM calls WHERE id<?1 AND state IN (2,3) AND callback_state!=1");
   old.bind(1, call_id_floor(static_cast<std::uint64_t>(std::max<std::int64_t>(0, records_before))));
   if (old.step() != SQLITE_DONE) return error("purge failed");
-  Stmt sends(db_, "DELETE FROM sends WHERE sent_ms<?1");
+  Use sends(*this, "DELETE FROM sends WHERE sent_ms<?1");
   sends.bind(1, records_before);
   if (sends.step() != SQLITE_DONE) return error("purge failed");
-  Stmt events(db_, "DELETE FROM events WHERE received_ms<?1 AND forward!=1");
+  Use events(*this, "DELETE FROM events WHERE received_ms<?1 AND forward!=1");
   events.bind(1, records_before);
   if (events.step() != SQLITE_DONE) return error("purge failed");
   return ok();

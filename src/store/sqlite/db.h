@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "store/event_store.h"
@@ -44,6 +46,30 @@ class SqliteStore::Db {
  public:
   static Result<std::unique_ptr<Db>> open(const SqliteOptions& o);
   ~Db();
+
+  // A statement prepared once per connection and kept, for the length of one
+  // use: reset, its bindings cleared, when the use ends however it ends.
+  // sqlite3_prepare parses and plans, with several allocations — more than the
+  // step that runs it — and some of these run per call (a send recorded for
+  // every call when provider events are configured), per event or per job.
+  class Use {
+   public:
+    Use(Db& db, std::string_view sql) : s_(db.prepared(sql)) {}
+    ~Use() { s_.reset(); }
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+    operator Stmt&() { return s_; }
+    Stmt& bind(int i, std::string_view v) { return s_.bind(i, v); }
+    Stmt& bind(int i, std::int64_t v) { return s_.bind(i, v); }
+    Stmt& bind_null(int i) { return s_.bind_null(i); }
+    int step() { return s_.step(); }
+    void reset() { s_.reset(); }
+    std::string text(int col) const { return s_.text(col); }
+    std::int64_t integer(int col) const { return s_.integer(col); }
+
+   private:
+    Stmt& s_;
+  };
 
   sqlite3* handle() { return db_; }
   Error error(std::string_view what) const;
@@ -96,7 +122,10 @@ class SqliteStore::Db {
   static CallRecord read_record(Stmt& s);
   Result<std::vector<CallRecord>> select_many(Stmt& s);
 
+  Stmt& prepared(std::string_view sql);
+
   sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;  // Use's statements, by their SQL
   std::unique_ptr<Stmt> insert_, upsert_, update_, get_, by_key_, due_, due_of_, expired_, lease_, due_callbacks_,
       lease_callback_, list_, replay_one_, replay_all_, count_, savepoint_, release_, rollback_to_;
 };

@@ -51,7 +51,7 @@ void attach(EventRecord& e, const SendRecord& s, std::int64_t now) {
 }  // namespace
 
 Result<void> SqliteStore::Db::record_send(const SendRecord& s) {
-  Stmt ins(db_, "INSERT OR IGNORE INTO sends (provider, message_id, call_id, capability, caller, callback_url, "
+  Use ins(*this, "INSERT OR IGNORE INTO sends (provider, message_id, call_id, capability, caller, callback_url, "
                 "sent_ms, delivery) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)");
   ins.bind(1, s.provider).bind(2, s.message_id).bind(3, s.call_id).bind(4, s.capability).bind(5, s.caller);
   ins.bind(6, s.callback_url).bind(7, s.sent_ms);
@@ -62,7 +62,7 @@ Result<void> SqliteStore::Db::record_send(const SendRecord& s) {
 
 // Events that arrived before their send was recorded: attach them to it.
 Result<void> SqliteStore::Db::attach_held(const SendRecord& s) {
-  Stmt held(db_, (std::string("SELECT ") + kEventCols +
+  Use held(*this, (std::string("SELECT ") + kEventCols +
                   " FROM events WHERE provider=?1 AND message_id=?2 AND state=0 ORDER BY received_ms")
                      .c_str());
   held.bind(1, s.provider).bind(2, s.message_id);
@@ -71,7 +71,7 @@ Result<void> SqliteStore::Db::attach_held(const SendRecord& s) {
   while ((rc = held.step()) == SQLITE_ROW) found.push_back(read_event(held));
   if (rc != SQLITE_DONE) return error("reading held events failed");
   DeliveryOutcome latest = DeliveryOutcome::kNone;
-  Stmt up(db_, "UPDATE events SET state=1, hold_until_ms=0, call_id=?2, capability=?3, caller=?4, callback_url=?5, "
+  Use up(*this, "UPDATE events SET state=1, hold_until_ms=0, call_id=?2, capability=?3, caller=?4, callback_url=?5, "
                "forward=?6, forward_next_ms=?7 WHERE id=?1");
   for (auto& e : found) {
     attach(e, s, e.received_ms);
@@ -83,7 +83,7 @@ Result<void> SqliteStore::Db::attach_held(const SendRecord& s) {
     if (rc != SQLITE_DONE) return error("attaching a held event failed");
   }
   if (latest != DeliveryOutcome::kNone) {
-    Stmt d(db_, "UPDATE sends SET delivery=?3 WHERE provider=?1 AND message_id=?2");
+    Use d(*this, "UPDATE sends SET delivery=?3 WHERE provider=?1 AND message_id=?2");
     d.bind(1, s.provider).bind(2, s.message_id).bind(3, static_cast<std::int64_t>(latest));
     if (d.step() != SQLITE_DONE) return error("recording a delivery failed");
   }
@@ -91,12 +91,12 @@ Result<void> SqliteStore::Db::attach_held(const SendRecord& s) {
 }
 
 Result<std::vector<EventInsert>> SqliteStore::Db::insert_events(std::vector<EventRecord>& events, int max_held) {
-  Stmt dup(db_, "SELECT id, state FROM events WHERE dedupe_key=?1");
-  Stmt send(db_, "SELECT call_id, capability, caller, callback_url FROM sends WHERE provider=?1 AND message_id=?2");
-  Stmt ins(db_, (std::string("INSERT INTO events (") + kEventCols +
+  Use dup(*this, "SELECT id, state FROM events WHERE dedupe_key=?1");
+  Use send(*this, "SELECT call_id, capability, caller, callback_url FROM sends WHERE provider=?1 AND message_id=?2");
+  Use ins(*this, (std::string("INSERT INTO events (") + kEventCols +
                  ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")
                     .c_str());
-  Stmt delivered(db_, "UPDATE sends SET delivery=?3 WHERE provider=?1 AND message_id=?2");
+  Use delivered(*this, "UPDATE sends SET delivery=?3 WHERE provider=?1 AND message_id=?2");
   std::vector<EventInsert> out;
   bool any_held = false;
   for (auto& e : events) {
@@ -149,7 +149,7 @@ Result<std::vector<EventInsert>> SqliteStore::Db::insert_events(std::vector<Even
 }
 
 Result<std::vector<EventRecord>> SqliteStore::Db::events_for_call(const std::string& call_id) {
-  Stmt s(db_, (std::string("SELECT ") + kEventCols + " FROM events WHERE call_id=?1 ORDER BY received_ms, id").c_str());
+  Use s(*this, (std::string("SELECT ") + kEventCols + " FROM events WHERE call_id=?1 ORDER BY received_ms, id").c_str());
   s.bind(1, call_id);
   std::vector<EventRecord> out;
   int rc;
@@ -160,7 +160,7 @@ Result<std::vector<EventRecord>> SqliteStore::Db::events_for_call(const std::str
 
 Result<std::vector<EventRecord>> SqliteStore::Db::claim_event_forwards(std::int64_t now, int limit,
                                                                       std::int64_t until) {
-  Stmt s(db_, (std::string("SELECT ") + kEventCols +
+  Use s(*this, (std::string("SELECT ") + kEventCols +
                " FROM events WHERE forward=1 AND forward_next_ms<=?1 ORDER BY forward_next_ms LIMIT ?2")
                   .c_str());
   s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
@@ -168,7 +168,7 @@ Result<std::vector<EventRecord>> SqliteStore::Db::claim_event_forwards(std::int6
   int rc;
   while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_event(s));
   if (rc != SQLITE_DONE) return error("claiming event forwards failed");
-  Stmt lease(db_, "UPDATE events SET forward_next_ms=?2 WHERE id=?1");
+  Use lease(*this, "UPDATE events SET forward_next_ms=?2 WHERE id=?1");
   for (auto& e : out) {
     lease.bind(1, e.id).bind(2, until);
     rc = lease.step();
@@ -180,7 +180,7 @@ Result<std::vector<EventRecord>> SqliteStore::Db::claim_event_forwards(std::int6
 }
 
 Result<void> SqliteStore::Db::update_event_forward(const EventRecord& e) {
-  Stmt s(db_, "UPDATE events SET forward=?2, forward_tries=?3, forward_next_ms=?4, forward_log=?5 WHERE id=?1");
+  Use s(*this, "UPDATE events SET forward=?2, forward_tries=?3, forward_next_ms=?4, forward_log=?5 WHERE id=?1");
   s.bind(1, e.id).bind(2, static_cast<std::int64_t>(e.forward)).bind(3, static_cast<std::int64_t>(e.forward_tries));
   s.bind(4, e.forward_next_ms).bind(5, e.forward_log_json);
   if (s.step() != SQLITE_DONE) return error("recording an event forward failed");
@@ -191,7 +191,7 @@ Result<void> SqliteStore::Db::update_event_forward(const EventRecord& e) {
 Result<int> SqliteStore::Db::sweep_events(std::int64_t now) {
   // Held events whose send is known by now (one writer never leaves any; kept
   // for symmetry with the shared store, where two instances can cross).
-  Stmt known(db_, "SELECT DISTINCT s.provider, s.message_id, s.call_id, s.capability, s.caller, s.callback_url, "
+  Use known(*this, "SELECT DISTINCT s.provider, s.message_id, s.call_id, s.capability, s.caller, s.callback_url, "
                   "s.sent_ms FROM events e JOIN sends s ON s.provider=e.provider AND s.message_id=e.message_id "
                   "WHERE e.state=0");
   std::vector<SendRecord> sends;
@@ -204,14 +204,14 @@ Result<int> SqliteStore::Db::sweep_events(std::int64_t now) {
   for (const auto& s : sends) {
     if (auto a = attach_held(s); !a) return a.error();
   }
-  Stmt expire(db_, "UPDATE events SET state=2 WHERE state=0 AND hold_until_ms<?1");
+  Use expire(*this, "UPDATE events SET state=2 WHERE state=0 AND hold_until_ms<?1");
   expire.bind(1, now);
   if (expire.step() != SQLITE_DONE) return error("expiring held events failed");
   return sqlite3_changes(db_);
 }
 
 Result<std::vector<DeliveryCount>> SqliteStore::Db::delivery_counts(std::int64_t from, std::int64_t to) {
-  Stmt s(db_, "SELECT provider, capability, COUNT(*), SUM(delivery=1), SUM(delivery=2) FROM sends "
+  Use s(*this, "SELECT provider, capability, COUNT(*), SUM(delivery=1), SUM(delivery=2) FROM sends "
               "WHERE sent_ms>=?1 AND sent_ms<=?2 GROUP BY provider, capability");
   s.bind(1, from).bind(2, to);
   std::vector<DeliveryCount> out;
@@ -224,7 +224,7 @@ Result<std::vector<DeliveryCount>> SqliteStore::Db::delivery_counts(std::int64_t
 }
 
 Result<std::int64_t> SqliteStore::Db::held_events() {
-  Stmt s(db_, "SELECT COUNT(*) FROM events WHERE state=0");
+  Use s(*this, "SELECT COUNT(*) FROM events WHERE state=0");
   if (s.step() != SQLITE_ROW) return error("counting held events failed");
   return s.integer(0);
 }
