@@ -81,6 +81,7 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
   // goes as the probe that notices a provider's return (without a health check).
   // Worker 0 only.
   struct Hold {
+    Millis spacing{0};  // between forced probes (Engine::outage), as of the last update_holds
     SteadyTime next_probe{};
   };
   // A little past the breaker's own spacing, so the probe is not refused for
@@ -192,8 +193,10 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       const bool has_jobs = cap.config->async.allow || cap.config->async.fallback;
       const auto spacing = has_jobs ? engine.outage(cap) : std::nullopt;
       const auto it = holds.find(name);
-      if (spacing && it == holds.end()) {
-        holds.emplace(name, Hold{next_probe_after(now, *spacing)});
+      if (spacing && it != holds.end()) {
+        it->second.spacing = *spacing;
+      } else if (spacing) {
+        holds.emplace(name, Hold{*spacing, next_probe_after(now, *spacing)});
         set_held_gauge(name, true);
         if (metrics) {
           const auto [c, op] = engine::split_capability(name);
@@ -216,18 +219,15 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
 
   // One probe job per held capability at a time, a forced-probe spacing apart
   // (the engine forces the probe through the least bad provider's breaker).
+  // Runs right after update_holds: every hold here is current.
   asio::awaitable<void> probe_holds(const config::JobsConfig& jc, SteadyTime now) {
-    const auto rt = runtime.get();
     for (auto& [name, hold] : holds) {
       if (now < hold.next_probe || running.load() >= jc.concurrency) continue;
       {
         std::lock_guard lock(running_mu);
         if (probing.contains(name)) continue;
       }
-      const auto* cap = rt->capability(name);
-      const auto spacing = cap ? engine.outage(*cap) : std::nullopt;
-      if (!spacing) continue;  // ends at the next update_holds
-      hold.next_probe = next_probe_after(now, *spacing);
+      hold.next_probe = next_probe_after(now, hold.spacing);
       const auto now_ms = unix_millis(clock.wall());
       // A named filter: with a braced temporary in this co_await's arguments, the
       // GCC 12 build freed the filter's string from a wrong address (abort).

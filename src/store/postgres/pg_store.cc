@@ -548,14 +548,11 @@ asio::awaitable<Result<std::vector<CallRecord>>> PgStore::claim(std::int64_t now
       "UPDATE calls c SET state = 1, lease_owner = $3, lease_until_ms = $4, runs = c.runs + 1, updated_ms = $1 "
       "FROM picked WHERE c.id = picked.id RETURNING " +
       cols("c.") + ", picked.resumed, picked.old_owner";
+  Params params;
+  params.add(now_ms).add(static_cast<std::int64_t>(limit)).add(owner).add(lease_until_ms);
+  if (!any) params.add(text_array(filter.among));
   return submit<std::vector<CallRecord>>(
-      with({stmt(sql, any ? Params().add(now_ms).add(static_cast<std::int64_t>(limit)).add(owner).add(lease_until_ms)
-                          : Params()
-                                .add(now_ms)
-                                .add(static_cast<std::int64_t>(limit))
-                                .add(owner)
-                                .add(lease_until_ms)
-                                .add(text_array(filter.among)))},
+      with({stmt(sql, params)},
            [](std::vector<PgResult>& r, Connection&) -> Result<std::vector<CallRecord>> {
              std::vector<CallRecord> out;
              const int n = PQntuples(r[0].get());

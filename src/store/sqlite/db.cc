@@ -289,19 +289,18 @@ Result<std::optional<CallRecord>> SqliteStore::Db::get(const std::string& id) {
 
 Result<std::vector<CallRecord>> SqliteStore::Db::claim(std::int64_t now, int limit, const std::string& owner,
                                                        std::int64_t until, const ClaimFilter& filter) {
-  std::string among = "[";
-  for (const auto& c : filter.among) {
-    if (among.size() > 1) among += ',';
-    among += '"';
-    json_escape_to(among, c);
-    among += '"';
-  }
-  among += ']';
   // Lapsed leases first: those jobs were cut off by a crash and have waited long enough.
   expired_->bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+  std::string among;  // a JSON array of the names, bound below
   if (filter.among.empty()) {
     expired_->bind_null(3);
   } else {
+    for (const auto& c : filter.among) {
+      among += among.empty() ? "[\"" : ",\"";
+      json_escape_to(among, c);
+      among += '"';
+    }
+    among += ']';
     expired_->bind_view(3, among);
   }
   auto jobs = select_many(*expired_);
