@@ -48,16 +48,24 @@ class BufferedStdout final : public spdlog::sinks::base_sink<std::mutex> {
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t line;
     // The logger's own formatter: each logger has its own pattern.
-    msg_formatter(msg).format(msg, line);
-    buffer_.append(line.data(), line.size());
+    const auto it = formatters_.find(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    if (it != formatters_.end() && !it->second) {
+      // Lines that are whole already (JSON call lines): copied once, as they are.
+      buffer_.append(msg.payload.data(), msg.payload.size());
+      buffer_.push_back('\n');
+    } else {
+      spdlog::memory_buf_t line;
+      (it != formatters_.end() ? *it->second : *formatter_).format(msg, line);
+      buffer_.append(line.data(), line.size());
+    }
     if (buffer_.size() >= kLimit) write_out();
   }
   void flush_() override { write_out(); }
 
  public:
-  // The formatter a logger uses for this sink, by logger name.
+  // The formatter a logger uses for this sink, by logger name; null: the
+  // message is the line.
   void set_formatter_for(const std::string& logger, std::unique_ptr<spdlog::formatter> f) {
     std::lock_guard lock(mutex_);
     formatters_[logger] = std::move(f);
@@ -65,12 +73,6 @@ class BufferedStdout final : public spdlog::sinks::base_sink<std::mutex> {
 
  private:
   static constexpr std::size_t kLimit = 64 * 1024;
-
-  spdlog::formatter& msg_formatter(const spdlog::details::log_msg& msg) {
-    // By view: no string is built per line.
-    const auto it = formatters_.find(std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    return it != formatters_.end() ? *it->second : *formatter_;
-  }
 
   void write_out() {
     std::size_t done = 0;
@@ -104,7 +106,7 @@ void setup_logging(const config::LogConfig& cfg) {
     auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
     f->add_flag<JsonMessage>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","msg":"%*"})");
     out->set_formatter_for("tollgate", std::move(f));
-    out->set_formatter_for("calls", std::make_unique<spdlog::pattern_formatter>("%v"));
+    out->set_formatter_for("calls", nullptr);  // each call line is a JSON object already
   } else {
     for (const char* name : {"tollgate", "calls"}) {
       out->set_formatter_for(name, std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",

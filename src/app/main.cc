@@ -256,6 +256,7 @@ int serve(const std::string& path, const std::string& ready_file) {
   admin::History history;
   admin_api.set_history(&history);
   std::jthread history_sampler([&history, &holder](std::stop_token stop) {
+    set_thread_name("history");
     std::mutex mu;
     std::condition_variable_any cv;
     const auto& clock = SystemClock::instance();

@@ -1,8 +1,13 @@
 #include "app/reloader.h"
 
+#include "core/process.h"
+
 namespace tollgate::app {
 
-Reloader::Reloader(std::function<Outcome()> reload) : reload_(std::move(reload)), thread_([this] { run(); }) {}
+Reloader::Reloader(std::function<Outcome()> reload) : reload_(std::move(reload)), thread_([this] {
+  set_thread_name("reloader");
+  run();
+}) {}
 
 Reloader::~Reloader() {
   {

@@ -10,6 +10,8 @@
 #include <ctime>
 #include <memory>
 
+#include "core/process.h"
+
 namespace tollgate::app {
 
 namespace {
@@ -56,7 +58,10 @@ void ServiceNotifier::start_watchdog(http::Workers& workers) {
   if (!enabled_ || watchdog_.joinable()) return;
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return;
-  watchdog_ = std::thread([this, &workers, usec] { watchdog_loop(workers, std::chrono::microseconds(usec)); });
+  watchdog_ = std::thread([this, &workers, usec] {
+    set_thread_name("watchdog");
+    watchdog_loop(workers, std::chrono::microseconds(usec));
+  });
 }
 
 void ServiceNotifier::watchdog_loop(http::Workers& workers, std::chrono::microseconds interval) {

@@ -13,6 +13,8 @@
 #include <algorithm>
 #include <future>
 
+#include "core/process.h"
+
 namespace tollgate::cluster {
 
 namespace asio = boost::asio;
@@ -47,7 +49,10 @@ Cluster::Cluster(ClusterOptions options)
   subscriber_ = RedisClient::make(ctx_, options_.redis);
   limits_ = std::make_unique<SharedLimits>(commands_, options_.prefix);
   subscriber_->subscribe(options_.prefix + "events", [this](std::string payload) { handle(payload); });
-  thread_ = std::thread([this] { ctx_.run(); });
+  thread_ = std::thread([this] {
+    set_thread_name("cluster");
+    ctx_.run();
+  });
   asio::post(ctx_, [this] { heartbeat(); });
 }
 

@@ -53,6 +53,20 @@ TEST(JsonText, AppendJsonWritesExactlyWhatBoostSerializeWrites) {
   }
 }
 
+// Every byte value alone, at the start, middle and end of a run of plain text,
+// and runs of escapes back to back: the escaper copies plain runs whole.
+TEST(JsonText, EscapesEveryByteAsBoostDoes) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string c(1, static_cast<char>(b));
+    for (const std::string& s : {c, c + "abc", "abc" + c, "ab" + c + "cd", c + c + c, "x" + c + c + "y"}) {
+      std::string out = "[";
+      json_escape_to(out, s);
+      const std::string quoted = json::serialize(json::string(s));
+      ASSERT_EQ(out, "[" + quoted.substr(1, quoted.size() - 2)) << "byte " << b;
+    }
+  }
+}
+
 TEST(JsonText, AppendJsonHandlesValuesLargerThanItsBuffer) {
   json::array big;
   for (int i = 0; i < 2000; ++i) big.push_back(json::object{{"k" + std::to_string(i), std::string(40, 'x')}});

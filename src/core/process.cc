@@ -1,5 +1,6 @@
 #include "core/process.h"
 
+#include <pthread.h>
 #include <signal.h>
 
 #include <sys/resource.h>
@@ -50,6 +51,12 @@ std::string default_state_dir() {
   if (auto d = env("XDG_STATE_HOME"); !d.empty()) return d + "/tollgate";
   if (auto h = env("HOME"); !h.empty()) return h + "/.local/state/tollgate";
   return "/var/lib/tollgate";
+}
+
+void set_thread_name(const char* name) {
+  char cut[16] = {};
+  std::snprintf(cut, sizeof cut, "%s", name);
+  pthread_setname_np(pthread_self(), cut);
 }
 
 std::uint64_t raise_open_file_limit() {

@@ -30,6 +30,10 @@ bool make_dirs(const std::string& dir);
 // (0 when it cannot be read).
 std::uint64_t raise_open_file_limit();
 
+// Names the calling thread as `top -H`, `ps -L` and /proc/<pid>/task/*/comm show
+// it (at most 15 bytes are kept; Linux's limit).
+void set_thread_name(const char* name);
+
 // The whole file; nullopt when it cannot be read.
 std::optional<std::string> read_file(const std::string& path);
 

@@ -2,7 +2,7 @@
 
 #include <charconv>
 #include <chrono>
-#include <cstdio>
+#include <type_traits>
 
 namespace tollgate {
 namespace {
@@ -30,26 +30,55 @@ std::int64_t unix_millis(WallTime t) {
   return duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string format_iso8601(WallTime t) {
-  const auto secs = floor<seconds>(t);
+namespace {
+
+// "YYYY-MM-DDTHH:MM:SS" of `secs`, written digit by digit (this runs for every
+// call log line). A WallTime (64-bit nanoseconds since 1970) spans the years
+// 1677 to 2262: the year always has four digits.
+void put_date_time(char* p, sys_seconds secs) {
+  static_assert(std::is_same_v<WallTime::duration, nanoseconds>, "the year range above assumes nanoseconds");
   const auto day = floor<days>(secs);
   const year_month_day ymd{day};
+  const auto year = static_cast<unsigned>(static_cast<int>(ymd.year()));
   const hh_mm_ss hms{secs - day};
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
+  auto put2 = [](char* at, unsigned v) {
+    at[0] = static_cast<char>('0' + v / 10);
+    at[1] = static_cast<char>('0' + v % 10);
+  };
+  put2(p, year / 100);
+  put2(p + 2, year % 100);
+  p[4] = '-';
+  put2(p + 5, static_cast<unsigned>(ymd.month()));
+  p[7] = '-';
+  put2(p + 8, static_cast<unsigned>(ymd.day()));
+  p[10] = 'T';
+  put2(p + 11, static_cast<unsigned>(hms.hours().count()));
+  p[13] = ':';
+  put2(p + 14, static_cast<unsigned>(hms.minutes().count()));
+  p[16] = ':';
+  put2(p + 17, static_cast<unsigned>(hms.seconds().count()));
+}
+
+}  // namespace
+
+std::string format_iso8601(WallTime t) {
+  char buf[20];
+  put_date_time(buf, floor<seconds>(t));
+  buf[19] = 'Z';
+  return std::string(buf, sizeof buf);
 }
 
 std::string format_iso8601_ms(WallTime t) {
-  std::string s = format_iso8601(t);
-  const auto ms = unix_millis(t) % 1000;
-  char buf[8];
-  std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(ms < 0 ? ms + 1000 : ms));
-  s.insert(s.size() - 1, buf);
-  return s;
+  const auto secs = floor<seconds>(t);
+  const auto ms = static_cast<unsigned>(duration_cast<milliseconds>(t - secs).count());  // 0..999
+  char buf[24];
+  put_date_time(buf, secs);
+  buf[19] = '.';
+  buf[20] = static_cast<char>('0' + ms / 100);
+  buf[21] = static_cast<char>('0' + ms / 10 % 10);
+  buf[22] = static_cast<char>('0' + ms % 10);
+  buf[23] = 'Z';
+  return std::string(buf, sizeof buf);
 }
 
 std::optional<WallTime> parse_rfc3339(std::string_view s) {

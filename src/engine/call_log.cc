@@ -22,25 +22,56 @@ std::string mask_value(std::string_view v) {
 
 namespace {
 
-json::value masked(const json::value& v) {
-  return v.is_string() ? json::value(mask_value(v.get_string())) : json::value("****");
+void append_masked_value(std::string& out, const json::value& v) {
+  if (v.is_string()) {
+    out.push_back('"');
+    json_escape_to(out, mask_value(v.get_string()));
+    out.push_back('"');
+  } else {
+    out += "\"****\"";
+  }
 }
 
-// Masks the field at `path` (dotted) inside `v`; arrays apply it to each element.
-void mask_path(json::value& v, std::string_view path) {
+// Writes `v` as JSON with the fields at `paths` (dotted, relative to `v`; an
+// empty path is `v` itself) masked; arrays apply the paths to each element.
+// Written as it goes: the caller's params are never copied to be masked.
+void append_masked(std::string& out, const json::value& v, const std::vector<std::string_view>& paths) {
+  for (const auto p : paths) {
+    if (p.empty()) return append_masked_value(out, v);
+  }
   if (v.is_array()) {
-    for (auto& item : v.get_array()) mask_path(item, path);
+    out.push_back('[');
+    bool first = true;
+    for (const auto& item : v.get_array()) {
+      if (!first) out.push_back(',');
+      first = false;
+      append_masked(out, item, paths);
+    }
+    out.push_back(']');
     return;
   }
-  if (!v.is_object()) return;
-  const auto dot = path.find('.');
-  auto* child = v.get_object().if_contains(path.substr(0, dot));
-  if (!child) return;
-  if (dot == std::string_view::npos) {
-    *child = masked(*child);
-  } else {
-    mask_path(*child, path.substr(dot + 1));
+  if (!v.is_object()) return append_json(out, v);
+  out.push_back('{');
+  bool first = true;
+  std::vector<std::string_view> below;
+  for (const auto& kv : v.get_object()) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.push_back('"');
+    json_escape_to(out, kv.key());
+    out += "\":";
+    below.clear();
+    for (const auto p : paths) {
+      const auto dot = p.find('.');
+      if (p.substr(0, dot) == kv.key()) below.push_back(dot == std::string_view::npos ? std::string_view() : p.substr(dot + 1));
+    }
+    if (below.empty()) {
+      append_json(out, kv.value());
+    } else {
+      append_masked(out, kv.value(), below);
+    }
   }
+  out.push_back('}');
 }
 
 }  // namespace
@@ -52,9 +83,8 @@ void append_masked_params(std::string& out, const json::object& params, const co
     if (spec && spec->sensitive) {
       w.string(kv.key(), kv.value().is_string() ? mask_value(kv.value().get_string()) : "****");
     } else if (spec && !spec->sensitive_fields.empty()) {
-      json::value copy = kv.value();
-      for (const auto& path : spec->sensitive_fields) mask_path(copy, path);
-      w.value(kv.key(), copy);
+      const std::vector<std::string_view> paths(spec->sensitive_fields.begin(), spec->sensitive_fields.end());
+      append_masked(w.member(kv.key()), kv.value(), paths);
     } else {
       w.value(kv.key(), kv.value());
     }
@@ -157,7 +187,7 @@ void log_call(const CallLogEntry& e) {
   }
   if (e.capability) append_masked_params(line.json_member("params"), c.params, *e.capability);
   line.close();
-  logger->log(level, "{}", text);
+  logger->log(level, spdlog::string_view_t(text.data(), text.size()));  // as it is: no format pass
 }
 
 }  // namespace tollgate::engine

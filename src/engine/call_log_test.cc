@@ -113,6 +113,33 @@ TEST(CallLog, AJsonLineCarriesTheCallWithSensitiveParamsMasked) {
   EXPECT_EQ(f.call.params.at("params").at("code").as_string(), "4321");
 }
 
+// A path through an array applies to each element; a path naming an object or
+// a number masks it whole; a path into a string leaves the string alone.
+TEST(CallLog, MaskedPathsReachIntoArraysAndMaskWholeValues) {
+  config::CapabilityConfig cap;
+  config::ParamSpec data;
+  data.name = "data";
+  data.type = config::ParamType::kObject;
+  data.sensitive_fields = {"cards.number", "otp", "note.inner", "deep.a.b"};
+  cap.params = {data};
+  Call call;
+  call.id = "01KCALL";
+  call.capability = "pay.charge";
+  call.params = json::parse(R"({"data":{"cards":[{"number":"6222020000000000","x":1},{"number":12345678},"plain",
+      [{"number":"12345678"}]],"otp":{"a":"secret-otp"},"note":"inner text","deep":{"a":{"b":[1,2],"c":"keep"}},
+      "other":"v"}})").as_object();
+  const std::string text = log_one({.call = &call, .capability = &cap, .outcome = "succeeded", .status = 200}, true);
+  const json::value line = json::parse(text);
+  const auto& d = line.at("params").at("data");
+  EXPECT_EQ(json::serialize(d.at("cards")),
+            R"([{"number":"622202****0000","x":1},{"number":"****"},"plain",[{"number":"123****78"}]])");
+  EXPECT_EQ(d.at("otp").as_string(), "****");
+  EXPECT_EQ(d.at("note").as_string(), "inner text");
+  EXPECT_EQ(json::serialize(d.at("deep")), R"({"a":{"b":"****","c":"keep"}})");
+  EXPECT_EQ(d.at("other").as_string(), "v");
+  EXPECT_EQ(text.find("secret-otp"), std::string::npos) << text;
+}
+
 TEST(CallLog, AServerSideFailureIsAWarningAndAJobRunSaysWhichRun) {
   Fixture f;
   f.error.cls = ErrorClass::kUnavailable;

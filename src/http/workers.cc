@@ -1,5 +1,7 @@
 #include "http/workers.h"
 
+#include "core/process.h"
+
 namespace tollgate::http {
 
 namespace {
@@ -33,8 +35,11 @@ Workers::~Workers() {
 }
 
 void Workers::start() {
-  for (auto& ctx : contexts_) {
-    threads_.emplace_back([c = ctx.get()] { c->run(); });
+  for (std::size_t i = 0; i < contexts_.size(); ++i) {
+    threads_.emplace_back([c = contexts_[i].get(), i] {
+      set_thread_name(("worker-" + std::to_string(i)).c_str());
+      c->run();
+    });
   }
 }
 

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "core/encoding.h"
+#include "core/process.h"
 #include "core/random.h"
 #include "core/url.h"
 
@@ -563,7 +564,10 @@ Broker::~Broker() { stop(std::chrono::milliseconds(0)); }
 
 void Broker::start() {
   if (impl_->thread.joinable()) return;
-  impl_->thread = std::thread([this] { impl_->run(); });
+  impl_->thread = std::thread([this] {
+    set_thread_name("queue");
+    impl_->run();
+  });
 }
 
 void Broker::stop(std::chrono::milliseconds grace) {

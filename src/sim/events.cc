@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/encoding.h"
+#include "core/process.h"
 #include "core/random.h"
 #include "core/time_format.h"
 #include "core/url.h"
@@ -87,7 +88,10 @@ std::vector<Receipt> receipts_of(std::string_view dialect, const HttpRequest& re
 
 struct EventSender::Impl {
   Impl(const Credentials& c, EventKeys k) : creds(c), keys(std::move(k)), guard(ctx.get_executor()), client(ctx) {
-    thread = std::thread([this] { ctx.run(); });
+    thread = std::thread([this] {
+      set_thread_name("sim-events");
+      ctx.run();
+    });
   }
   // Ends every delivery (their waits cancelled), then the thread: nothing of a
   // delivery outlives the client it uses.

@@ -3,7 +3,9 @@
 // config reloads through the admin API and SIGHUP, under load.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -102,6 +104,34 @@ TEST_F(Observability, CallLogLinesAreMaskedAndCarryTheTrace) {
     std::this_thread::sleep_for(milliseconds(10));
   }
   EXPECT_EQ(status.at("trace_id").as_string(), trace);
+}
+
+// Each thread carries the name of its part, as top -H and ps -L show it
+// (docs/operations.md "Watching it").
+TEST_F(Observability, ThreadsAreNamedForThePartTheyRun) {
+  ASSERT_EQ(gw_->call("/v1/sms/send", kSmsBody).status, 200);
+  std::multiset<std::string> names;
+  const std::string task = "/proc/" + std::to_string(gw_->process().pid()) + "/task";
+  for (const auto& entry : std::filesystem::directory_iterator(task)) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  std::string all;
+  for (const auto& n : names) all += n + " ";
+  // A worker's DNS look-ups run on a thread of Asio's own, started by that
+  // worker and so carrying its name: worker-0 is there once or twice.
+  EXPECT_GE(names.count("worker-0"), 1u) << all;
+  EXPECT_LE(names.count("worker-0"), 2u) << all;
+  EXPECT_EQ(names.count("store-sqlite"), 1u) << all;
+  EXPECT_EQ(names.count("reloader"), 1u) << all;
+  EXPECT_EQ(names.count("history"), 1u) << all;
+  for (const auto& n : names) {
+    EXPECT_TRUE(n == "tollgate" || n.rfind("worker-", 0) == 0 || n == "store-sqlite" || n == "reloader" ||
+                n == "history")
+        << "a thread without a part's name: " << n << " (all: " << all << ")";
+  }
 }
 
 TEST_F(Observability, TraceIsForwardedOnlyToProvidersThatOptIn) {

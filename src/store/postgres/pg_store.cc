@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/process.h"
 #include "core/random.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/schema.h"
@@ -191,8 +192,14 @@ Result<std::unique_ptr<PgStore>> PgStore::open(PgOptions options) {
   }
   auto store = std::unique_ptr<PgStore>(new PgStore(options));
   store->connected_ = true;  // the writer connects before its first batch
-  store->writer_ = std::thread([s = store.get()] { s->run(); });
-  store->listener_ = std::thread([s = store.get()] { s->listen(); });
+  store->writer_ = std::thread([s = store.get()] {
+    set_thread_name("store-pg");
+    s->run();
+  });
+  store->listener_ = std::thread([s = store.get()] {
+    set_thread_name("store-pg-listen");
+    s->listen();
+  });
   return store;
 }
 

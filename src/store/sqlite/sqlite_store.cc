@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "core/process.h"
 #include "store/sqlite/db.h"
 
 namespace tollgate::store {
@@ -27,6 +28,9 @@ struct SqliteStore::OpBase {
   virtual bool urgent() const { return true; }
   // It may have made jobs due: wake the runner after the commit.
   bool wakes_runner = false;
+  // It writes with one statement at most: a statement that fails undoes its
+  // own changes, so the operation needs no savepoint of its own.
+  bool one_statement = false;
 };
 
 namespace {
@@ -61,11 +65,12 @@ struct DetachedOp final : SqliteStore::OpBase {
 }  // namespace
 
 template <typename T, typename Fn>
-asio::awaitable<Result<T>> SqliteStore::submit(Fn fn, bool wakes_runner) {
+asio::awaitable<Result<T>> SqliteStore::submit(Fn fn, bool wakes_runner, bool one_statement) {
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(Result<T>)>(
-      [this, fn = std::move(fn), wakes_runner](auto handler) mutable {
+      [this, fn = std::move(fn), wakes_runner, one_statement](auto handler) mutable {
         auto op = std::make_unique<Op<T, Fn, decltype(handler)>>(std::move(fn), std::move(handler));
         op->wakes_runner = wakes_runner;
+        op->one_statement = one_statement;
         enqueue(std::move(op));
       },
       asio::use_awaitable);
@@ -78,7 +83,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(SqliteOptions options) {
   auto db = Db::open(options);
   if (!db) return db.error();
   store->db_ = std::move(db.value());
-  store->thread_ = std::thread([s = store.get()] { s->run(); });
+  store->thread_ = std::thread([s = store.get()] {
+    set_thread_name("store-sqlite");
+    s->run();
+  });
   return store;
 }
 
@@ -137,8 +145,12 @@ void SqliteStore::run() {
     if (!db_->exec("BEGIN IMMEDIATE")) failed = db_->error("begin failed");
     if (!failed) {
       for (auto& op : batch) {
-        db_->begin_op();
-        db_->end_op(op->execute(*db_));
+        if (op->one_statement) {
+          op->execute(*db_);
+        } else {
+          db_->begin_op();
+          db_->end_op(op->execute(*db_));
+        }
       }
       if (!db_->exec("COMMIT")) {
         failed = db_->error("commit failed");
@@ -175,7 +187,8 @@ SqliteStore::Stats SqliteStore::stats() const {
 
 asio::awaitable<Result<InsertResult>> SqliteStore::insert(CallRecord rec) {
   const bool queued = rec.async && rec.state == CallState::kQueued;
-  return submit<InsertResult>([rec = std::move(rec)](Db& db) { return db.insert(rec); }, queued);
+  return submit<InsertResult>([rec = std::move(rec)](Db& db) { return db.insert(rec); }, queued,
+                              /*one_statement=*/true);
 }
 
 asio::awaitable<Result<std::vector<InsertResult>>> SqliteStore::insert_many(std::vector<CallRecord> recs) {
@@ -192,12 +205,15 @@ asio::awaitable<Result<std::vector<InsertResult>>> SqliteStore::insert_many(std:
 }
 
 asio::awaitable<Result<void>> SqliteStore::update(CallRecord rec) {
-  return submit<void>([rec = std::move(rec)](Db& db) { return db.upsert(rec, true); });
+  return submit<void>([rec = std::move(rec)](Db& db) { return db.upsert(rec, true); }, false,
+                      /*one_statement=*/true);
 }
 
 void SqliteStore::record(CallRecord rec) {
   auto fn = [rec = std::move(rec)](Db& db) { return db.upsert(rec, false); };
-  enqueue(std::make_unique<DetachedOp<decltype(fn)>>(std::move(fn)));
+  auto op = std::make_unique<DetachedOp<decltype(fn)>>(std::move(fn));
+  op->one_statement = true;
+  enqueue(std::move(op));
 }
 
 asio::awaitable<Result<std::optional<CallRecord>>> SqliteStore::get(std::string id) {

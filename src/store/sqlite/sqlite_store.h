@@ -86,7 +86,7 @@ class SqliteStore final : public JobStore, public EventStore {
   void run();
 
   template <typename T, typename Fn>
-  boost::asio::awaitable<Result<T>> submit(Fn fn, bool wakes_runner = false);
+  boost::asio::awaitable<Result<T>> submit(Fn fn, bool wakes_runner = false, bool one_statement = false);
 
   SqliteOptions options_;
   std::unique_ptr<Db> db_;

@@ -194,6 +194,51 @@ TEST_F(SqliteStoreTest, AFailedOperationIsUndoneAloneAndItsBatchStillCommits) {
   EXPECT_EQ(run(store_->counts())->queued, 540);
 }
 
+// Single-row writes (records, inserts, updates) run without a savepoint of
+// their own: a statement that fails part-way must still undo only itself. Here
+// updates collide with another record's idempotency key (a unique index) while
+// inserts and fire-and-forget records share their batches.
+TEST_F(SqliteStoreTest, AStatementThatFailsInsideABatchUndoesOnlyItself) {
+  auto a = job("a"), b = job("b");
+  a.idempotency_key = "key-a";
+  b.idempotency_key = "key-b";
+  ASSERT_TRUE(run(store_->insert(a)));
+  ASSERT_TRUE(run(store_->insert(b)));
+  int inserted = 0, collided = 0;
+  run_blocking_all([&](asio::io_context& ctx) {
+    for (int i = 0; i < 600; ++i) {
+      if (i % 10 == 3) {
+        auto bad = b;
+        bad.idempotency_key = "key-a";  // taken by a
+        bad.params_json = "changed";
+        asio::co_spawn(ctx, store_->update(bad), [&](std::exception_ptr, Result<void> r) { collided += r ? 0 : 1; });
+      } else if (i % 10 == 6) {
+        auto rec = job("r" + std::to_string(i));
+        rec.async = false;
+        rec.state = CallState::kSucceeded;
+        store_->record(rec);
+      } else {
+        asio::co_spawn(ctx, store_->insert(job("j" + std::to_string(i))),
+                       [&](std::exception_ptr, Result<InsertResult> r) { inserted += r && r->inserted ? 1 : 0; });
+      }
+    }
+  });
+  EXPECT_EQ(collided, 60);
+  EXPECT_EQ(inserted, 480);
+  EXPECT_LT(store_->stats().transactions, 600u) << "the failures must have shared batches with the rest";
+  reopen();  // committed, not just visible
+  EXPECT_EQ(run(store_->counts())->queued, 482);
+  const auto still_b = run(store_->get("b")).value();
+  ASSERT_TRUE(still_b.has_value());
+  EXPECT_EQ(still_b->idempotency_key, "key-b");
+  EXPECT_EQ(still_b->params_json, job("b").params_json);
+  for (int i = 6; i < 600; i += 10) {
+    const auto rec = run(store_->get("r" + std::to_string(i))).value();
+    ASSERT_TRUE(rec.has_value()) << i;
+    EXPECT_EQ(rec->state, CallState::kSucceeded);
+  }
+}
+
 TEST_F(SqliteStoreTest, OrphanedSyncCallsAreMarkedFailed) {
   auto r = job("s");
   r.async = false;
