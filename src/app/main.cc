@@ -229,6 +229,13 @@ int serve(const std::string& path, const std::string& ready_file) {
   registry_metrics.add_collector([&server](metrics::SampleWriter& w) {
     w.family("tollgate_connections_open", "Caller connections open now.", metrics::Type::kGauge);
     w.sample("tollgate_connections_open", {}, server.connections_open());
+    w.family("tollgate_worker_connections",
+             "Caller connections each worker thread serves now (each new one goes to the worker with the fewest).",
+             metrics::Type::kGauge);
+    const auto by_worker = server.connections_by_worker();
+    for (size_t i = 0; i < by_worker.size(); ++i) {
+      w.sample("tollgate_worker_connections", {{"worker", std::to_string(i)}}, by_worker[i]);
+    }
     w.family("tollgate_connections_refused_total",
              "Caller connections answered 503 and closed at server.max_connections.", metrics::Type::kCounter);
     w.sample("tollgate_connections_refused_total", {}, static_cast<double>(server.connections_refused()));

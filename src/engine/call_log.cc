@@ -63,7 +63,8 @@ void append_masked(std::string& out, const json::value& v, const std::vector<std
     below.clear();
     for (const auto p : paths) {
       const auto dot = p.find('.');
-      if (p.substr(0, dot) == kv.key()) below.push_back(dot == std::string_view::npos ? std::string_view() : p.substr(dot + 1));
+      if (p.substr(0, dot) != kv.key()) continue;
+      below.push_back(dot == std::string_view::npos ? std::string_view() : p.substr(dot + 1));
     }
     if (below.empty()) {
       append_json(out, kv.value());

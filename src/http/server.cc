@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <algorithm>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "http/beast_convert.h"
 
@@ -88,6 +90,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> accept_failures{0};
   std::atomic<int> open{0};
+  // Connections each worker serves (sessions running or handed to it): the
+  // worker with the fewest gets the next one (see accept_loop).
+  std::unique_ptr<std::atomic<int>[]> loads;
   // Per worker (touched only on that worker's thread): connections waiting for
   // their next request, oldest first. Every entry has the same timeout, so the
   // front is always the next to expire: one sweep timer per worker closes the
@@ -96,7 +101,71 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   std::vector<std::unique_ptr<asio::steady_timer>> sweepers;
 
   Impl(Workers& w, ServerOptions o, Handler& h)
-      : workers(w), opts(std::move(o)), handler(h), idle(static_cast<size_t>(w.size())) {}
+      : workers(w),
+        opts(std::move(o)),
+        handler(h),
+        loads(std::make_unique<std::atomic<int>[]>(static_cast<size_t>(w.size()))),
+        idle(static_cast<size_t>(w.size())) {}
+
+  // The worker serving the fewest connections; `here` on a tie.
+  int least_loaded(int here) const {
+    int best = here;
+    int fewest = loads[static_cast<size_t>(here)].load(std::memory_order_relaxed);
+    for (int w = 0; w < workers.size(); ++w) {
+      const int n = loads[static_cast<size_t>(w)].load(std::memory_order_relaxed);
+      if (n < fewest) {
+        best = w;
+        fewest = n;
+      }
+    }
+    return best;
+  }
+
+  void spawn_session(tcp::socket socket, RequestContext ctx) {
+    const auto ex = socket.get_executor();
+    if (tls) {
+      asio::co_spawn(ex, session<true>(std::move(socket), std::move(ctx)), asio::detached);
+    } else {
+      asio::co_spawn(ex, session<false>(std::move(socket), std::move(ctx)), asio::detached);
+    }
+  }
+
+  // Moves an accepted connection, before anything was read from it, to the
+  // worker that is to serve it: its descriptor is re-registered with that
+  // worker's reactor there. If that worker never runs the hand-over (it stopped),
+  // the descriptor is closed and the connection uncounted.
+  void hand_over(tcp::socket socket, RequestContext ctx) {
+    struct Handed {
+      Impl* impl;
+      int fd;
+      int worker;
+      Handed(Impl* i, int f, int w) : impl(i), fd(f), worker(w) {}
+      Handed(const Handed&) = delete;
+      Handed& operator=(const Handed&) = delete;
+      ~Handed() {
+        if (fd < 0) return;
+        ::close(fd);
+        impl->loads[static_cast<size_t>(worker)].fetch_sub(1, std::memory_order_relaxed);
+      }
+    };
+    boost::system::error_code ec;
+    const auto protocol = socket.local_endpoint(ec).protocol();
+    const int fd = ec ? -1 : socket.release(ec);
+    if (ec || fd < 0) {
+      loads[static_cast<size_t>(ctx.worker)].fetch_sub(1, std::memory_order_relaxed);
+      return;  // the connection is dropped (socket.release failing leaves it closed)
+    }
+    auto handed = std::make_shared<Handed>(this, fd, ctx.worker);
+    asio::post(workers.context(ctx.worker),
+               [self = shared_from_this(), handed, protocol, ctx = std::move(ctx)]() mutable {
+                 tcp::socket socket(self->workers.context(ctx.worker));
+                 boost::system::error_code ec;
+                 socket.assign(protocol, handed->fd, ec);
+                 if (ec) return;  // ~Handed closes it
+                 handed->fd = -1;
+                 self->spawn_session(std::move(socket), std::move(ctx));
+               });
+  }
 
   // How late past its idle timeout a connection may be closed.
   std::chrono::milliseconds sweep_period() const {
@@ -144,12 +213,18 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       const std::uint64_t id = accepted.fetch_add(1, std::memory_order_relaxed) + 1;
       socket.set_option(tcp::no_delay(true), ignored);
       const auto remote = socket.remote_endpoint(ignored);
-      RequestContext ctx{worker, id, ignored ? std::string() : remote.address().to_string()};
-      if (tls) {
-        asio::co_spawn(acceptor.get_executor(), session<true>(std::move(socket), std::move(ctx)), asio::detached);
+      // The kernel spreads connections over the workers' listeners by a hash of
+      // their addresses: a few long-lived callers can land mostly on one worker
+      // while another idles, and their calls queue behind each other. Each
+      // connection goes to the worker serving the fewest (Envoy's exact
+      // balance), handed over before its first byte is read.
+      const int target = least_loaded(worker);
+      loads[static_cast<size_t>(target)].fetch_add(1, std::memory_order_relaxed);
+      RequestContext ctx{target, id, ignored ? std::string() : remote.address().to_string()};
+      if (target == worker) {
+        spawn_session(std::move(socket), std::move(ctx));
       } else {
-        asio::co_spawn(acceptor.get_executor(), session<false>(std::move(socket), std::move(ctx)),
-                       asio::detached);
+        hand_over(std::move(socket), std::move(ctx));
       }
     }
   }
@@ -182,8 +257,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     open.fetch_add(1, std::memory_order_relaxed);
     struct Closer {
       std::atomic<int>& n;
-      ~Closer() { n.fetch_sub(1, std::memory_order_relaxed); }
-    } closer{open};
+      std::atomic<int>& load;  // counted by accept_loop
+      ~Closer() {
+        n.fetch_sub(1, std::memory_order_relaxed);
+        load.fetch_sub(1, std::memory_order_relaxed);
+      }
+    } closer{open, loads[static_cast<size_t>(ctx.worker)]};
     try {
       beast::flat_buffer buffer;
       if constexpr (kTls) {
@@ -454,5 +533,11 @@ std::uint64_t Server::accept_errors() const { return impl_->accept_failures.load
 
 std::uint64_t Server::connections_accepted() const { return impl_->accepted.load(); }
 int Server::connections_open() const { return impl_->open.load(); }
+
+std::vector<int> Server::connections_by_worker() const {
+  std::vector<int> out(static_cast<size_t>(impl_->workers.size()));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = std::max(0, impl_->loads[i].load(std::memory_order_relaxed));
+  return out;
+}
 
 }  // namespace tollgate::http

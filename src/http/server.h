@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/http_message.h"
@@ -82,6 +83,10 @@ class Server {
 
   std::uint64_t connections_accepted() const;
   int connections_open() const;
+  // Per worker: the connections it serves now. An accepted connection goes to
+  // the worker with the fewest (the kernel's SO_REUSEPORT hash would leave a few
+  // long-lived callers mostly on one worker).
+  std::vector<int> connections_by_worker() const;
   // Connections turned away at max_connections.
   std::uint64_t connections_refused() const;
   // accept() failures (e.g. out of file descriptors), after each of which the
