@@ -31,6 +31,8 @@ constexpr auto kReconnectMax = std::chrono::seconds(5);
 constexpr auto kRecordDelay = std::chrono::milliseconds(5);
 // Records kept queued while the database is away; older ones are dropped.
 constexpr size_t kMaxQueuedRecords = 10000;
+// Records that end their wait for company at once: enough for one round trip.
+constexpr size_t kRecordBatch = 64;
 
 // A column list ("a, b, c") with each column prefixed ("t.a, t.b, t.c").
 std::string prefixed(std::string_view all, const char* prefix) {
@@ -247,15 +249,21 @@ void PgStore::enqueue(std::unique_ptr<OpBase> op) {
     op->fail(unreachable("not connected"));
     return;
   }
+  bool wake;
   {
     std::lock_guard lock(mu_);
     if (!op->urgent && queue_.size() >= kMaxQueuedRecords) {
       ++stats_.dropped_records;
       return;
     }
+    if (op->urgent) ++urgent_queued_;
     queue_.push_back(std::move(op));
+    // A record alone starts the writer's wait for company; the next ones do not
+    // wake it again (a futex wake per record under load), a waiter or a full
+    // batch ends that wait early.
+    wake = urgent_queued_ > 0 || queue_.size() == 1 || queue_.size() >= kRecordBatch;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void PgStore::run() {
@@ -270,11 +278,12 @@ void PgStore::run() {
       cv_.wait_for(lock, conn && conn->ok() ? std::chrono::milliseconds(kReconnectMax) : backoff,
                    [&] { return stopping_ || !queue_.empty(); });
       if (stopping_ && queue_.empty()) return;
-      if (!queue_.empty() && !stopping_) {
-        const bool urgent = std::any_of(queue_.begin(), queue_.end(), [](auto& o) { return o->urgent; });
-        if (!urgent) cv_.wait_for(lock, kRecordDelay, [&] { return stopping_ || queue_.size() >= 64; });
+      if (!queue_.empty() && !stopping_ && urgent_queued_ == 0) {
+        cv_.wait_for(lock, kRecordDelay,
+                     [&] { return stopping_ || urgent_queued_ > 0 || queue_.size() >= kRecordBatch; });
       }
       while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
+        if (queue_.front()->urgent) --urgent_queued_;
         any_urgent = any_urgent || queue_.front()->urgent;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();

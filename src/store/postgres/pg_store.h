@@ -115,6 +115,7 @@ class PgStore final : public JobStore, public EventStore {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<OpBase>> queue_;
+  int urgent_queued_ = 0;  // operations in queue_ someone waits for
   bool stopping_ = false;
   std::atomic<bool> connected_{false};
   std::function<void()> wakeup_;

@@ -103,11 +103,13 @@ void SqliteStore::enqueue(std::unique_ptr<OpBase> op) {
   bool wake;
   {
     std::lock_guard lock(mu_);
-    // Records nobody waits for ride along with the next commit (or the next
-    // kRecordDelay tick); only a waiter, or a full batch, wakes the writer.
+    // Records nobody waits for ride along with the next commit, at most
+    // kRecordDelay later: the first one queued wakes the writer to start that
+    // wait (an idle writer would otherwise sleep until someone waits on an
+    // operation); then only a waiter, or a full batch, wakes it early.
     if (op->urgent()) ++urgent_queued_;
     queue_.push_back(std::move(op));
-    wake = urgent_queued_ > 0 || static_cast<int>(queue_.size()) >= options_.max_batch;
+    wake = urgent_queued_ > 0 || queue_.size() == 1 || static_cast<int>(queue_.size()) >= options_.max_batch;
   }
   if (wake) cv_.notify_one();
 }

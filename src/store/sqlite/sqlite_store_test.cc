@@ -7,6 +7,7 @@
 #include <boost/asio/use_future.hpp>
 
 #include <filesystem>
+#include <thread>
 
 #include "core/blocking.h"
 #include "core/random.h"
@@ -237,6 +238,23 @@ TEST_F(SqliteStoreTest, AStatementThatFailsInsideABatchUndoesOnlyItself) {
     ASSERT_TRUE(rec.has_value()) << i;
     EXPECT_EQ(rec->state, CallState::kSucceeded);
   }
+}
+
+// A fire-and-forget record waits a few milliseconds for company, not for the
+// next operation someone waits on: alone, at idle, it is still committed.
+TEST_F(SqliteStoreTest, ALoneRecordIsCommittedWithoutAnythingElseArriving) {
+  ASSERT_TRUE(run(store_->counts()));  // the writer has run, and goes back to waiting
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto before = store_->stats().transactions;
+  auto rec = job("lone");
+  rec.async = false;
+  rec.state = CallState::kSucceeded;
+  store_->record(rec);
+  for (int i = 0; i < 400 && store_->stats().transactions == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(store_->stats().transactions, before + 1);
+  EXPECT_EQ(store_->stats().operations, 2u);
 }
 
 TEST_F(SqliteStoreTest, OrphanedSyncCallsAreMarkedFailed) {
