@@ -2,8 +2,13 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <future>
 
 namespace tollgate::app {
 
@@ -64,6 +69,16 @@ Result<std::unique_ptr<cluster::Cluster>> start_cluster(const config::Config& cf
         break;
     }
   });
+  // Providers disabled on other instances stay disabled here from the first
+  // call on: the set is read before this instance serves, not only on the
+  // subscription's first (re)connect, which may come after the first calls.
+  // Redis away or slow: serving starts anyway, and that resync applies them.
+  const auto wait = std::max(std::chrono::milliseconds(500), 4 * cfg.shared.timeout);
+  auto synced = asio::co_spawn(cl->executor(), sync_disabled(*cl, registry), asio::use_future);
+  if (synced.wait_for(wait) != std::future_status::ready) {
+    spdlog::warn("cluster: disabled providers not read from Redis within {} ms; they apply once it answers",
+                 wait.count());
+  }
   return c;
 }
 

@@ -135,11 +135,13 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // worker's reactor there. If that worker never runs the hand-over (it stopped),
   // the descriptor is closed and the connection uncounted.
   void hand_over(tcp::socket socket, RequestContext ctx) {
+    // Owns the descriptor until the target worker takes it (and keeps the
+    // server alive as long as it does).
     struct Handed {
-      Impl* impl;
+      std::shared_ptr<Impl> impl;
       int fd;
       int worker;
-      Handed(Impl* i, int f, int w) : impl(i), fd(f), worker(w) {}
+      Handed(std::shared_ptr<Impl> i, int f, int w) : impl(std::move(i)), fd(f), worker(w) {}
       Handed(const Handed&) = delete;
       Handed& operator=(const Handed&) = delete;
       ~Handed() {
@@ -152,19 +154,20 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     const auto protocol = socket.local_endpoint(ec).protocol();
     const int fd = ec ? -1 : socket.release(ec);
     if (ec || fd < 0) {
+      // Gone already (reset, or not releasable): `socket` closes what is left.
       loads[static_cast<size_t>(ctx.worker)].fetch_sub(1, std::memory_order_relaxed);
-      return;  // the connection is dropped (socket.release failing leaves it closed)
+      return;
     }
-    auto handed = std::make_shared<Handed>(this, fd, ctx.worker);
-    asio::post(workers.context(ctx.worker),
-               [self = shared_from_this(), handed, protocol, ctx = std::move(ctx)]() mutable {
-                 tcp::socket socket(self->workers.context(ctx.worker));
-                 boost::system::error_code ec;
-                 socket.assign(protocol, handed->fd, ec);
-                 if (ec) return;  // ~Handed closes it
-                 handed->fd = -1;
-                 self->spawn_session(std::move(socket), std::move(ctx));
-               });
+    auto handed = std::make_shared<Handed>(shared_from_this(), fd, ctx.worker);
+    asio::post(workers.context(ctx.worker), [handed, protocol, ctx = std::move(ctx)]() mutable {
+      Impl& impl = *handed->impl;
+      tcp::socket socket(impl.workers.context(ctx.worker));
+      boost::system::error_code ec;
+      socket.assign(protocol, handed->fd, ec);
+      if (ec) return;  // ~Handed closes it
+      handed->fd = -1;
+      impl.spawn_session(std::move(socket), std::move(ctx));
+    });
   }
 
   // How late past its idle timeout a connection may be closed.
