@@ -7,8 +7,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <cstdio>
 #include <memory>
+#include <string>
 
 #include "core/encoding.h"
 
@@ -27,9 +27,9 @@ EVP_MAC_CTX* mac_context(MacDigest d) {
   Ctx& ctx = contexts[d == MacDigest::kSha256 ? 0 : 1];
   if (!ctx && mac) {
     ctx.reset(EVP_MAC_CTX_new(mac));
-    char name[8];
-    std::snprintf(name, sizeof name, "%s", d == MacDigest::kSha256 ? "SHA256" : "SHA1");
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", name, 0), OSSL_PARAM_construct_end()};
+    std::string name = d == MacDigest::kSha256 ? "SHA256" : "SHA1";  // OpenSSL takes a mutable char*
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", name.data(), 0),
+                                 OSSL_PARAM_construct_end()};
     if (ctx && EVP_MAC_CTX_set_params(ctx.get(), params) != 1) ctx.reset();
   }
   return ctx.get();

@@ -183,10 +183,11 @@ SqliteStore::Db::~Db() {
 }
 
 Stmt& SqliteStore::Db::prepared(std::string_view sql) {
-  auto it = cache_.find(std::string(sql));
+  auto it = cache_.find(sql);  // by view: no string built per use
   if (it == cache_.end()) {
-    const std::string key(sql);
-    it = cache_.emplace(key, std::make_unique<Stmt>(db_, key.c_str())).first;
+    std::string key(sql);
+    auto stmt = std::make_unique<Stmt>(db_, key.c_str());
+    it = cache_.emplace(std::move(key), std::move(stmt)).first;
   }
   return *it->second;
 }

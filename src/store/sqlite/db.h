@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,7 +126,12 @@ class SqliteStore::Db {
   Stmt& prepared(std::string_view sql);
 
   sqlite3* db_;
-  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;  // Use's statements, by their SQL
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  // Use's statements, by their SQL (looked up by view).
+  std::unordered_map<std::string, std::unique_ptr<Stmt>, SqlHash, std::equal_to<>> cache_;
   std::unique_ptr<Stmt> insert_, upsert_, update_, get_, by_key_, due_, due_of_, expired_, lease_, due_callbacks_,
       lease_callback_, list_, replay_one_, replay_all_, count_, savepoint_, release_, rollback_to_;
 };

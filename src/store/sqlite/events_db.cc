@@ -62,9 +62,9 @@ Result<void> SqliteStore::Db::record_send(const SendRecord& s) {
 
 // Events that arrived before their send was recorded: attach them to it.
 Result<void> SqliteStore::Db::attach_held(const SendRecord& s) {
-  Use held(*this, (std::string("SELECT ") + kEventCols +
-                  " FROM events WHERE provider=?1 AND message_id=?2 AND state=0 ORDER BY received_ms")
-                     .c_str());
+  static const std::string kHeld = std::string("SELECT ") + kEventCols +
+                                   " FROM events WHERE provider=?1 AND message_id=?2 AND state=0 ORDER BY received_ms";
+  Use held(*this, kHeld);
   held.bind(1, s.provider).bind(2, s.message_id);
   std::vector<EventRecord> found;
   int rc;
@@ -93,9 +93,10 @@ Result<void> SqliteStore::Db::attach_held(const SendRecord& s) {
 Result<std::vector<EventInsert>> SqliteStore::Db::insert_events(std::vector<EventRecord>& events, int max_held) {
   Use dup(*this, "SELECT id, state FROM events WHERE dedupe_key=?1");
   Use send(*this, "SELECT call_id, capability, caller, callback_url FROM sends WHERE provider=?1 AND message_id=?2");
-  Use ins(*this, (std::string("INSERT INTO events (") + kEventCols +
-                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)")
-                    .c_str());
+  static const std::string kInsert =
+      std::string("INSERT INTO events (") + kEventCols +
+      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+  Use ins(*this, kInsert);
   Use delivered(*this, "UPDATE sends SET delivery=?3 WHERE provider=?1 AND message_id=?2");
   std::vector<EventInsert> out;
   bool any_held = false;
@@ -149,7 +150,9 @@ Result<std::vector<EventInsert>> SqliteStore::Db::insert_events(std::vector<Even
 }
 
 Result<std::vector<EventRecord>> SqliteStore::Db::events_for_call(const std::string& call_id) {
-  Use s(*this, (std::string("SELECT ") + kEventCols + " FROM events WHERE call_id=?1 ORDER BY received_ms, id").c_str());
+  static const std::string kOfCall =
+      std::string("SELECT ") + kEventCols + " FROM events WHERE call_id=?1 ORDER BY received_ms, id";
+  Use s(*this, kOfCall);
   s.bind(1, call_id);
   std::vector<EventRecord> out;
   int rc;
@@ -160,9 +163,10 @@ Result<std::vector<EventRecord>> SqliteStore::Db::events_for_call(const std::str
 
 Result<std::vector<EventRecord>> SqliteStore::Db::claim_event_forwards(std::int64_t now, int limit,
                                                                       std::int64_t until) {
-  Use s(*this, (std::string("SELECT ") + kEventCols +
-               " FROM events WHERE forward=1 AND forward_next_ms<=?1 ORDER BY forward_next_ms LIMIT ?2")
-                  .c_str());
+  static const std::string kDue =
+      std::string("SELECT ") + kEventCols +
+      " FROM events WHERE forward=1 AND forward_next_ms<=?1 ORDER BY forward_next_ms LIMIT ?2";
+  Use s(*this, kDue);
   s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
   std::vector<EventRecord> out;
   int rc;
