@@ -2,16 +2,41 @@
 // Internal to http/: conversions between Beast messages and tollgate's plain
 // HttpRequest/HttpResponse values. Only http/ includes Beast.
 
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+
+#include <cstddef>
+#include <memory_resource>
 
 #include "core/http_message.h"
 #include "core/result.h"
 
 namespace tollgate::http {
 
-using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
-using BeastResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// Beast allocates every header field of a parsed message on its own. A message
+// read off the wire lives only while it is converted to tollgate's types, so
+// its fields are put in an arena on the reading coroutine's frame instead (the
+// heap is used only past the arena's size, for unusually large heads).
+using FieldAllocator = std::pmr::polymorphic_allocator<char>;
+using ArenaFields = boost::beast::http::basic_fields<FieldAllocator>;
+using BeastRequest = boost::beast::http::request<boost::beast::http::string_body, ArenaFields>;
+using BeastResponse = boost::beast::http::response<boost::beast::http::string_body, ArenaFields>;
+
+// Holds the fields of one parsed message: declare it before the parser that
+// uses it, so that it outlives the parser and the message taken from it.
+class FieldArena {
+ public:
+  FieldArena() = default;
+  FieldArena(const FieldArena&) = delete;
+  FieldArena& operator=(const FieldArena&) = delete;
+  FieldAllocator allocator() { return FieldAllocator(&resource_); }
+
+ private:
+  // A typical head (a handful of fields, the request target) fits.
+  alignas(std::max_align_t) std::byte bytes_[768];
+  std::pmr::monotonic_buffer_resource resource_{bytes_, sizeof bytes_};
+};
 
 HttpRequest from_beast(BeastRequest&& req);
 // Status line and headers (with Content-Length) of a response, as bytes.

@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <tuple>
+
 #include "http/beast_convert.h"
 #include "http/pool.h"
 #include "http/resolver.h"
@@ -218,7 +220,9 @@ struct Client::Impl {
                                     "write_failed", "sending the request: " + wec.message()),
                     false};
     }
-    bhttp::response_parser<bhttp::string_body> parser;
+    FieldArena arena;
+    bhttp::response_parser<bhttp::string_body, FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
+                                                                      std::make_tuple(arena.allocator()));
     parser.body_limit(kMaxResponseBody);
     parser.header_limit(kMaxResponseHeader);
     auto [rec, rn] = co_await bhttp::async_read(stream, conn.buffer, parser, nothrow);

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <cerrno>
 #include <algorithm>
+#include <tuple>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -344,7 +345,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // limit; here each put() gets only what is left of the budget.
   template <class Stream>
   static asio::awaitable<boost::system::error_code> read_head(Stream& stream, beast::flat_buffer& buffer,
-                                                              bhttp::request_parser<bhttp::string_body>& parser,
+                                                              bhttp::request_parser<bhttp::string_body, FieldAllocator>& parser,
                                                               std::size_t limit) {
     std::size_t consumed = 0;
     for (;;) {
@@ -376,7 +377,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto& lowest = beast::get_lowest_layer(stream);
     // From here the whole request must arrive within request_timeout.
     lowest.expires_after(opts.request_timeout);
-    bhttp::request_parser<bhttp::string_body> parser;
+    FieldArena arena;
+    bhttp::request_parser<bhttp::string_body, FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
+                                                                     std::make_tuple(arena.allocator()));
     parser.body_limit(opts.max_body_bytes);
     const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
     if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {

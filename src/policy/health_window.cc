@@ -1,7 +1,6 @@
 #include "policy/health_window.h"
 
 #include <algorithm>
-#include <iterator>
 
 namespace tollgate::policy {
 namespace {
@@ -28,17 +27,16 @@ std::uint64_t HealthWindow::start(SteadyTime now) {
   std::lock_guard lock(mu_);
   const std::uint64_t token = next_token_++;
   last_start_ = std::max(last_start_, now);
-  in_flight_.emplace_hint(in_flight_.end(), token, last_start_);
+  in_flight_.push(last_start_);
   return token;
 }
 
 void HealthWindow::finish(std::uint64_t token, SteadyTime now, Verdict v, ErrorClass cls) {
   std::lock_guard lock(mu_);
-  auto it = in_flight_.find(token);
-  if (it == in_flight_.end()) return;
-  const Millis latency = std::chrono::duration_cast<Millis>(now - it->second);
+  const auto started = in_flight_.finish(token);
+  if (!started) return;
+  const Millis latency = std::chrono::duration_cast<Millis>(now - *started);
   if (token < slow_before_ && token >= reset_before_) --slow_in_flight_;
-  in_flight_.erase(it);
   if (token < reset_before_) return;  // started before the last reset: no evidence now
   add_locked(now, v, latency, cls);
 }
@@ -101,28 +99,28 @@ HealthSnapshot HealthWindow::snapshot(SteadyTime now, bool with_latency) const {
       s.baseline.merge(b.latency);
     }
   }
-  s.in_flight = in_flight_.size();
+  s.in_flight = in_flight_.running();
   if (!in_flight_.empty()) {
-    const auto is_slow = [&](SteadyTime started) {
-      return std::chrono::duration_cast<Millis>(now - started) > cfg_.slow_call;
+    const auto is_slow = [&](std::uint64_t token) {
+      return std::chrono::duration_cast<Millis>(now - in_flight_.start(token)) > cfg_.slow_call;
     };
-    // Move the boundary of the slow prefix to this `now`: forward over calls
-    // that have become slow, back over ones that are not slow at an earlier now.
-    auto it = in_flight_.lower_bound(slow_before_);
-    while (it != in_flight_.end() && is_slow(it->second)) {
-      ++slow_in_flight_;
-      slow_before_ = it->first + 1;
-      ++it;
+    // Move the boundary of the slow prefix to this `now`: forward over slots
+    // that have become slow, back over ones that are not slow at an earlier now
+    // (never below the last reset). Finished slots move it without counting.
+    std::uint64_t t = std::max(slow_before_, in_flight_.begin());
+    while (t < in_flight_.end() && is_slow(t)) {
+      if (in_flight_.is_running(t)) ++slow_in_flight_;
+      ++t;
     }
-    while (it != in_flight_.begin()) {
-      auto prev = std::prev(it);
-      if (prev->first < reset_before_ || is_slow(prev->second)) break;
-      --slow_in_flight_;
-      slow_before_ = prev->first;
-      it = prev;
+    const std::uint64_t floor = std::max(reset_before_, in_flight_.begin());
+    while (t > floor && !is_slow(t - 1)) {
+      --t;
+      if (in_flight_.is_running(t)) --slow_in_flight_;
     }
+    slow_before_ = t;
     s.in_flight_slow = slow_in_flight_;
-    s.oldest_in_flight = std::max(Millis{0}, std::chrono::duration_cast<Millis>(now - in_flight_.begin()->second));
+    s.oldest_in_flight =
+        std::max(Millis{0}, std::chrono::duration_cast<Millis>(now - in_flight_.start(in_flight_.begin())));
   }
   s.ewma_ms = ewma_ms_;
   return s;
@@ -135,6 +133,39 @@ std::uint64_t HealthWindow::reset_recent() {
   slow_before_ = next_token_;
   slow_in_flight_ = 0;
   return ++generation_;
+}
+
+void HealthWindow::InFlight::push(SteadyTime start) {
+  if (size_ == ring_.size()) resize(std::max<std::size_t>(16, ring_.size() * 2));
+  const std::size_t mask = ring_.size() - 1;
+  ring_[(head_ + size_) & mask] = Slot{start, true};
+  ++size_;
+  ++running_;
+}
+
+std::optional<SteadyTime> HealthWindow::InFlight::finish(std::uint64_t token) {
+  if (token < base_ || token >= end()) return std::nullopt;
+  Slot& s = slot(token);
+  if (!s.running) return std::nullopt;
+  s.running = false;
+  --running_;
+  const SteadyTime started = s.start;
+  // Drop the finished calls at the front: the oldest slot is always running.
+  const std::size_t mask = ring_.size() - 1;
+  while (size_ > 0 && !ring_[head_].running) {
+    head_ = (head_ + 1) & mask;
+    --size_;
+    ++base_;
+  }
+  if (ring_.size() > 64 && size_ * 8 < ring_.size()) resize(ring_.size() / 2);
+  return started;
+}
+
+void HealthWindow::InFlight::resize(std::size_t capacity) {
+  std::vector<Slot> ring(capacity);
+  for (std::size_t i = 0; i < size_; ++i) ring[i] = ring_[(head_ + i) & (ring_.size() - 1)];
+  ring_ = std::move(ring);
+  head_ = 0;
 }
 
 }  // namespace tollgate::policy

@@ -14,7 +14,7 @@
 
 #include <array>
 #include <cstdint>
-#include <map>
+#include <optional>
 #include <mutex>
 #include <vector>
 
@@ -115,14 +115,48 @@ class HealthWindow {
   mutable std::mutex mu_;
   std::vector<Bucket> recent_;
   std::vector<BaselineBucket> baseline_;
-  // Calls in flight by token. Tokens are handed out in start order and start
-  // times never go back (a start stamped earlier than the one before it, from
-  // another thread's clock read, takes the later time), so the map is in start
-  // order too: the oldest is its first entry, and the calls past slow_call are a
-  // prefix of it. The prefix is counted incrementally (tokens below
-  // slow_before_ are counted in slow_in_flight_), so a snapshot costs O(log n)
-  // however many calls are waiting, never a walk over all of them.
-  std::map<std::uint64_t, SteadyTime> in_flight_;
+  // Calls in flight, by token: a ring of slots in token order (tokens are
+  // handed out one after another), each with its start time and whether the
+  // call still runs. A finished call leaves its slot until every older one has
+  // finished too. Start times never go back (a start stamped earlier than the
+  // one before it, from another thread's clock read, takes the later time), so
+  // they are in order across all slots, finished ones included: the calls past
+  // slow_call are a prefix, counted incrementally (running tokens below
+  // slow_before_ are counted in slow_in_flight_), so a snapshot costs only the
+  // boundary's move, never a walk over every waiting call. Starting and
+  // finishing a call allocate nothing: the ring grows to the most calls ever
+  // spanned at once, from the oldest running to the newest, and shrinks back.
+  // That span is the cost: 16 bytes per call started since the oldest one still
+  // running (one call hanging for a 10 s attempt timeout at 10k calls/s: 1.6 MB
+  // until it ends).
+  class InFlight {
+   public:
+    std::uint64_t begin() const { return base_; }  // the oldest running call's token
+    std::uint64_t end() const { return base_ + size_; }
+    std::size_t running() const { return running_; }
+    bool empty() const { return running_ == 0; }
+    SteadyTime start(std::uint64_t token) const { return slot(token).start; }
+    bool is_running(std::uint64_t token) const { return slot(token).running; }
+    void push(SteadyTime start);  // the call with token end()
+    // The call's start time, if it was running; it is not any more.
+    std::optional<SteadyTime> finish(std::uint64_t token);
+
+   private:
+    struct Slot {
+      SteadyTime start;
+      bool running;
+    };
+    const Slot& slot(std::uint64_t token) const { return ring_[(head_ + (token - base_)) & (ring_.size() - 1)]; }
+    Slot& slot(std::uint64_t token) { return ring_[(head_ + (token - base_)) & (ring_.size() - 1)]; }
+    void resize(std::size_t capacity);
+
+    std::vector<Slot> ring_;  // a power of two slots, or none
+    std::size_t head_ = 0;    // the slot of token base_
+    std::size_t size_ = 0;
+    std::size_t running_ = 0;
+    std::uint64_t base_ = 1;  // HealthWindow's first token
+  };
+  InFlight in_flight_;
   SteadyTime last_start_{};
   mutable std::uint64_t slow_before_ = 1;
   std::uint64_t reset_before_ = 0;  // calls with lower tokens started before the last reset

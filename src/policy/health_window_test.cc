@@ -100,6 +100,63 @@ TEST(HealthWindow, SlowCallsInFlightAreCountedExactlyWhateverTheOrder) {
   }
 }
 
+// One call hangs while thousands start and finish behind it, in bursts of up
+// to 300 at once, with resets now and then: the calls in flight are kept from
+// the oldest running one to the newest, finished ones among them, so this is
+// where that bookkeeping grows, shrinks back and must still count exactly.
+// Finishing a call twice, or one never started, changes nothing.
+TEST(HealthWindow, ACallHangingBehindThousandsThatFinishIsCountedExactly) {
+  HealthWindow w(HealthConfig{Millis(1000), 10, Millis(500)});
+  std::map<std::uint64_t, SteadyTime> open;  // the reference: token -> start
+  std::uint64_t counted_from = 0;            // tokens below it started before the last reset
+  std::uint64_t seed = 7;
+  auto next = [&](std::uint64_t n) { seed = seed * 6364136223846793005ULL + 1442695040888963407ULL; return (seed >> 33) % n; };
+  SteadyTime now = t0;
+  auto check = [&](SteadyTime at, int step) {
+    std::uint64_t slow = 0;
+    Millis oldest{0};
+    for (const auto& [token, started] : open) {
+      const auto age = duration_cast<Millis>(at - started);
+      if (token >= counted_from && age > Millis(500)) ++slow;
+      oldest = std::max(oldest, age);
+    }
+    const auto s = w.snapshot(at);
+    ASSERT_EQ(s.in_flight, open.size()) << "step " << step;
+    ASSERT_EQ(s.in_flight_slow, slow) << "step " << step;
+    ASSERT_EQ(s.oldest_in_flight, oldest) << "step " << step;
+  };
+  const auto stuck = w.start(now);
+  open.emplace(stuck, now);
+  std::uint64_t finished_token = 0;
+  for (int step = 0; step < 3000; ++step) {
+    const auto burst = 1 + next(300);
+    for (std::uint64_t i = 0; i < burst; ++i) {
+      now += Millis(next(3));
+      open.emplace(w.start(now), now);
+    }
+    check(now, step);
+    // Finish all but the stuck one (and a straggler now and then), in random order.
+    while (open.size() > 1 + next(3)) {
+      auto it = std::next(open.begin(), static_cast<long>(1 + next(open.size() - 1)));
+      finished_token = it->first;
+      w.finish(it->first, now, Verdict::kSuccess);
+      open.erase(it);
+      if (next(50) == 0) check(now - Millis(next(400)), step);
+    }
+    w.finish(finished_token, now, Verdict::kSuccess);  // twice: ignored
+    w.finish(1u << 30, now, Verdict::kSuccess);        // never started: ignored
+    if (next(200) == 0) {
+      w.reset_recent();
+      counted_from = open.rbegin()->first + 1;
+    }
+    check(now, step);
+    check(now - Millis(next(300)), step);
+  }
+  w.finish(stuck, now, Verdict::kTimeout, ErrorClass::kTimeout);
+  open.erase(stuck);
+  check(now, -1);
+}
+
 // After a reset (a breaker closing once recovery was proven), calls that were
 // already in flight (probes stuck in a hang) are no evidence: not slow while they
 // hang on, not recorded when they time out. Calls started after it are.

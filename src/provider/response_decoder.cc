@@ -1,11 +1,13 @@
 #include "provider/response_decoder.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <charconv>
+#include <cstddef>
 #include <optional>
 
 #include "provider/xml.h"
@@ -142,28 +144,35 @@ Error ResponseDecoder::unusable(std::string_view message, std::string code, bool
 }
 
 // Reads the answer's body into JSON (XML answers converted), within the
-// decoder's limits; null when it is not what the mapping can read.
-std::optional<boost::json::value> ResponseDecoder::parse_body(const HttpResponse& resp) const {
+// decoder's limits, its memory from `sp`; null when it is not what the mapping
+// can read.
+std::optional<boost::json::value> ResponseDecoder::parse_body(const HttpResponse& resp,
+                                                              boost::json::storage_ptr sp) const {
   if (!needs_json_ || resp.body.empty()) return std::nullopt;
   if (xml_) return xml_to_json(resp.body, XmlLimits{.max_bytes = max_body_bytes_});
   if (resp.body.size() > max_body_bytes_) return std::nullopt;
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(resp.body, ec);  // depth-limited (32) by Boost.JSON
+  boost::json::value v = boost::json::parse(resp.body, ec, std::move(sp));  // depth-limited (32) by Boost.JSON
   if (ec) return std::nullopt;
   return v;
 }
 
 Result<boost::json::object> ResponseDecoder::decode(const HttpResponse& resp) const {
+  // The parsed answer lives only in this function (the result copies what it
+  // keeps into its own memory), so it is parsed into a buffer on the stack:
+  // without it every key and every object of the answer is a heap allocation.
+  alignas(std::max_align_t) unsigned char scratch[2048];
+  boost::json::monotonic_resource arena(scratch, sizeof scratch);
   // The status decides first; the body is only read for what the mapping needs.
   if (!status_is_success(resp.status)) {
-    const auto body = parse_body(resp);
+    const auto body = parse_body(resp, &arena);
     return failure(resp, body ? &*body : nullptr, {});
   }
   if (verifier_ && !verifier_->verify(resp)) {
     // Forged or corrupted: never a success. It may still have been acted on.
     return unusable("the provider's answer failed its signature check", "bad_signature", true);
   }
-  const auto parsed = parse_body(resp);
+  const auto parsed = parse_body(resp, &arena);
   if (needs_json_ && !parsed) {
     // Success status but not the JSON we need: garbage. It may have acted on the
     // request, so the failure is ambiguous.

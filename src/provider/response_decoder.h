@@ -56,7 +56,7 @@ class ResponseDecoder {
   std::size_t max_body_bytes_;
   bool needs_json_;
 
-  std::optional<boost::json::value> parse_body(const HttpResponse& resp) const;
+  std::optional<boost::json::value> parse_body(const HttpResponse& resp, boost::json::storage_ptr sp) const;
 };
 
 // A provider answer value as text: strings as is, numbers and bools as JSON.
