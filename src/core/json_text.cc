@@ -3,18 +3,47 @@
 #include <boost/json/serializer.hpp>
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace tollgate {
 
+namespace {
+
+// Whether any of the 8 bytes in `w` needs an escape: below 0x20, '"' or '\\'.
+// Classic word-at-a-time tests: (x - 0x01..) & ~x & 0x80.. flags a zero byte,
+// (x - n..) & ~x & 0x80.. a byte below n (bytes from 0x80 up never flag).
+bool word_needs_escape(std::uint64_t w) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ULL;
+  const std::uint64_t quote = w ^ (kOnes * '"');
+  const std::uint64_t backslash = w ^ (kOnes * '\\');
+  return (((w - kOnes * 0x20) & ~w) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHigh;
+}
+
+}  // namespace
+
 void json_escape_to(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
-  // Runs of bytes that need no escape (nearly all of them) are appended whole.
+  // Runs of bytes that need no escape (nearly all of them) are appended whole,
+  // found eight bytes at a time.
   std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
+  std::size_t i = 0;
+  for (;;) {
+    while (i + 8 <= s.size()) {
+      std::uint64_t w;
+      std::memcpy(&w, s.data() + i, sizeof w);
+      if (word_needs_escape(w)) break;
+      i += 8;
+    }
+    for (; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x20 || c == '"' || c == '\\') break;
+    }
+    if (i == s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
-    run = i + 1;
+    run = ++i;
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

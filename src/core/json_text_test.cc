@@ -65,6 +65,24 @@ TEST(JsonText, EscapesEveryByteAsBoostDoes) {
       ASSERT_EQ(out, "[" + quoted.substr(1, quoted.size() - 2)) << "byte " << b;
     }
   }
+  // Longer strings are scanned eight bytes at a time: each byte at every place
+  // of 24 bytes of ASCII, of UTF-8 (bytes from 0x80 up) and of bytes just
+  // above and below the ones that need an escape.
+  std::string utf8;
+  for (int i = 0; i < 12; ++i) utf8 += "\xc3\xa9";
+  for (const std::string& fill : {std::string(24, 'a'), utf8, std::string(24, '!'), std::string(24, ']'),
+                                  std::string(24, '#'), std::string(24, '[')}) {
+    for (int b = 0; b < 256; ++b) {
+      for (std::size_t at = 0; at < fill.size(); ++at) {
+        std::string s = fill;
+        s[at] = static_cast<char>(b);
+        std::string out;
+        json_escape_to(out, s);
+        const std::string quoted = json::serialize(json::string(s));
+        ASSERT_EQ(out, quoted.substr(1, quoted.size() - 2)) << "byte " << b << " at " << at;
+      }
+    }
+  }
 }
 
 TEST(JsonText, AppendJsonHandlesValuesLargerThanItsBuffer) {
