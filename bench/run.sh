@@ -7,13 +7,15 @@
 #   tollgate_hmac  the same through the form dialect (form encoding + HMAC-SHA256),
 #   tollgate_norecord  tollgate without recording synchronous calls in the store,
 #   tollgate_debug     debug traffic on that gateway: the pipeline without the provider hop,
+#   paced_*   HAProxy, nginx and tollgate offered the same load below capacity (32
+#             connections, BENCH_PACE_MS think time before each request, default 2),
 # all in one run, printing req/s, p50/p99 and CPU microseconds per request of each
 # process, and the ratios. Figures go to bench/out/<scenario>.json.
 #
 # Environment: BENCH_SECONDS (default 10), BENCH_CONNECTIONS (default 32),
 # BENCH_CALLERS (the largest load row and the idle callers, default 9900),
 # BENCH_LOAD_SECONDS (per load row, default 5),
-# BENCH_SKIP_LOAD=1, BENCH_SKIP_IDLE=1, BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1, BENCH_SKIP_CLUSTER=1, BENCH_SKIP_QUEUE=1 (skip those parts),
+# BENCH_SKIP_PACED=1, BENCH_SKIP_LOAD=1, BENCH_SKIP_IDLE=1, BENCH_SKIP_ASYNC=1, BENCH_SKIP_FAILOVER=1, BENCH_SKIP_CLUSTER=1, BENCH_SKIP_QUEUE=1 (skip those parts),
 # BENCH_QUEUE_REQUESTS (queue bench, default 20000),
 # BENCH_PHASE (failover phase, default 6 s), BENCH_CLUSTER_SECONDS (default 5).
 set -euo pipefail
@@ -148,6 +150,21 @@ run tollgate_norecord "http://127.0.0.1:$tg2_port/v1/sms/send" "$call_body" "Bea
 export BENCH_HEADERS="X-Tollgate-Traffic: debug"
 run tollgate_debug "http://127.0.0.1:$tg2_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg2_pid" "$sim_pid"
 unset BENCH_HEADERS
+
+# The same offered load for each proxy, below every one's capacity: 32
+# connections, each waiting BENCH_PACE_MS (2 ms) between an answer and its next
+# request. The rows above run each proxy flat out, where latency follows its
+# capacity (a call waits behind the others queued on the two cores); these
+# compare latency at equal work.
+if [[ -z "${BENCH_SKIP_PACED:-}" ]]; then
+  export BENCH_DELAY_MS=${BENCH_PACE_MS:-2}
+  run paced_haproxy "http://127.0.0.1:$hap_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$hap_pid" "$sim_pid"
+  if [[ -n "${ngx_worker:-}" ]]; then
+    run paced_nginx "http://127.0.0.1:$ngx_port/json/v1/sms/send" "$sim_body" "Bearer sim-token" "$ngx_worker" "$sim_pid"
+  fi
+  run paced_tollgate "http://127.0.0.1:$tg_port/v1/sms/send" "$call_body" "Bearer bench-key" "$tg_pid" "$sim_pid"
+  unset BENCH_DELAY_MS
+fi
 
 field() { sed "s/.*\"$2\": \([0-9.]*\).*/\1/" "$out/$1.json"; }
 echo

@@ -36,6 +36,11 @@ if tg and hp:
     add("CPU µs per call (records calls)", tg["cpu_us_per_req_tollgate"], "haproxy", hp["cpu_us_per_req_haproxy"], 1.0)
     add("req/s", tg["rps"], "haproxy", hp["rps"], 1.0, "{:.0f}", True)
     add("p99 µs at {} connections".format(tg["connections"]), tg["p99_us"], "haproxy", hp["p99_us"], 1.5, "{:.0f}")
+ptg, php = load("paced_tollgate"), load("paced_haproxy")
+if ptg and php:
+    # The same offered load for both, below either's capacity (think time per request).
+    add("p99 µs at {} connections, paced ({:.0f} calls/s)".format(ptg["connections"], ptg["rps"]), ptg["p99_us"],
+        "haproxy", php["p99_us"], 1.5, "{:.0f}")
 if norec and hp:
     add("CPU µs per call (no recording)", norec["cpu_us_per_req_tollgate"], "haproxy", hp["cpu_us_per_req_haproxy"], 1.0)
 if tg and ng:
@@ -71,6 +76,12 @@ if load_rows:
         # Flat: no per-call work that grows with the number of callers.
         add("CPU µs per call at {} vs 32 connections".format(load_rows[-1]), most["cpu_us_per_req_tollgate"],
             "tollgate at 32", tg32["cpu_us_per_req_tollgate"], 1.25)
+    hmost = load("load_haproxy_{}".format(load_rows[-1]))
+    if hp32 and hmost and load_rows[-1] > 32:
+        # The same figure for HAProxy against itself: what the machine adds at that many connections.
+        ratio = hmost["cpu_us_per_req_haproxy"] / hp32["cpu_us_per_req_haproxy"]
+        rows.append(("  haproxy's own, {} vs 32".format(load_rows[-1]), "{:.1f}".format(hmost["cpu_us_per_req_haproxy"]),
+                     "haproxy at 32", "{:.1f}".format(hp32["cpu_us_per_req_haproxy"]), "{:.2f}".format(ratio), "-", "-"))
 acc = load("async_respond_async")
 if acc and tg:
     # Durable accepts (an fsync per group commit before any 202) against sync

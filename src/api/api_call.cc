@@ -4,6 +4,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -34,6 +35,9 @@ namespace {
 constexpr Millis kKeyedLeaseMargin{10000};
 // Tries at recording a keyed call's outcome after the provider answered.
 constexpr int kPersistTries = 5;
+// The first block of a call's params arena (a typical body's params fit; a
+// larger one adds blocks as it parses).
+constexpr std::size_t kParamsArena = 1024;
 
 Error err(ErrorClass c, std::string message) { return Error::make(c, std::move(message)); }
 
@@ -124,7 +128,10 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
     co_return error_reply(limited.error(), {});
   }
 
-  Call call;
+  // The params live as long as the call: in one arena the call owns (and any
+  // copy of them shares), not an allocation per key, object and long string.
+  // Only this worker's thread touches them.
+  Call call{.params = json::object(json::make_shared_resource<json::monotonic_resource>(kParamsArena))};
   call.received_at = clock_.wall();
   call.id = new_call_id(static_cast<std::uint64_t>(unix_millis(call.received_at)));
   call.caller = a.caller->config->name;
@@ -157,9 +164,9 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   };
   auto fail = [&](const Error& e) { return finish(error_reply(e, call.id), to_string(e.cls), &e, no_attempts); };
 
-  auto params = parse_params(req.body);
+  auto params = parse_params(req.body, call.params.storage());
   if (!params) co_return fail(params.error());
-  call.params = std::move(*params);
+  call.params = std::move(*params);  // the same arena: no copy
   if (auto valid = validate_params(*a.cap->config, call.params); !valid) co_return fail(valid.error());
   auto options = parse_options(req, a);
   if (!options) co_return fail(options.error());

@@ -59,9 +59,9 @@ bool has_non_finite(const boost::json::value& v) {
   }
 }
 
-Result<boost::json::object> parse_params(std::string_view body) {
+Result<boost::json::object> parse_params(std::string_view body, boost::json::storage_ptr sp) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
+  boost::json::value v = boost::json::parse(body, ec, std::move(sp));
   if (ec) return Error::make(ErrorClass::kBadRequest, "request body is not valid JSON");
   if (!v.is_object()) return Error::make(ErrorClass::kBadRequest, "request body must be a JSON object of params");
   if (has_non_finite(v)) {

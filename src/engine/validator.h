@@ -12,8 +12,8 @@ namespace tollgate::engine {
 
 // A caller's request body as params: a JSON object (bad_request otherwise), with
 // no number that overflows to infinity at any depth (invalid_request: such a
-// value cannot be stored or sent as JSON).
-Result<boost::json::object> parse_params(std::string_view body);
+// value cannot be stored or sent as JSON). Its memory comes from `sp`.
+Result<boost::json::object> parse_params(std::string_view body, boost::json::storage_ptr sp = {});
 // Whether `v` holds a non-finite number anywhere inside.
 bool has_non_finite(const boost::json::value& v);
 
