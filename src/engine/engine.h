@@ -18,6 +18,7 @@
 // thread that received it, sending through that worker's Transport.
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/object.hpp>
 
 #include <functional>
@@ -85,11 +86,14 @@ class Engine {
 
  private:
   // The attempt loop's memory of one call.
+  // Per candidate, kept in the call's frame for the usual few (no allocation).
+  template <class T>
+  using PerCandidate = boost::container::small_vector<T, 4>;
   struct Progress {
     explicit Progress(size_t n) : tried(n, false), not_before(n, SteadyTime{}) {}
     std::vector<int> order;
-    std::vector<bool> tried;
-    std::vector<SteadyTime> not_before;
+    PerCandidate<bool> tried;
+    PerCandidate<SteadyTime> not_before;
     int only = -1;  // after an ambiguous failure on a deduplicating provider: it alone
     bool all_tried() const;
   };

@@ -23,9 +23,9 @@ HttpRequest from_beast(BeastRequest&& req) {
   return out;
 }
 
-std::string serialize_head(const HttpResponse& resp, bool keep_alive) {
-  std::string out;
-  out.reserve(128 + resp.headers.size() * 48);
+namespace {
+
+void append_head(std::string& out, const HttpResponse& resp, bool keep_alive) {
   out += "HTTP/1.1 ";
   out += std::to_string(resp.status);
   out += ' ';
@@ -40,6 +40,20 @@ std::string serialize_head(const HttpResponse& resp, bool keep_alive) {
   out += "Content-Length: ";
   out += std::to_string(resp.body.size());
   out += keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+}
+
+std::size_t head_estimate(const HttpResponse& resp) {
+  std::size_t n = 128;
+  for (const auto& [k, v] : resp.headers) n += k.size() + v.size() + 4;
+  return n;
+}
+
+}  // namespace
+
+std::string serialize_head(const HttpResponse& resp, bool keep_alive) {
+  std::string out;
+  out.reserve(head_estimate(resp));
+  append_head(out, resp, keep_alive);
   return out;
 }
 
@@ -90,7 +104,9 @@ Result<std::string> serialize_request(const HttpRequest& req, std::string_view h
 }
 
 std::string serialize_response(const HttpResponse& resp, bool keep_alive) {
-  std::string wire = serialize_head(resp, keep_alive);
+  std::string wire;
+  wire.reserve(head_estimate(resp) + resp.body.size());
+  append_head(wire, resp, keep_alive);
   wire += resp.body;
   return wire;
 }
