@@ -16,14 +16,16 @@ namespace tollgate::http {
 
 // Beast allocates every header field of a parsed message on its own. A message
 // read off the wire lives only while it is converted to tollgate's types, so
-// its fields are put in an arena on the reading coroutine's frame instead (the
-// heap is used only past the arena's size, for unusually large heads).
+// its fields go into one arena instead: a single block small enough for the
+// allocator's per-thread cache (kept off the reading coroutine's frame, which
+// would otherwise outgrow that cache); the heap is used only past the arena's
+// size, for unusually large heads.
 using FieldAllocator = std::pmr::polymorphic_allocator<char>;
 using ArenaFields = boost::beast::http::basic_fields<FieldAllocator>;
 using BeastRequest = boost::beast::http::request<boost::beast::http::string_body, ArenaFields>;
 using BeastResponse = boost::beast::http::response<boost::beast::http::string_body, ArenaFields>;
 
-// Holds the fields of one parsed message: declare it before the parser that
+// Holds the fields of one parsed message: create it before the parser that
 // uses it, so that it outlives the parser and the message taken from it.
 class FieldArena {
  public:

@@ -220,9 +220,9 @@ struct Client::Impl {
                                     "write_failed", "sending the request: " + wec.message()),
                     false};
     }
-    FieldArena arena;
+    const auto arena = std::make_unique<FieldArena>();
     bhttp::response_parser<bhttp::string_body, FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
-                                                                      std::make_tuple(arena.allocator()));
+                                                                      std::make_tuple(arena->allocator()));
     parser.body_limit(kMaxResponseBody);
     parser.header_limit(kMaxResponseHeader);
     auto [rec, rn] = co_await bhttp::async_read(stream, conn.buffer, parser, nothrow);

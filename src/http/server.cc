@@ -377,9 +377,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     auto& lowest = beast::get_lowest_layer(stream);
     // From here the whole request must arrive within request_timeout.
     lowest.expires_after(opts.request_timeout);
-    FieldArena arena;
+    const auto arena = std::make_unique<FieldArena>();
     bhttp::request_parser<bhttp::string_body, FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
-                                                                     std::make_tuple(arena.allocator()));
+                                                                     std::make_tuple(arena->allocator()));
     parser.body_limit(opts.max_body_bytes);
     const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
     if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
