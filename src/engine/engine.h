@@ -85,10 +85,10 @@ class Engine {
   std::optional<Millis> outage(const CapabilityRuntime& cap) const;
 
  private:
-  // The attempt loop's memory of one call.
   // Per candidate, kept in the call's frame for the usual few (no allocation).
   template <class T>
   using PerCandidate = boost::container::small_vector<T, 4>;
+  // The attempt loop's memory of one call.
   struct Progress {
     explicit Progress(size_t n) : tried(n, false), not_before(n, SteadyTime{}) {}
     std::vector<int> order;

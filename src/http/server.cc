@@ -34,6 +34,8 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+// A caller's request, its head's fields in a FieldArena.
+using RequestParser = bhttp::request_parser<bhttp::string_body, FieldAllocator>;
 
 // A connection between requests, linked into its worker's idle list. The link
 // lives in the session's coroutine frame: going idle allocates nothing.
@@ -345,8 +347,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // limit; here each put() gets only what is left of the budget.
   template <class Stream>
   static asio::awaitable<boost::system::error_code> read_head(Stream& stream, beast::flat_buffer& buffer,
-                                                              bhttp::request_parser<bhttp::string_body, FieldAllocator>& parser,
-                                                              std::size_t limit) {
+                                                              RequestParser& parser, std::size_t limit) {
     std::size_t consumed = 0;
     for (;;) {
       if (buffer.size() > 0) {
@@ -378,8 +379,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     // From here the whole request must arrive within request_timeout.
     lowest.expires_after(opts.request_timeout);
     const auto arena = std::make_unique<FieldArena>();
-    bhttp::request_parser<bhttp::string_body, FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
-                                                                     std::make_tuple(arena->allocator()));
+    RequestParser parser(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena->allocator()));
     parser.body_limit(opts.max_body_bytes);
     const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
     if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {
