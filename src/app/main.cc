@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -32,6 +33,7 @@
 #include "metrics/registry.h"
 #include "core/blocking.h"
 #include "core/crypto.h"
+#include "core/heap_trim.h"
 #include "core/random.h"
 #include "core/time_format.h"
 #include "jobs/callbacks.h"
@@ -259,19 +261,40 @@ int serve(const std::string& path, const std::string& ready_file) {
       w.sample("tollgate_shared_limits_failures_total", {}, static_cast<double>(c->limits().failures()));
     });
   }
-  // The dashboard's last 15 minutes: the overview sampled once a second, off the workers.
+  // The dashboard's last 15 minutes: the overview sampled once a second, off the
+  // workers. The same thread gives freed heap memory back once the gateway has
+  // gone quiet after serving (core/heap_trim.h), checking every 250 ms.
   admin::History history;
   admin_api.set_history(&history);
-  std::jthread history_sampler([&history, &holder](std::stop_token stop) {
+  std::atomic<std::uint64_t> heap_trims{0};
+  std::jthread history_sampler([&history, &holder, &server, &heap_trims](std::stop_token stop) {
     set_thread_name("history");
     std::mutex mu;
     std::condition_variable_any cv;
     const auto& clock = SystemClock::instance();
+    HeapTrimPolicy trim(std::chrono::milliseconds(500));
+    SteadyTime sampled{};
     while (!stop.stop_requested()) {
-      history.sample(admin::overview_json(*holder.get(), clock.now(), clock.wall()), clock.wall());
+      const SteadyTime now = clock.now();
+      if (now - sampled >= std::chrono::seconds(1)) {
+        history.sample(admin::overview_json(*holder.get(), now, clock.wall()), clock.wall());
+        sampled = now;
+      }
+      if (trim.due(server.requests_served(), now)) {
+        const auto r = trim_heap();
+        heap_trims.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("heap trimmed after a quiet spell: resident {} KiB -> {} KiB", r.rss_before_kib,
+                      r.rss_after_kib);
+      }
       std::unique_lock lock(mu);
-      cv.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; });
+      cv.wait_for(lock, stop, std::chrono::milliseconds(250), [] { return false; });
     }
+  });
+  registry_metrics.add_collector([&heap_trims](metrics::SampleWriter& w) {
+    w.family("tollgate_heap_trims_total",
+             "Times freed heap memory was given back to the system after a quiet spell following requests.",
+             metrics::Type::kCounter);
+    w.sample("tollgate_heap_trims_total", {}, static_cast<double>(heap_trims.load(std::memory_order_relaxed)));
   });
   std::unique_ptr<http::Server> admin_server;
   std::uint16_t admin_port = 0;

@@ -96,6 +96,12 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   // Connections each worker serves (sessions running or handed to it): the
   // worker with the fewest gets the next one (see accept_loop).
   std::unique_ptr<std::atomic<int>[]> loads;
+  // Requests each worker has answered; written only by that worker's thread,
+  // each on its own cache line (read by requests_served()).
+  struct alignas(64) Served {
+    std::atomic<std::uint64_t> n{0};
+  };
+  std::unique_ptr<Served[]> served;
   // Per worker (touched only on that worker's thread): connections waiting for
   // their next request, oldest first. Every entry has the same timeout, so the
   // front is always the next to expire: one sweep timer per worker closes the
@@ -108,6 +114,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         opts(std::move(o)),
         handler(h),
         loads(std::make_unique<std::atomic<int>[]>(static_cast<size_t>(w.size()))),
+        served(std::make_unique<Served[]>(static_cast<size_t>(w.size()))),
         idle(static_cast<size_t>(w.size())) {}
 
   // The worker serving the fewest connections; `here` on a tie.
@@ -414,6 +421,8 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
       out.response = HttpResponse{500, {{"Content-Type", "application/json"}},
                                   R"({"error":{"code":"internal","message":"internal error","retryable":true}})"};
     }
+    auto& answered = served[static_cast<size_t>(ctx.worker)].n;  // one writer: no locked add
+    answered.store(answered.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     switch (out.mode) {
       case ResponseMode::kNormal: {
         const std::string wire = serialize_response(out.response, keep_alive);
@@ -539,6 +548,14 @@ std::uint64_t Server::accept_errors() const { return impl_->accept_failures.load
 
 std::uint64_t Server::connections_accepted() const { return impl_->accepted.load(); }
 int Server::connections_open() const { return impl_->open.load(); }
+
+std::uint64_t Server::requests_served() const {
+  std::uint64_t n = 0;
+  for (int i = 0; i < impl_->workers.size(); ++i) {
+    n += impl_->served[static_cast<size_t>(i)].n.load(std::memory_order_relaxed);
+  }
+  return n;
+}
 
 std::vector<int> Server::connections_by_worker() const {
   std::vector<int> out(static_cast<size_t>(impl_->workers.size()));

@@ -82,6 +82,8 @@ class Server {
   void stop_accepting();
 
   std::uint64_t connections_accepted() const;
+  // Requests answered so far (by the handler, before the answer is written).
+  std::uint64_t requests_served() const;
   int connections_open() const;
   // Per worker: the connections it serves now. An accepted connection goes to
   // the worker with the fewest (the kernel's SO_REUSEPORT hash would leave a few

@@ -134,6 +134,21 @@ TEST_F(Observability, ThreadsAreNamedForThePartTheyRun) {
   }
 }
 
+// A burst of calls leaves freed memory in the heap; once the gateway has gone
+// quiet it is given back to the system, once per quiet spell (and only after
+// requests were served: scraping the admin port is not a request).
+TEST_F(Observability, FreedMemoryIsGivenBackOnceTheGatewayGoesQuiet) {
+  std::this_thread::sleep_for(milliseconds(1000));  // whatever start-up did has settled
+  const double before = metric_value(metrics_of(*gw_), "tollgate_heap_trims_total", {});
+  for (int i = 0; i < 50; ++i) ASSERT_EQ(gw_->call("/v1/sms/send", kSmsBody).status, 200);
+  EXPECT_EQ(await_metric(*gw_, "tollgate_heap_trims_total", {}, before + 1, seconds(10)), before + 1);
+  std::this_thread::sleep_for(milliseconds(1500));
+  EXPECT_EQ(metric_value(metrics_of(*gw_), "tollgate_heap_trims_total", {}), before + 1)
+      << "trimmed again without a request in between";
+  ASSERT_EQ(gw_->call("/v1/sms/send", kSmsBody).status, 200);
+  EXPECT_EQ(await_metric(*gw_, "tollgate_heap_trims_total", {}, before + 2, seconds(10)), before + 2);
+}
+
 TEST_F(Observability, TraceIsForwardedOnlyToProvidersThatOptIn) {
   const std::string trace = "0af7651916cd43dd8448eb211c80319c";
   ASSERT_EQ(gw_->call("/v1/sms/send", kSmsBody, {{"traceparent", "00-" + trace + "-b7ad6b7169203331-01"}}).status, 200);
