@@ -283,8 +283,8 @@ int serve(const std::string& path, const std::string& ready_file) {
       if (trim.due(server.requests_served(), now)) {
         const auto r = trim_heap();
         heap_trims.fetch_add(1, std::memory_order_relaxed);
-        spdlog::debug("heap trimmed after a quiet spell: resident {} KiB -> {} KiB", r.rss_before_kib,
-                      r.rss_after_kib);
+        spdlog::debug("heap trimmed after a quiet spell: resident {} KiB -> {} KiB in {} us", r.rss_before_kib,
+                      r.rss_after_kib, r.took.count());
       }
       std::unique_lock lock(mu);
       cv.wait_for(lock, stop, std::chrono::milliseconds(250), [] { return false; });

@@ -33,7 +33,9 @@ bool HeapTrimPolicy::due(std::uint64_t served, SteadyTime now) {
 HeapTrimResult trim_heap() {
   HeapTrimResult r;
   r.rss_before_kib = rss_kib();
+  const auto start = std::chrono::steady_clock::now();
   malloc_trim(0);
+  r.took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
   r.rss_after_kib = rss_kib();
   return r;
 }

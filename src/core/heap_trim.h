@@ -6,6 +6,7 @@
 // the free pages (malloc_trim). Under steady traffic it never runs: trimming
 // locks each heap while it walks it.
 
+#include <chrono>
 #include <cstdint>
 
 #include "core/clock.h"
@@ -31,6 +32,7 @@ class HeapTrimPolicy {
 struct HeapTrimResult {
   std::uint64_t rss_before_kib = 0;
   std::uint64_t rss_after_kib = 0;
+  std::chrono::microseconds took{0};  // the trim alone
 };
 HeapTrimResult trim_heap();
 
