@@ -68,7 +68,9 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
   asio::awaitable<void> loop() {
     auto self = shared_from_this();
     while (!stopping.load()) {
-      const auto& jc = runtime.get()->config().jobs;
+      // Hold the snapshot: a reload may drop the holder's reference meanwhile.
+      const auto rt = runtime.get();
+      const auto& jc = rt->config().jobs;
       const auto now_ms = unix_millis(clock.wall());
       auto due = co_await store.claim_callbacks(now_ms, 32, instance, now_ms + 2 * jc.callback_timeout.count());
       if (due) {
@@ -194,7 +196,8 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
   asio::awaitable<void> event_loop() {
     auto self = shared_from_this();
     while (!stopping.load()) {
-      const auto& jc = runtime.get()->config().jobs;
+      const auto rt = runtime.get();  // held, as in loop()
+      const auto& jc = rt->config().jobs;
       const auto now_ms = unix_millis(clock.wall());
       auto due = co_await events->claim_event_forwards(now_ms, 32, now_ms + 2 * jc.callback_timeout.count());
       if (due) {
