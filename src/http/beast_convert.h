@@ -4,10 +4,12 @@
 
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <cstddef>
 #include <memory_resource>
+#include <tuple>
 
 #include "core/http_message.h"
 #include "core/result.h"
@@ -39,6 +41,14 @@ class FieldArena {
   alignas(std::max_align_t) std::byte bytes_[768];
   std::pmr::monotonic_buffer_resource resource_{bytes_, sizeof bytes_};
 };
+
+template <bool isRequest>
+using ArenaParser = boost::beast::http::parser<isRequest, boost::beast::http::string_body, FieldAllocator>;
+// A parser whose message keeps its fields in `arena`.
+template <bool isRequest>
+ArenaParser<isRequest> parser_in(FieldArena& arena) {
+  return ArenaParser<isRequest>(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena.allocator()));
+}
 
 HttpRequest from_beast(BeastRequest&& req);
 // Status line and headers (with Content-Length) of a response, as bytes.

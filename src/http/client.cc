@@ -10,8 +10,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-#include <tuple>
-
 #include "http/beast_convert.h"
 #include "http/pool.h"
 #include "http/resolver.h"
@@ -221,8 +219,7 @@ struct Client::Impl {
                     false};
     }
     const auto arena = std::make_unique<FieldArena>();
-    bhttp::response_parser<bhttp::string_body, FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
-                                                                      std::make_tuple(arena->allocator()));
+    ArenaParser<false> parser = parser_in<false>(*arena);
     parser.body_limit(kMaxResponseBody);
     parser.header_limit(kMaxResponseHeader);
     auto [rec, rn] = co_await bhttp::async_read(stream, conn.buffer, parser, nothrow);

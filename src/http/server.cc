@@ -16,7 +16,6 @@
 #include <netinet/in.h>
 #include <cerrno>
 #include <algorithm>
-#include <tuple>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,8 +33,7 @@ namespace {
 
 constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-// A caller's request, its head's fields in a FieldArena.
-using RequestParser = bhttp::request_parser<bhttp::string_body, FieldAllocator>;
+using RequestParser = ArenaParser<true>;
 
 // A connection between requests, linked into its worker's idle list. The link
 // lives in the session's coroutine frame: going idle allocates nothing.
@@ -386,7 +384,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     // From here the whole request must arrive within request_timeout.
     lowest.expires_after(opts.request_timeout);
     const auto arena = std::make_unique<FieldArena>();
-    RequestParser parser(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena->allocator()));
+    RequestParser parser = parser_in<true>(*arena);
     parser.body_limit(opts.max_body_bytes);
     const boost::system::error_code hec = co_await read_head(stream, buffer, parser, opts.max_header_bytes);
     if (!hec && parser.get()[bhttp::field::expect] == "100-continue" && !parser.is_done()) {

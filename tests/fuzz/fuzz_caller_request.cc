@@ -12,7 +12,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <tuple>
 
 #include "api/api.h"
 #include "config/loader.h"
@@ -106,8 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   namespace bhttp = boost::beast::http;
   // As the server reads: the head's fields in an arena, the heap past it.
   http::FieldArena arena;
-  bhttp::request_parser<bhttp::string_body, http::FieldAllocator> parser(std::piecewise_construct, std::make_tuple(),
-                                                                         std::make_tuple(arena.allocator()));
+  http::ArenaParser<true> parser = http::parser_in<true>(arena);
   parser.header_limit(8192);
   parser.body_limit(65536);
   parser.eager(true);
