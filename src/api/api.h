@@ -85,7 +85,34 @@ class ApiHandler final : public http::Handler {
   store::CallRecord new_record(const Admitted& a, const Call& call, const CallOptions& o, std::string_view body,
                                bool payload) const;
 
+  // One call's state across its suspensions (api_call.cc), and the answer to
+  // an executed call.
+  struct CallState;
+  struct Settled;
   boost::asio::awaitable<http::ServerResponse> call(HttpRequest& req, int worker, std::string_view capability);
+  // The steps of call() that never suspend: plain functions, so that their
+  // temporaries live on the stack and not in the call's coroutine frame.
+  std::optional<http::ServerResponse> admit(const HttpRequest& req, std::string_view capability,
+                                            CallState& s) const;
+  std::optional<http::ServerResponse> prepare(const HttpRequest& req, std::string_view capability,
+                                              CallState& s) const;
+  bool falls_back(const CallState& s, const CallOutcome& outcome) const;
+  store::CallRecord executed_record(const HttpRequest& req, const CallState& s, const CallOutcome& outcome,
+                                    bool payload) const;
+  Settled settle(const CallState& s, const CallOutcome& outcome, store::CallRecord& rec) const;
+  http::ServerResponse answer(const HttpRequest& req, const CallState& s, const CallOutcome& outcome);
+  http::ServerResponse conclude(const CallState& s, Settled st, const CallOutcome& outcome) const;
+  http::ServerResponse finish(const CallState& s, http::ServerResponse reply, std::string_view outcome,
+                              const Error* error, const std::vector<engine::AttemptRecord>& attempts) const;
+  http::ServerResponse fail(const CallState& s, const Error& e) const;
+  // The steps that may suspend, each in a frame of its own: the rare ones stay
+  // out of the usual call's frame.
+  boost::asio::awaitable<std::optional<http::ServerResponse>> shared_limit_refusal(const Admitted& a) const;
+  boost::asio::awaitable<http::ServerResponse> call_recorded(const HttpRequest& req, int worker, CallState& s);
+  boost::asio::awaitable<std::optional<http::ServerResponse>> queue_fallback(const HttpRequest& req,
+                                                                             const CallState& s,
+                                                                             const CallOutcome& outcome,
+                                                                             const store::CallRecord* keyed);
   boost::asio::awaitable<http::ServerResponse> accept_async(store::CallRecord rec, const CallOptions& o);
   boost::asio::awaitable<http::ServerResponse> replay(const store::CallRecord& existing,
                                                       const store::CallRecord& attempted);
