@@ -143,7 +143,8 @@ asio::awaitable<http::ServerResponse> ApiHandler::call(HttpRequest& req, int wor
   if (early) co_return std::move(*early);
   if (s.o.async() || s.keyed()) co_return co_await call_recorded(req, worker, s);
 
-  CallOutcome outcome = co_await engine_.execute(*s.a.cap, s.call, s.o.routing, *transports_[worker]);
+  CallOutcome outcome;
+  co_await engine_.execute(*s.a.cap, s.call, s.o.routing, *transports_[worker], outcome);
   if (falls_back(s, outcome)) {
     early = co_await queue_fallback(req, s, outcome, nullptr);
     if (early) co_return std::move(*early);
@@ -306,7 +307,8 @@ asio::awaitable<http::ServerResponse> ApiHandler::call_recorded(const HttpReques
   if (!ins) co_return fail(s, not_durable(ins.error()));
   if (!ins->inserted) co_return finish(s, co_await replay(*ins->existing, rec), "replayed", nullptr, {});
 
-  CallOutcome outcome = co_await engine_.execute(*s.a.cap, s.call, s.o.routing, *transports_[worker]);
+  CallOutcome outcome;
+  co_await engine_.execute(*s.a.cap, s.call, s.o.routing, *transports_[worker], outcome);
   rec.updated_ms = unix_millis(clock_.wall());
   rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
   if (falls_back(s, outcome)) {

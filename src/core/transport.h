@@ -91,8 +91,10 @@ class Transport {
   // write, read) by `deadline`. Errors are classified (unavailable / timeout) with
   // `ambiguous` set when the request may have reached the provider. When `cancel`
   // fires, completes promptly (the caller then reads cancel->cancelled()).
-  virtual boost::asio::awaitable<Result<HttpResponse>> send(std::shared_ptr<const TransportEndpoint> endpoint,
-                                                            HttpRequest request, SteadyTime deadline,
+  // `endpoint` and `request` are the caller's and must outlive the send (a
+  // coroutine's frame keeps references, not copies).
+  virtual boost::asio::awaitable<Result<HttpResponse>> send(const std::shared_ptr<const TransportEndpoint>& endpoint,
+                                                            const HttpRequest& request, SteadyTime deadline,
                                                             CancelToken* cancel = nullptr) = 0;
 };
 

@@ -123,150 +123,170 @@ std::optional<Millis> Engine::outage(const CapabilityRuntime& cap) const {
   return spacing;
 }
 
-asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const Call& call,
-                                             const CallRouting& routing, Transport& transport,
-                                             const BeforeSend* before_send) const {
-  CallOutcome out;
-  const auto& cfg = *cap.config;
+bool Engine::plan(const CapabilityRuntime& cap, const Call& call, const CallRouting& routing, Progress& p,
+                  CallOutcome& out) const {
   auto order = plan_order(cap, routing, call.params, clock_.now(), call.traffic);
   if (!order) {
     out.error = order.error();
-    co_return out;
+    return false;
   }
-  const size_t n = cap.candidates.size();
-  Progress p(n);
   p.order = std::move(*order);
-  std::optional<Error> last;
-  std::string blocked;
-  Millis retry_hint{0};
-  bool budget_spent = false;
-  int attempts = 0;
-  int backoffs = 0;
   // Test traffic neither feeds nor spends the live retry budget.
-  const bool budgeted = call.traffic == Traffic::kLive;
-  if (budgeted) cap.state->budget.on_call(clock_.now());
+  if (call.traffic == Traffic::kLive) cap.state->budget.on_call(clock_.now());
+  return true;
+}
 
-  while (attempts < cfg.retry.max_attempts) {
-    const SteadyTime now = clock_.now();
-    if (call.deadline.remaining(now) < kMinAttemptBudget) break;
-    Choice choice = choose(cap, p, -1, call.traffic);
-    if (!choice.admitted) {
-      blocked = choice.blocked;
-      retry_hint = choice.wait.count() > 0 ? choice.wait : choice.next_probe;
-      if (choice.wait.count() > 0 && now + choice.wait + kMinAttemptBudget < call.deadline.at()) {
-        co_await timers_.wait_until(now + choice.wait);
-        continue;
+Engine::Next Engine::pick(const CapabilityRuntime& cap, const Call& call, Progress& p, Admitted& admitted) const {
+  const SteadyTime now = clock_.now();
+  if (call.deadline.remaining(now) < kMinAttemptBudget) return {};
+  Choice choice = choose(cap, p, -1, call.traffic);
+  if (!choice.admitted) {
+    p.blocked = std::move(choice.blocked);
+    p.retry_hint = choice.wait.count() > 0 ? choice.wait : choice.next_probe;
+    if (choice.wait.count() > 0 && now + choice.wait + kMinAttemptBudget < call.deadline.at()) {
+      return {.kind = Next::kWait, .until = now + choice.wait};
+    }
+    return {};
+  }
+  admitted = std::move(*choice.admitted);
+  return {.kind = Next::kSend, .now = now};
+}
+
+asio::awaitable<bool> Engine::admit_cluster(const CapabilityRuntime& cap, const Call& call, Progress& p,
+                                            Admitted& admitted, SteadyTime now) const {
+  const auto idx = static_cast<size_t>(admitted.index);
+  const auto& pcfg = cap.candidates[idx].provider->config();
+  auto blocked_by = co_await admit_shared(cap, admitted, now, clock_.wall(), pcfg.attempt_timeout + kSlotMargin);
+  if (!blocked_by) co_return true;
+  const auto& name = cap.candidates[idx].provider->name();
+  if (metrics_) metrics_->admission_denied.with({name, to_label(blocked_by->kind)}).inc();
+  p.blocked = name + ": " + blocked_by->reason;
+  // Over the limit here: the next provider takes it, as on one instance.
+  p.not_before[idx] = blocked_by->wait.count() > 0 ? clock_.now() + blocked_by->wait : call.deadline.at();
+  if (admitted.probe) cap.candidates[idx].route->breaker.release_probe();
+  co_return false;
+}
+
+Engine::Then Engine::absorb(const CapabilityRuntime& cap, const Call& call, Progress& p,
+                            std::vector<AttemptOutcome>& results, CallOutcome& out) const {
+  const auto& cfg = *cap.config;
+  p.attempts += static_cast<int>(results.size());
+  const AttemptOutcome* failure = nullptr;
+  for (auto& r : results) {
+    out.attempts.push_back(record_of(cap, r));
+    p.tried[static_cast<size_t>(r.index)] = true;
+    if (r.ok && !out.ok) {
+      out.ok = true;
+      out.provider = cap.candidates[static_cast<size_t>(r.index)].provider->name();
+      out.result = std::move(r.result);
+      if (call.traffic == Traffic::kLive) out.message_id = message_id_of(cap, r.index, out.result);
+    } else if (!r.ok && !r.cancelled) {
+      // Of a hedge's two failures, an ambiguous one decides what may follow.
+      if (!failure || (r.error.ambiguous && !failure->error.ambiguous)) failure = &r;
+      if (r.error.retry_after.count() > 0) {
+        p.not_before[static_cast<size_t>(r.index)] = clock_.now() + r.error.retry_after;
       }
+    }
+  }
+  if (out.ok) {
+    out.error = Error{};  // a failure before this success is in the attempts
+    return Then::kAnswer;
+  }
+  if (!failure) return Then::kGiveUp;
+  const auto idx = static_cast<size_t>(failure->index);
+  out.error = failure->error;
+  p.failed = true;
+  switch (next_step(out.error, cfg.idempotent, cap.candidates[idx].operation->dedupe())) {
+    case NextStep::kStop:
+      return Then::kAnswer;
+    case NextStep::kOutcomeUnknown:
+      out.error = outcome_unknown(out.error);
+      return Then::kAnswer;
+    case NextStep::kOthersOnly:
+      // The provider refused our credentials for it: it will not serve this call,
+      // but another provider may (nothing was acted on).
+      p.not_before[idx] = call.deadline.at();
+      return p.all_tried() || p.only >= 0 ? Then::kAnswer : Then::kNext;
+    case NextStep::kSameProviderOnly:
+      p.only = failure->index;
+      out.pinned_provider = cap.candidates[idx].provider->name();
       break;
+    case NextStep::kAnywhere:
+      break;
+  }
+  // Every candidate tried once: coming back to them waits a jittered backoff.
+  if (p.all_tried() || p.only >= 0) {
+    const Millis backoff =
+        policy::full_jitter_backoff(p.backoffs++, cfg.retry.base_backoff, cfg.retry.max_backoff, random_unit());
+    for (int i : p.order) {
+      auto& nb = p.not_before[static_cast<size_t>(i)];
+      nb = std::max(nb, clock_.now() + backoff);
     }
-    Admitted admitted = std::move(*choice.admitted);
-    if (admitted.needs_shared) {
-      // The cluster's limits: one round trip to Redis (or the local share).
-      const auto& pcfg = cap.candidates[static_cast<size_t>(admitted.index)].provider->config();
-      auto blocked_by = co_await admit_shared(cap, admitted, now, clock_.wall(), pcfg.attempt_timeout + kSlotMargin);
-      if (blocked_by) {
-        const auto idx = static_cast<size_t>(admitted.index);
-        const auto& name = cap.candidates[idx].provider->name();
-        if (metrics_) metrics_->admission_denied.with({name, to_label(blocked_by->kind)}).inc();
-        blocked = name + ": " + blocked_by->reason;
-        // Over the limit here: the next provider takes it, as on one instance.
-        p.not_before[idx] = blocked_by->wait.count() > 0 ? clock_.now() + blocked_by->wait : call.deadline.at();
-        if (admitted.probe) cap.candidates[idx].route->breaker.release_probe();
-        continue;
-      }
+  }
+  return Then::kNext;
+}
+
+asio::awaitable<void> Engine::execute(const CapabilityRuntime& cap, const Call& call, const CallRouting& routing,
+                                      Transport& transport, CallOutcome& out, const BeforeSend* before_send) const {
+  out = CallOutcome{};
+  Progress p(cap.candidates.size());
+  if (!plan(cap, call, routing, p, out)) co_return;
+  const auto& cfg = *cap.config;
+  Admitted admitted;
+  std::vector<AttemptOutcome> results;
+  while (p.attempts < cfg.retry.max_attempts) {
+    const Next next = pick(cap, call, p, admitted);
+    if (next.kind == Next::kWait) {
+      co_await timers_.wait_until(next.until);
+      continue;
     }
-    if (attempts > 0 && budgeted && !cap.state->budget.try_spend(now)) {
+    if (next.kind == Next::kGiveUp) break;
+    if (admitted.needs_shared && !co_await admit_cluster(cap, call, p, admitted, next.now)) continue;
+    if (p.attempts > 0 && call.traffic == Traffic::kLive && !cap.state->budget.try_spend(next.now)) {
       release(cap, admitted, false, clock_.wall());
       if (admitted.probe) cap.candidates[static_cast<size_t>(admitted.index)].route->breaker.release_probe();
-      budget_spent = true;
+      p.budget_spent = true;
       break;
     }
-    blocked.clear();
+    p.blocked.clear();
 
     if (before_send) {
       co_await (*before_send)(cap.candidates[static_cast<size_t>(admitted.index)].provider->name());
     }
-    std::vector<AttemptOutcome> results;
-    if (cfg.hedge.enabled && attempts == 0 && n > 1 && p.only < 0) {
-      results = co_await hedged(cap, call, p, attempts + 1, std::move(admitted), transport);
+    results.clear();
+    if (cfg.hedge.enabled && p.attempts == 0 && cap.candidates.size() > 1 && p.only < 0) {
+      results = co_await hedged(cap, call, p, p.attempts + 1, std::move(admitted), transport);
     } else {
-      results.push_back(co_await run_attempt(clock_, timers_, cap, call, attempts + 1, std::move(admitted),
+      results.push_back(co_await run_attempt(clock_, timers_, cap, call, p.attempts + 1, std::move(admitted),
                                              transport, nullptr, metrics_));
     }
-    attempts += static_cast<int>(results.size());
-    const AttemptOutcome* failure = nullptr;
-    for (auto& r : results) {
-      out.attempts.push_back(record_of(cap, r));
-      p.tried[static_cast<size_t>(r.index)] = true;
-      if (r.ok && !out.ok) {
-        out.ok = true;
-        out.provider = cap.candidates[static_cast<size_t>(r.index)].provider->name();
-        out.result = std::move(r.result);
-        if (call.traffic == Traffic::kLive) out.message_id = message_id_of(cap, r.index, out.result);
-      } else if (!r.ok && !r.cancelled) {
-        // Of a hedge's two failures, an ambiguous one decides what may follow.
-        if (!failure || (r.error.ambiguous && !failure->error.ambiguous)) failure = &r;
-        if (r.error.retry_after.count() > 0) {
-          p.not_before[static_cast<size_t>(r.index)] = clock_.now() + r.error.retry_after;
-        }
-      }
-    }
-    if (out.ok) co_return out;
-    if (!failure) break;
-    const auto idx = static_cast<size_t>(failure->index);
-    last = failure->error;
-    switch (next_step(*last, cfg.idempotent, cap.candidates[idx].operation->dedupe())) {
-      case NextStep::kStop:
-        out.error = *last;
-        co_return out;
-      case NextStep::kOutcomeUnknown:
-        out.error = outcome_unknown(*last);
-        co_return out;
-      case NextStep::kOthersOnly:
-        // The provider refused our credentials for it: it will not serve this call,
-        // but another provider may (nothing was acted on).
-        p.not_before[idx] = call.deadline.at();
-        if (p.all_tried() || p.only >= 0) {
-          out.error = *last;
-          co_return out;
-        }
-        continue;
-      case NextStep::kSameProviderOnly:
-        p.only = failure->index;
-        out.pinned_provider = cap.candidates[idx].provider->name();
-        break;
-      case NextStep::kAnywhere:
-        break;
-    }
-    // Every candidate tried once: coming back to them waits a jittered backoff.
-    if (p.all_tried() || p.only >= 0) {
-      const Millis backoff =
-          policy::full_jitter_backoff(backoffs++, cfg.retry.base_backoff, cfg.retry.max_backoff, random_unit());
-      for (int i : p.order) {
-        auto& nb = p.not_before[static_cast<size_t>(i)];
-        nb = std::max(nb, clock_.now() + backoff);
-      }
-    }
+    const Then then = absorb(cap, call, p, results, out);
+    if (then == Then::kAnswer) co_return;
+    if (then == Then::kGiveUp) break;
   }
+  give_up(call, p, out);
+}
 
-  // Every way out of the loop left the call retryable: try again later is allowed
-  // (after an ambiguous failure, only on the pinned provider).
+// Every way out of the loop left the call retryable: try again later is allowed
+// (after an ambiguous failure, only on the pinned provider).
+void Engine::give_up(const Call& call, const Progress& p, CallOutcome& out) const {
   out.retry_later = true;
   const bool out_of_time = call.deadline.remaining(clock_.now()) < kMinAttemptBudget;
   if (out_of_time) {
-    out.error = Error::make(ErrorClass::kTimeout, "no provider answered within the call's deadline");
-    if (last) {
-      out.error.from_provider = true;
-      out.error.provider = last->provider;
-      out.error.provider_code = last->provider_code;
-      out.error.detail = last->detail;
-      out.error.ambiguous = last->ambiguous || !out.pinned_provider.empty();
+    Error e = Error::make(ErrorClass::kTimeout, "no provider answered within the call's deadline");
+    if (p.failed) {
+      const Error& last = out.error;
+      e.from_provider = true;
+      e.provider = last.provider;
+      e.provider_code = last.provider_code;
+      e.detail = last.detail;
+      e.ambiguous = last.ambiguous || !out.pinned_provider.empty();
     }
-    co_return out;
+    out.error = std::move(e);
+    return;
   }
-  if (last) {
-    out.error = *last;
-    out.error.ambiguous = last->ambiguous || !out.pinned_provider.empty();
+  if (p.failed) {
+    out.error.ambiguous = out.error.ambiguous || !out.pinned_provider.empty();
     if (out.error.cls == ErrorClass::kRateLimited || out.error.cls == ErrorClass::kTimeout) {
       out.error.cls = ErrorClass::kUnavailable;  // time remains, yet nobody could serve
     }
@@ -276,11 +296,10 @@ asio::awaitable<CallOutcome> Engine::execute(const CapabilityRuntime& cap, const
   }
   out.error.message = "no provider could serve the request (" + std::to_string(out.attempts.size()) + " attempt" +
                       (out.attempts.size() == 1 ? "" : "s");
-  if (!blocked.empty()) out.error.message += "; " + blocked;
-  if (budget_spent) out.error.message += "; retry budget exhausted";
+  if (!p.blocked.empty()) out.error.message += "; " + p.blocked;
+  if (p.budget_spent) out.error.message += "; retry budget exhausted";
   out.error.message += ")";
-  if (retry_hint > out.error.retry_after) out.error.retry_after = retry_hint;
-  co_return out;
+  if (p.retry_hint > out.error.retry_after) out.error.retry_after = p.retry_hint;
 }
 
 }  // namespace tollgate::engine

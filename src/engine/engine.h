@@ -74,9 +74,12 @@ class Engine {
   // lets the async runner record durably which provider a job is about to reach.
   using BeforeSend = std::function<boost::asio::awaitable<void>(const std::string& provider)>;
 
-  boost::asio::awaitable<CallOutcome> execute(const CapabilityRuntime& cap, const Call& call,
-                                              const CallRouting& routing, Transport& transport,
-                                              const BeforeSend* before_send = nullptr) const;
+  // Runs the call to its outcome, written to `out` (which, like the other
+  // arguments, must outlive the call: the caller's frame holds it, so the
+  // outcome is not kept twice in this coroutine's frame and promise).
+  boost::asio::awaitable<void> execute(const CapabilityRuntime& cap, const Call& call, const CallRouting& routing,
+                                       Transport& transport, CallOutcome& out,
+                                       const BeforeSend* before_send = nullptr) const;
 
   // Every provider of the capability is out: each one's breaker is open (not yet
   // half-open), so a call now could only go as a forced probe of the least bad
@@ -88,15 +91,30 @@ class Engine {
   // Per candidate, kept in the call's frame for the usual few (no allocation).
   template <class T>
   using PerCandidate = boost::container::small_vector<T, 4>;
-  // The attempt loop's memory of one call.
+  // The attempt loop's memory of one call. The loop's coroutine frame holds it;
+  // the steps that never suspend are plain functions taking it (GCC keeps every
+  // local of a coroutine body in the frame, none overlapping another).
   struct Progress {
     explicit Progress(size_t n) : tried(n, false), not_before(n, SteadyTime{}) {}
     std::vector<int> order;
     PerCandidate<bool> tried;
     PerCandidate<SteadyTime> not_before;
     int only = -1;  // after an ambiguous failure on a deduplicating provider: it alone
+    int attempts = 0;
+    int backoffs = 0;
+    bool failed = false;        // an attempt failed: the outcome's error holds the last failure
+    bool budget_spent = false;  // the retry budget refused an attempt
+    std::string blocked;        // why nothing could be admitted, per provider
+    Millis retry_hint{0};       // when something may admit again
     bool all_tried() const;
   };
+  // What the loop does next, decided without suspending.
+  struct Next {
+    enum Kind { kSend, kWait, kGiveUp } kind = kGiveUp;
+    SteadyTime now{};    // kSend: when the attempt was admitted
+    SteadyTime until{};  // kWait: until when
+  };
+  enum class Then { kAnswer, kNext, kGiveUp };
   // What choose() found.
   struct Choice {
     std::optional<Admitted> admitted;
@@ -105,8 +123,24 @@ class Engine {
     std::string blocked;   // why nothing could be admitted, per provider
   };
   Choice choose(const CapabilityRuntime& cap, const Progress& p, int skip, Traffic traffic) const;
+  // The order of providers for the call; false (and `out` failed) when none.
+  bool plan(const CapabilityRuntime& cap, const Call& call, const CallRouting& routing, Progress& p,
+            CallOutcome& out) const;
+  // Admits the next attempt into `admitted`, or says how long to wait, or that
+  // nothing can be tried within the deadline.
+  Next pick(const CapabilityRuntime& cap, const Call& call, Progress& p, Admitted& admitted) const;
+  // A cluster's limits for an admitted attempt: one round trip to Redis (or the
+  // local share). False when they refused it (the provider is then skipped).
+  boost::asio::awaitable<bool> admit_cluster(const CapabilityRuntime& cap, const Call& call, Progress& p,
+                                             Admitted& admitted, SteadyTime now) const;
+  // Takes in the attempts' results: the outcome, or what may follow.
+  Then absorb(const CapabilityRuntime& cap, const Call& call, Progress& p, std::vector<AttemptOutcome>& results,
+              CallOutcome& out) const;
+  // The loop ended without an answer: why, and when to try again.
+  void give_up(const Call& call, const Progress& p, CallOutcome& out) const;
+  // `first` (the caller's, which outlives the race) is moved into the first leg.
   boost::asio::awaitable<std::vector<AttemptOutcome>> hedged(const CapabilityRuntime& cap, const Call& call,
-                                                             const Progress& p, int number, Admitted first,
+                                                             const Progress& p, int number, Admitted&& first,
                                                              Transport& transport) const;
 
   const Clock& clock_;

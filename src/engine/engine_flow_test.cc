@@ -67,16 +67,16 @@ class EngineFlow : public ::testing::Test {
     call.capability = "sms.send";
     call.params = boost::json::object{{"to", "+8613800000000"}};
     call.deadline = Deadline::after(time_.now(), seconds(2));
-    std::optional<CallOutcome> out;
-    boost::asio::co_spawn(ctx_, engine_.execute(cap(), call, routing, transport_),
-                          [&](std::exception_ptr e, CallOutcome o) {
-                            if (e) std::rethrow_exception(e);
-                            out = std::move(o);
-                          });
+    CallOutcome out;
+    bool finished = false;
+    boost::asio::co_spawn(ctx_, engine_.execute(cap(), call, routing, transport_, out), [&](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      finished = true;
+    });
     time_.run(ctx_);
-    EXPECT_TRUE(out.has_value()) << "the call never finished";
+    EXPECT_TRUE(finished) << "the call never finished";
     EXPECT_EQ(time_.waiting(), 0u) << "something the call started is still waiting";
-    return out ? std::move(*out) : CallOutcome{};
+    return finished ? std::move(out) : CallOutcome{};
   }
 
   boost::asio::io_context ctx_;

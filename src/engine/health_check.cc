@@ -92,7 +92,7 @@ struct HealthChecker::Impl : std::enable_shared_from_this<HealthChecker::Impl> {
       req.headers.emplace_back("Content-Type", "application/json");
     }
     const SteadyTime started = clock.now();
-    auto answer = co_await transport.send(p.endpoint, std::move(req), started + hc.timeout);
+    auto answer = co_await transport.send(p.endpoint, req, started + hc.timeout);
     const SteadyTime now = clock.now();
     const bool ok = answer && passes(hc, answer->status);
     std::string why;

@@ -73,14 +73,15 @@ class HealthCheck : public ::testing::Test {
     c.capability = "sms.send";
     c.params = boost::json::object{{"to", "+8613800000000"}};
     c.deadline = Deadline::after(time_.now(), seconds(2));
-    std::optional<CallOutcome> out;
-    const CallRouting routing{};  // the coroutine keeps a reference: it must outlive the run below
-    boost::asio::co_spawn(ctx_, engine_.execute(cap(), c, routing, transport_), [&](std::exception_ptr e, CallOutcome o) {
+    CallOutcome out;
+    bool finished = false;
+    const CallRouting routing{};  // the coroutine keeps references: they must outlive the run below
+    boost::asio::co_spawn(ctx_, engine_.execute(cap(), c, routing, transport_, out), [&](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
-      out = std::move(o);
+      finished = true;
     });
     time_.run(ctx_);
-    return out && out->ok ? out->provider : "(failed)";
+    return finished && out.ok ? out.provider : "(failed)";
   }
 
   // One round of the checker; how many checks it sent.

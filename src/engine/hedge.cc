@@ -18,7 +18,7 @@ constexpr Millis kMinAttemptBudget{5};
 }
 
 asio::awaitable<std::vector<AttemptOutcome>> Engine::hedged(const CapabilityRuntime& cap, const Call& call,
-                                                            const Progress& p, int number, Admitted first,
+                                                            const Progress& p, int number, Admitted&& first,
                                                             Transport& transport) const {
   // Shared with the legs' completion handlers (same thread).
   struct Race {

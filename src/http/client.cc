@@ -250,8 +250,9 @@ struct Client::Impl {
 Client::Client(asio::io_context& ctx) : impl_(std::make_unique<Impl>(ctx)) {}
 Client::~Client() = default;
 
-asio::awaitable<Result<HttpResponse>> Client::send(std::shared_ptr<const TransportEndpoint> endpoint,
-                                                   HttpRequest request, SteadyTime deadline, CancelToken* cancel) {
+asio::awaitable<Result<HttpResponse>> Client::send(const std::shared_ptr<const TransportEndpoint>& endpoint,
+                                                   const HttpRequest& request, SteadyTime deadline,
+                                                   CancelToken* cancel) {
   auto ep = std::dynamic_pointer_cast<const Endpoint>(endpoint);
   if (!ep) co_return Error::make(ErrorClass::kInternal, "endpoint was not made by http::Endpoint::make");
   auto& impl = *impl_;

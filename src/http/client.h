@@ -35,8 +35,8 @@ class Client final : public Transport {
 
   // `endpoint` must have been made by http::Endpoint::make (or make_endpoint).
   // Must be awaited on this client's io_context.
-  boost::asio::awaitable<Result<HttpResponse>> send(std::shared_ptr<const TransportEndpoint> endpoint,
-                                                    HttpRequest request, SteadyTime deadline,
+  boost::asio::awaitable<Result<HttpResponse>> send(const std::shared_ptr<const TransportEndpoint>& endpoint,
+                                                    const HttpRequest& request, SteadyTime deadline,
                                                     CancelToken* cancel = nullptr) override;
 
   ClientStats stats() const;

@@ -164,7 +164,7 @@ struct Callbacks::Impl : std::enable_shared_from_this<Callbacks::Impl> {
     req.body = body;
     auto ep = endpoint_for(rt, *caller, *target, match, jc);
     if (!ep) co_return Try{false, std::string("not sent: cannot set up a connection"), false};
-    auto resp = co_await transport.send(ep, std::move(req), clock.now() + jc.callback_timeout);
+    auto resp = co_await transport.send(ep, req, clock.now() + jc.callback_timeout);
     if (resp && resp->status >= 200 && resp->status < 300) co_return Try{true, "HTTP " + std::to_string(resp->status), false};
     if (resp) co_return Try{false, "HTTP " + std::to_string(resp->status), false};
     co_return Try{false, resp.error().provider_code.empty() ? resp.error().message : resp.error().provider_code, false};

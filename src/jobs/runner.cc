@@ -376,8 +376,8 @@ struct Runner::Impl : std::enable_shared_from_this<Runner::Impl> {
       auto saved = co_await store.update_leased(job, instance);
       if (!saved) spdlog::error("jobs: cannot record job {}: {}", job.id, saved.error().message);
     };
-    engine::CallOutcome outcome = co_await engine.execute(*cap, call, routing,
-                                                          *transports[static_cast<size_t>(worker)], &before_send);
+    engine::CallOutcome outcome;
+    co_await engine.execute(*cap, call, routing, *transports[static_cast<size_t>(worker)], outcome, &before_send);
     if (!outcome.pinned_provider.empty() && routing.pin != outcome.pinned_provider) {
       // The provider may have acted: every later run goes back to it alone.
       routing.pin = outcome.pinned_provider;

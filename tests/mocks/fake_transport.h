@@ -76,8 +76,8 @@ class FakeTransport final : public Transport {
   }
   void set_default(const std::string& host, Reply r) { defaults_[host] = std::move(r); }
 
-  boost::asio::awaitable<Result<HttpResponse>> send(std::shared_ptr<const TransportEndpoint> endpoint,
-                                                    HttpRequest request, SteadyTime deadline,
+  boost::asio::awaitable<Result<HttpResponse>> send(const std::shared_ptr<const TransportEndpoint>& endpoint,
+                                                    const HttpRequest& request, SteadyTime deadline,
                                                     CancelToken* cancel = nullptr) override {
     const std::string host = endpoint->options().host;
     Reply reply = next(host);
@@ -86,7 +86,7 @@ class FakeTransport final : public Transport {
       co_return transport_error(ErrorClass::kUnavailable, false, "connect_failed");
     }
     const size_t index = sent_.size();
-    sent_.push_back(Sent{host, std::move(request), time_.now()});
+    sent_.push_back(Sent{host, request, time_.now()});
     const SteadyTime answer_at = reply.hang ? SteadyTime::max() : time_.now() + reply.latency;
     co_await time_.wait_until(std::min(deadline, answer_at), cancel);
     if (cancel && cancel->cancelled()) {
