@@ -346,6 +346,11 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     stream.socket().close(ignored);
   }
 
+  // A request's head is read in chunks of this much: one read for a usual call,
+  // and a buffer small enough for the allocator's per-thread cache (glibc's
+  // ends at 1,032 bytes; a larger block takes its slower path).
+  static constexpr std::size_t kReadChunk = 1024;
+
   // Reads a request head into `parser`, at most `limit` bytes of it. Beast's own
   // header_limit applies to the bytes not yet consumed, and its parser consumes
   // fields as they complete, so a head arriving in pieces could grow far past the
@@ -365,7 +370,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         if (ec && ec != bhttp::error::need_more) co_return ec;
         if (consumed >= limit) co_return bhttp::error::header_limit;
       }
-      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(4096), nothrow);
+      auto [rec, n] = co_await stream.async_read_some(buffer.prepare(kReadChunk), nothrow);
       if (rec) {
         if (rec == asio::error::eof) {
           co_return consumed == 0 && buffer.size() == 0 ? bhttp::error::end_of_stream : bhttp::error::partial_message;
@@ -433,14 +438,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         }
         break;
       }
-      case ResponseMode::kHang: {
-        lowest.expires_never();
-        char sink[512];
-        for (;;) {
-          auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
-          if (rec) co_return false;
-        }
-      }
+      case ResponseMode::kHang:
+        co_await hang(lowest);
+        co_return false;
       case ResponseMode::kReset: {
         boost::system::error_code ignored;
         lowest.socket().set_option(asio::socket_base::linger(true, 0), ignored);
@@ -452,23 +452,42 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         lowest.socket().shutdown(tcp::socket::shutdown_both, ignored);
         co_return false;
       }
-      case ResponseMode::kSlowBody: {
-        const std::string bytes = serialize_head(out.response, keep_alive) + out.response.body;
-        const size_t head = bytes.size() - out.response.body.size();
-        lowest.expires_after(opts.write_timeout + out.slow_interval * 64);
-        auto [e1, n1] = co_await asio::async_write(stream, asio::buffer(bytes.data(), head), nothrow);
-        if (e1) co_return false;
-        asio::steady_timer timer(lowest.get_executor());
-        for (size_t pos = head; pos < bytes.size(); pos += 8) {
-          timer.expires_after(out.slow_interval);
-          co_await timer.async_wait(nothrow);
-          const size_t len = std::min<size_t>(8, bytes.size() - pos);
-          auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(bytes.data() + pos, len), nothrow);
-          if (e2) co_return false;
-        }
-        if (!keep_alive) co_return false;
+      case ResponseMode::kSlowBody:
+        if (!co_await write_slowly(stream, out, keep_alive) || !keep_alive) co_return false;
         break;
-      }
+    }
+    co_return true;
+  }
+
+  // The rare answers (the simulator's faults) in frames of their own: a
+  // coroutine's frame holds every local of its body, and serve_request's is
+  // allocated for every request.
+  // Reads and drops whatever the client sends until it goes away; never answers.
+  static asio::awaitable<void> hang(beast::tcp_stream& lowest) {
+    lowest.expires_never();
+    char sink[512];
+    for (;;) {
+      auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
+      if (rec) co_return;
+    }
+  }
+
+  // The head at once, then the body 8 bytes at a time, `slow_interval` apart.
+  template <class Stream>
+  asio::awaitable<bool> write_slowly(Stream& stream, const ServerResponse& out, bool keep_alive) {
+    auto& lowest = beast::get_lowest_layer(stream);
+    const std::string bytes = serialize_head(out.response, keep_alive) + out.response.body;
+    const size_t head = bytes.size() - out.response.body.size();
+    lowest.expires_after(opts.write_timeout + out.slow_interval * 64);
+    auto [e1, n1] = co_await asio::async_write(stream, asio::buffer(bytes.data(), head), nothrow);
+    if (e1) co_return false;
+    asio::steady_timer timer(lowest.get_executor());
+    for (size_t pos = head; pos < bytes.size(); pos += 8) {
+      timer.expires_after(out.slow_interval);
+      co_await timer.async_wait(nothrow);
+      const size_t len = std::min<size_t>(8, bytes.size() - pos);
+      auto [e2, n2] = co_await asio::async_write(stream, asio::buffer(bytes.data() + pos, len), nothrow);
+      if (e2) co_return false;
     }
     co_return true;
   }
