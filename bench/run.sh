@@ -34,6 +34,7 @@ trap cleanup EXIT
 
 tick=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+sys_ticks() { awk '{print $15}' "/proc/$1/stat"; }  # in the kernel (system calls, the TCP stack)
 wait_port_file() { for _ in $(seq 1 200); do [[ -s "$1" ]] && { sed 's/[^0-9]*\([0-9]*\).*/\1/' "$1"; return; }; sleep 0.05; done; echo "timeout waiting for $1" >&2; exit 1; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null ||
               echo $((20000 + RANDOM % 20000)); }
@@ -114,21 +115,22 @@ call_body='{"to":"+8613800000000","template":"LOGIN_CODE","params":{"code":"4321
 # RUN_CONNS and RUN_SECONDS override the connections and the duration.
 run() {
   local name=$1 url=$2 body=$3 auth=$4; shift 4
-  local before=() p c=${RUN_CONNS:-$conns} d=${RUN_SECONDS:-$secs}
+  local before=() before_sys=() p c=${RUN_CONNS:-$conns} d=${RUN_SECONDS:-$secs}
   # warm up connections and pools
   BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$c" -d1s -s bench/post.lua "$url" >/dev/null 2>&1
-  for p in "$@"; do before+=("$(cpu_ticks "$p")"); done
+  for p in "$@"; do before+=("$(cpu_ticks "$p")"); before_sys+=("$(sys_ticks "$p")"); done
   local result
   result=$(BENCH_BODY=$body BENCH_AUTH=$auth wrk -t1 -c"$c" -d"${d}s" -s bench/post.lua "$url" | grep '^BENCH_JSON' | cut -d' ' -f2-)
   local requests i=0 cpu=""
   requests=$(echo "$result" | sed 's/.*"requests": \([0-9]*\).*/\1/')
   for p in "$@"; do
-    local used=$(( $(cpu_ticks "$p") - before[i] ))
+    local used=$(( $(cpu_ticks "$p") - before[i] )) used_sys=$(( $(sys_ticks "$p") - before_sys[i] ))
     local label=haproxy
     [[ $p == "$sim_pid" ]] && label=sim
     [[ $p == "${ngx_worker:-}" ]] && label=nginx
     [[ $p == "$tg_pid" || $p == "$tg2_pid" ]] && label=tollgate
-    cpu+=$(awk -v t="$used" -v hz="$tick" -v n="$requests" -v l="$label" 'BEGIN{printf ", \"cpu_us_per_req_%s\": %.2f", l, (t/hz)*1e6/n}')
+    cpu+=$(awk -v t="$used" -v s="$used_sys" -v hz="$tick" -v n="$requests" -v l="$label" \
+      'BEGIN{printf ", \"cpu_us_per_req_%s\": %.2f, \"cpu_sys_us_per_req_%s\": %.2f", l, (t/hz)*1e6/n, l, (s/hz)*1e6/n}')
     i=$((i+1))
   done
   echo "{\"scenario\": \"$name\", \"connections\": $c, ${result#\{}" | sed "s/}\$/$cpu}/" >"$out/$name.json"

@@ -43,6 +43,16 @@ if ptg and php:
         "haproxy", php["p99_us"], 1.5, "{:.0f}")
 if norec and hp:
     add("CPU µs per call (no recording)", norec["cpu_us_per_req_tollgate"], "haproxy", hp["cpu_us_per_req_haproxy"], 1.0)
+    # Where it goes: the kernel's share (system calls, the TCP stack) and the
+    # rest. Informational: a gateway's own work is the user-space part.
+    ts, hs = norec.get("cpu_sys_us_per_req_tollgate"), hp.get("cpu_sys_us_per_req_haproxy")
+    if ts is not None and hs:
+        tu, hu = norec["cpu_us_per_req_tollgate"] - ts, hp["cpu_us_per_req_haproxy"] - hs
+        rows.append(("  in the kernel", "{:.1f}".format(ts), "haproxy", "{:.1f}".format(hs),
+                     "{:.2f}".format(ts / hs), "-", "-"))
+        if hu > 0:
+            rows.append(("  in user space", "{:.1f}".format(tu), "haproxy", "{:.1f}".format(hu),
+                         "{:.2f}".format(tu / hu), "-", "-"))
 if tg and ng:
     add("CPU µs per call (records calls)", tg["cpu_us_per_req_tollgate"], "nginx", ng["cpu_us_per_req_nginx"], 1.0)
     add("req/s", tg["rps"], "nginx", ng["rps"], 1.0, "{:.0f}", True)
