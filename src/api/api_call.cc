@@ -57,6 +57,12 @@ Error caller_error(const CallOutcome& outcome, const config::CapabilityConfig& c
   return outcome.error;
 }
 
+// What an executed call's record says of its outcome.
+void note_outcome(store::CallRecord& rec, const CallOutcome& outcome, WallTime now) {
+  rec.updated_ms = unix_millis(now);
+  rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
+}
+
 }  // namespace
 
 Result<void> same_request(const store::CallRecord& existing, const store::CallRecord& attempted) {
@@ -120,8 +126,8 @@ struct ApiHandler::CallState {
   Admitted a;
   // The params live as long as the call: in one arena the call owns (and any
   // copy of them shares), not an allocation per key, object and long string.
-  // Only this worker's thread touches them. (The arena takes memory at the
-  // first parse, not here.)
+  // Only this worker's thread touches them. (The arena's first block is taken
+  // at the first parse, not here.)
   Call call{.params = json::object(json::make_shared_resource<json::monotonic_resource>(kParamsArena))};
   CallOptions o;
   Millis budget{0};  // synchronous calls: the deadline's length
@@ -241,8 +247,7 @@ store::CallRecord ApiHandler::executed_record(const HttpRequest& req, const Call
                                               bool payload) const {
   store::CallRecord rec = new_record(s.a, s.call, s.o, req.body, payload);
   rec.trace_id = s.call.trace.trace_id;
-  rec.updated_ms = unix_millis(clock_.wall());
-  rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
+  note_outcome(rec, outcome, clock_.wall());
   return rec;
 }
 
@@ -310,8 +315,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::call_recorded(const HttpReques
 
   CallOutcome outcome;
   co_await engine_.execute(*s.a.cap, s.call, s.o.routing, *transports_[worker], outcome);
-  rec.updated_ms = unix_millis(clock_.wall());
-  rec.provider = outcome.ok ? outcome.provider : outcome.error.provider;
+  note_outcome(rec, outcome, clock_.wall());
   if (falls_back(s, outcome)) {
     auto queued = co_await queue_fallback(req, s, outcome, &rec);
     if (queued) co_return std::move(*queued);
