@@ -237,6 +237,7 @@ store::CallRecord ApiHandler::new_record(const Admitted& a, const Call& call, co
   r.id = call.id;
   r.caller = a.caller->config->name;
   r.capability = call.capability;
+  r.trace_id = call.trace.trace_id;
   if (payload) {
     r.params_json = json::serialize(call.params);
     r.body_hash = sha256_hex(body);

@@ -80,8 +80,9 @@ class ApiHandler final : public http::Handler {
   Result<CallOptions> parse_options(const HttpRequest& req, const Admitted& a) const;
   // The caller named by the request's key (for metrics), "unknown" when none.
   std::string caller_name(const HttpRequest& req) const;
-  // A record for the call; params and body hash (costly) only when `payload`:
-  // async jobs and keyed calls need them, a plain synchronous call does not.
+  // A record for the call, with its trace id; params and body hash (costly)
+  // only when `payload`: async jobs and keyed calls need them, a plain
+  // synchronous call does not.
   store::CallRecord new_record(const Admitted& a, const Call& call, const CallOptions& o, std::string_view body,
                                bool payload) const;
 

@@ -79,6 +79,7 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
     call.received_at = now;
     call.id = new_call_id(static_cast<std::uint64_t>(unix_millis(now)));
     call.capability = std::string(capability);
+    call.trace = trace;  // every item's record carries the batch's trace
     call.params = o.at("params").get_object();
     if (auto valid = validate_params(*a.cap->config, call.params); !valid) {
       fail(valid.error());
@@ -118,7 +119,6 @@ asio::awaitable<http::ServerResponse> ApiHandler::batch(HttpRequest& req, std::s
     store::CallRecord rec = new_record(a, call, opt, json::serialize(item), true);
     rec.state = store::CallState::kQueued;
     rec.async = true;
-    rec.trace_id = trace.trace_id;
     records.push_back(std::move(rec));
     record_item.push_back(i);
   }

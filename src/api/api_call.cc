@@ -246,7 +246,6 @@ bool ApiHandler::falls_back(const CallState& s, const CallOutcome& outcome) cons
 store::CallRecord ApiHandler::executed_record(const HttpRequest& req, const CallState& s, const CallOutcome& outcome,
                                               bool payload) const {
   store::CallRecord rec = new_record(s.a, s.call, s.o, req.body, payload);
-  rec.trace_id = s.call.trace.trace_id;
   note_outcome(rec, outcome, clock_.wall());
   return rec;
 }
@@ -292,7 +291,6 @@ http::ServerResponse ApiHandler::answer(const HttpRequest& req, const CallState&
 // Idempotency-Key.
 asio::awaitable<http::ServerResponse> ApiHandler::call_recorded(const HttpRequest& req, int worker, CallState& s) {
   store::CallRecord rec = new_record(s.a, s.call, s.o, req.body, true);
-  rec.trace_id = s.call.trace.trace_id;
   if (s.o.async()) {
     auto reply = co_await accept_async(std::move(rec), s.o);
     if (metrics_ && reply.response.status == 202) {

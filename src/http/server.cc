@@ -338,12 +338,19 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.expires_after(std::chrono::seconds(2));
+    co_await drain(stream);
+    stream.socket().close(ignored);
+  }
+
+  // Reads and drops whatever the peer sends until the connection ends or the
+  // stream's expiry passes. A coroutine of its own: its buffer stays out of the
+  // frames of the paths that rarely need it.
+  static asio::awaitable<void> drain(beast::tcp_stream& stream) {
     char sink[4096];
     for (;;) {
       auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), nothrow);
-      if (ec) break;
+      if (ec) co_return;
     }
-    stream.socket().close(ignored);
   }
 
   // A request's head is read in chunks of this much: one read for a usual call,
@@ -439,7 +446,9 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
         break;
       }
       case ResponseMode::kHang:
-        co_await hang(lowest);
+        // Reads and drops what the client sends until it goes away; never answers.
+        lowest.expires_never();
+        co_await drain(lowest);
         co_return false;
       case ResponseMode::kReset: {
         boost::system::error_code ignored;
@@ -459,20 +468,10 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
     co_return true;
   }
 
-  // The rare answers (the simulator's faults) in frames of their own: a
-  // coroutine's frame holds every local of its body, and serve_request's is
-  // allocated for every request.
-  // Reads and drops whatever the client sends until it goes away; never answers.
-  static asio::awaitable<void> hang(beast::tcp_stream& lowest) {
-    lowest.expires_never();
-    char sink[512];
-    for (;;) {
-      auto [rec, rn] = co_await lowest.socket().async_read_some(asio::buffer(sink), nothrow);
-      if (rec) co_return;
-    }
-  }
-
-  // The head at once, then the body 8 bytes at a time, `slow_interval` apart.
+  // The simulator's slow-body answer, in a frame of its own (a coroutine's frame
+  // holds every local of its body, and serve_request's is allocated for every
+  // request): the head at once, then the body 8 bytes at a time, `slow_interval`
+  // apart.
   template <class Stream>
   asio::awaitable<bool> write_slowly(Stream& stream, const ServerResponse& out, bool keep_alive) {
     auto& lowest = beast::get_lowest_layer(stream);
